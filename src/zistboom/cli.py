@@ -1,0 +1,23 @@
+"""The ``zistboom`` command: every component's commands, and the demo."""
+
+from __future__ import annotations
+
+import typer
+
+from zistboom import __version__
+from zistboom.central.cli import app as central_app
+from zistboom.demo import demo
+
+app = typer.Typer(
+    help="Zistboom (زیست‌بوم): the government digital ecosystems platform.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(central_app, name="central")
+app.command()(demo)
+
+
+@app.command()
+def version() -> None:
+    """Print Zistboom's version."""
+    typer.echo(__version__)

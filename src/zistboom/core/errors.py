@@ -1,0 +1,97 @@
+"""One exception family for the whole platform, and its mapping to RFC 9457 problem details.
+
+Every error a component raises on purpose is a :class:`ZistboomError`. Routes never build error
+responses by hand: the component's error handler turns the exception into a problem-details
+document (``application/problem+json``) in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://zistboom.ir/problems/"
+
+
+class ZistboomError(Exception):
+    """Base of every deliberate error. ``code`` names the problem type; ``status`` the HTTP status."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """Render as an RFC 9457 problem-details object."""
+        problem: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance is not None:
+            problem["instance"] = instance
+        if self.field is not None:
+            problem["errors"] = [{"field": self.field, "message": self.detail}]
+        problem.update(self.extra)
+        return problem
+
+
+class ValidationError(ZistboomError):
+    """Input that does not meet its rules; ``field`` names the offending input."""
+
+    status = 422
+    code = "validation-error"
+    title = "Invalid input"
+
+
+class NotFoundError(ZistboomError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class ConflictError(ZistboomError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class AuthenticationError(ZistboomError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class PermissionDeniedError(ZistboomError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class CryptoError(ZistboomError):
+    """A signature, certificate or key that does not verify."""
+
+    status = 400
+    code = "crypto-error"
+    title = "Cryptographic check failed"
+
+
+class ConfigurationError(ZistboomError):
+    """Settings or on-disk state that make the component unable to run."""
+
+    status = 500
+    code = "configuration-error"
+    title = "Configuration error"
+
+
+class GlobalConfError(ZistboomError):
+    """A global configuration document that must not be used (tampered, older, expired, ...)."""
+
+    status = 502
+    code = "global-conf-error"
+    title = "Global configuration refused"

@@ -1,0 +1,49 @@
+"""Settings shared by every component: environment variables with the ``ZB_`` prefix and an
+optional TOML file (``ZB_CONFIG_FILE``). Each component subclasses :class:`ComponentSettings`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class ComponentSettings(BaseSettings):
+    """Base settings: where the component keeps its files and which database it uses."""
+
+    model_config = SettingsConfigDict(env_prefix="ZB_", extra="ignore")
+
+    data_dir: Path = Path("var/zistboom")
+    database_url: str | None = None
+    """SQLAlchemy async URL; unset means an SQLite file in ``data_dir``."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("ZB_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    def resolved_database_url(self, component: str) -> str:
+        """The configured URL, or the component's SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{component}.db').resolve()}"
+
+    def model_post_init(self, __context: Any) -> None:
+        self.data_dir = self.data_dir.expanduser()

@@ -1,0 +1,377 @@
+"""Central over real HTTP, on SQLite and PostgreSQL: members, enrolment, TSA, global
+configuration, problem details, roles and the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from central_process import ZISTBOOM, CentralProcess, start_central
+from support import free_port
+from zistboom.core import globalconf as gc
+from zistboom.core.crypto import jws, keys, x509
+from zistboom.core.crypto.timestamp import create_timestamp_request
+from zistboom.core.iran import generate_legal_entity_id, generate_national_code
+
+rng = random.Random()
+
+
+def new_member(central: CentralProcess, member_class: str = "GOV", kind: str = "agency") -> dict:
+    body = {
+        "member_class": member_class,
+        "code": generate_legal_entity_id(rng),
+        "name_fa": "سازمان آزمایشی",
+        "name_en": "Test Agency",
+        "kind": kind,
+        "contact_national_code": generate_national_code(rng),
+    }
+    with central.admin as client:
+        response = client.post("/api/v1/members", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def member_path(member: dict) -> str:
+    return f"/api/v1/members/{member['member_class']}/{member['code']}"
+
+
+def enrol(central: CentralProcess, member: dict, kind: str, gateway_code: str | None = None):
+    with central.admin as client:
+        token = client.post(
+            "/api/v1/enrolment-tokens",
+            json={"member_id": member["id"], "kind": kind, "gateway_code": gateway_code},
+        )
+        assert token.status_code == 201, token.text
+        key = keys.generate_private_key()
+        csr = x509.create_csr(key, common_name="ignored by the CA").decode()
+        issued = client.post("/api/v1/ca/enrol", json={"token": token.json()["token"], "csr": csr})
+    assert issued.status_code == 201, issued.text
+    return key, issued.json(), token.json()["token"]
+
+
+def problem_field(response: httpx.Response) -> set[str]:
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    return {e["field"] for e in body.get("errors", [])}
+
+
+def test_openapi_and_docs_are_served(central: CentralProcess) -> None:
+    spec = httpx.get(f"{central.url}/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/global-conf", "/tsa", "/api/v1/members", "/api/v1/ca/enrol"):
+        assert path in spec["paths"]
+    docs = httpx.get(f"{central.url}/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_ecosystems_are_seeded_with_jalali_and_gregorian_deadlines(central: CentralProcess) -> None:
+    ecosystems = httpx.get(f"{central.url}/api/v1/ecosystems").json()
+    assert len(ecosystems) == 13
+    by_key = {e["key"]: e for e in ecosystems}
+    assert by_key["tax"]["phase"] == 1
+    assert by_key["tax"]["deadline"] == "2026-02-04"
+    assert by_key["tax"]["deadline_jalali"] == "1404-11-15"
+    assert by_key["insurance"]["deadline"] == "2026-05-05"
+    assert by_key["insurance"]["deadline_jalali"] == "1405-02-15"
+    assert by_key["migrants-and-foreign-nationals"]["name_fa"] == "مهاجران و اتباع"
+
+
+def test_global_conf_is_signed_and_verifies_against_the_printed_anchor(
+    central: CentralProcess, tmp_path: Path
+) -> None:
+    printed = central.cli("anchor")
+    assert printed.returncode == 0, printed.stderr
+    anchor = gc.Anchor.from_json(printed.stdout.strip())
+    assert anchor.url == f"{central.url}/global-conf"
+    client = gc.GlobalConfClient(anchor, tmp_path)
+    conf = asyncio.run(client.refresh())
+    assert conf.instance == "IR-DEMO"
+    assert len(conf.ecosystems) == 13
+    assert conf.ca_certificates and conf.tsa_certificates
+
+
+def test_global_conf_version_increases_only_when_content_changes(central: CentralProcess) -> None:
+    def fetch() -> tuple[gc.GlobalConf, httpx.Response]:
+        response = httpx.get(f"{central.url}/global-conf")
+        token = response.text
+        payload = orjson.loads(keys.b64url_decode(token.split(".")[1]))
+        return gc.GlobalConf.model_validate(payload), response
+
+    before, response = fetch()
+    etag = response.headers["etag"]
+    unchanged = httpx.get(f"{central.url}/global-conf", headers={"If-None-Match": etag})
+    assert unchanged.status_code in (200, 304)  # 200 only if a minute's re-issue happened
+    member = new_member(central)
+    after, _ = fetch()
+    assert after.version == before.version + 1
+    assert any(m.id == member["id"] for m in after.members)
+    assert after.expires_at > after.generated_at
+
+
+def test_enrolled_certificates_verify_with_openssl(central: CentralProcess, tmp_path: Path) -> None:
+    member = new_member(central)
+    with central.admin as client:
+        gw = client.post(
+            member_path(member) + "/gateways", json={"code": "gw1", "address": "127.0.0.1:9443"}
+        )
+        assert gw.status_code == 201, gw.text
+    _, auth, _ = enrol(central, member, "auth", "gw1")
+    _, sign, _ = enrol(central, member, "sign")
+    (tmp_path / "ca.pem").write_text(auth["ca_certificate"])
+    for name, cert, purpose in (("auth", auth, "sslclient"), ("sign", sign, None)):
+        (tmp_path / f"{name}.pem").write_text(cert["certificate"])
+        command = ["openssl", "verify", "-CAfile", str(tmp_path / "ca.pem")]
+        if purpose:
+            command += ["-purpose", purpose]
+        result = subprocess.run(
+            [*command, str(tmp_path / f"{name}.pem")], capture_output=True, text=True
+        )
+        assert result.returncode == 0 and ": OK" in result.stdout, result.stdout + result.stderr
+    assert auth["identity"] == f"{member['id']}/gw1"
+    assert sign["identity"] == member["id"]
+    # The gateway's auth certificate is named in the global configuration.
+    conf = gc.GlobalConf.model_validate(
+        orjson.loads(keys.b64url_decode(httpx.get(f"{central.url}/global-conf").text.split(".")[1]))
+    )
+    gateway = next(g for g in conf.gateways if g.id == f"{member['id']}/gw1")
+    assert gateway.auth_certificates == [auth["fingerprint"]]
+
+
+def test_tsa_tokens_verify_with_openssl(central: CentralProcess, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"evidence " * 100)
+    query = create_timestamp_request(keys.sha256(data.read_bytes()), nonce=12345)
+    response = httpx.post(
+        f"{central.url}/tsa", content=query, headers={"content-type": "application/timestamp-query"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/timestamp-reply"
+    (tmp_path / "reply.tsr").write_bytes(response.content)
+    (tmp_path / "query.tsq").write_bytes(query)
+    (tmp_path / "ca.pem").write_text(httpx.get(f"{central.url}/api/v1/ca/certificate").text)
+    conf = orjson.loads(
+        keys.b64url_decode(httpx.get(f"{central.url}/global-conf").text.split(".")[1])
+    )
+    (tmp_path / "tsa.pem").write_text(conf["tsa_certificates"][0])
+    for source in (["-queryfile", "query.tsq"], ["-data", "data.bin"]):
+        result = subprocess.run(
+            ["openssl", "ts", "-verify", *source, "-in", "reply.tsr", "-CAfile", "ca.pem",
+             "-untrusted", "tsa.pem"],
+            cwd=tmp_path, capture_output=True, text=True,
+        )  # fmt: skip
+        assert "Verification: OK" in result.stdout, result.stdout + result.stderr
+    bad = httpx.post(
+        f"{central.url}/tsa",
+        content=b"garbage",
+        headers={"content-type": "application/timestamp-query"},
+    )
+    assert bad.status_code == 400
+    assert bad.headers["content-type"] == "application/timestamp-reply"
+
+
+def test_renewal_with_the_current_key_and_revocation(central: CentralProcess) -> None:
+    member = new_member(central)
+    key, current, _ = enrol(central, member, "sign")
+    new_key = keys.generate_private_key()
+    cert = x509.load_certificate(current["certificate"])
+    request = jws.sign_jws(
+        orjson.dumps(
+            {"csr": x509.create_csr(new_key, common_name="x").decode(), "iat": int(time.time())}
+        ),
+        key,
+        headers={"x5c": [base64.b64encode(cert.public_bytes(Encoding.DER)).decode()]},
+    )
+    renewed = httpx.post(f"{central.url}/api/v1/ca/renew", content=request)
+    assert renewed.status_code == 201, renewed.text
+    assert renewed.json()["identity"] == member["id"]
+    assert renewed.json()["serial"] != current["serial"]
+    # A request signed by another key than the certificate's is refused.
+    forged = jws.sign_jws(
+        orjson.dumps({"csr": x509.create_csr(new_key, common_name="x").decode(), "iat": 0}),
+        new_key,
+        headers={"x5c": [base64.b64encode(cert.public_bytes(Encoding.DER)).decode()]},
+    )
+    assert httpx.post(f"{central.url}/api/v1/ca/renew", content=forged).status_code in (400, 422)
+    with central.admin as client:
+        revoked = client.post(
+            f"/api/v1/ca/certificates/{current['serial']}/revoke", json={"reason": "superseded"}
+        )
+        assert revoked.status_code == 200, revoked.text
+    conf = orjson.loads(
+        keys.b64url_decode(httpx.get(f"{central.url}/global-conf").text.split(".")[1])
+    )
+    assert current["serial"] in conf["revoked_serials"]
+    # A revoked certificate cannot renew.
+    again = jws.sign_jws(
+        orjson.dumps(
+            {"csr": x509.create_csr(new_key, common_name="x").decode(), "iat": int(time.time())}
+        ),
+        key,
+        headers={"x5c": [base64.b64encode(cert.public_bytes(Encoding.DER)).decode()]},
+    )
+    refused = httpx.post(f"{central.url}/api/v1/ca/renew", content=again)
+    assert refused.status_code == 400 and "revoked" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"contact_national_code": "0499370898"}, "contact_national_code"),
+        ({"code": "10380284791"}, "code"),
+        ({"member_class": "XYZ"}, "member_class"),
+        ({"kind": "ministry"}, "kind"),
+        ({"contact_mobile": "0912"}, "contact_mobile"),
+    ],
+)
+def test_bad_member_input_names_the_field(
+    central: CentralProcess, change: dict, field: str
+) -> None:
+    body = {
+        "member_class": "GOV",
+        "code": generate_legal_entity_id(rng),
+        "name_fa": "نام",
+        "name_en": "Name",
+        "kind": "agency",
+        **change,
+    }
+    with central.admin as client:
+        response = client.post("/api/v1/members", json=body)
+        assert 400 <= response.status_code < 500
+        assert field in problem_field(response)
+        assert client.get(f"/api/v1/members/GOV/{body['code']}").status_code == 404
+
+
+def test_malformed_csr_and_reused_token_are_refused(central: CentralProcess) -> None:
+    member = new_member(central)
+    with central.admin as client:
+        token = client.post(
+            "/api/v1/enrolment-tokens", json={"member_id": member["id"], "kind": "sign"}
+        ).json()["token"]
+        bad = client.post(
+            "/api/v1/ca/enrol",
+            json={"token": token, "csr": "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"},
+        )
+        assert bad.status_code == 422 and "csr" in problem_field(bad)
+    _, _, used = enrol(central, member, "sign")
+    key = keys.generate_private_key()
+    again = httpx.post(
+        f"{central.url}/api/v1/ca/enrol",
+        json={"token": used, "csr": x509.create_csr(key, common_name="x").decode()},
+    )
+    assert again.status_code == 409 and "token" in problem_field(again)
+    unknown = httpx.post(
+        f"{central.url}/api/v1/ca/enrol",
+        json={"token": "zbe_nope", "csr": x509.create_csr(key, common_name="x").decode()},
+    )
+    assert unknown.status_code == 401 and "token" in problem_field(unknown)
+
+
+def test_roles_are_enforced(central: CentralProcess) -> None:
+    member = new_member(central)
+    with central.admin as client:
+        auditor = client.post("/api/v1/api-keys", json={"name": "audit", "role": "auditor"}).json()
+        scoped = client.post(
+            "/api/v1/api-keys",
+            json={"name": "self", "role": "member", "member_id": member["id"]},
+        ).json()
+    with central.client(auditor["secret"]) as client:
+        assert client.get("/api/v1/members").status_code == 200
+        refused = client.post(
+            "/api/v1/members",
+            json={"member_class": "GOV", "code": generate_legal_entity_id(rng),
+                  "name_fa": "x", "name_en": "x", "kind": "agency"},
+        )  # fmt: skip
+        assert refused.status_code == 403
+    with central.client(scoped["secret"]) as client:
+        listed = client.get("/api/v1/members").json()
+        assert [m["id"] for m in listed] == [member["id"]]
+        own = client.post(member_path(member) + "/subsystems", json={"code": "registry"})
+        assert own.status_code == 201
+        other = new_member(central)
+        assert client.get(member_path(other)).status_code == 403
+    assert httpx.get(f"{central.url}/api/v1/members").status_code == 401
+    wrong = httpx.get(f"{central.url}/api/v1/members", headers={"Authorization": "Bearer zb_x"})
+    assert wrong.status_code == 401
+
+
+def test_audit_verify_detects_an_edited_row(
+    central: CentralProcess, backend_database: str | None
+) -> None:
+    new_member(central)
+    ok = central.cli("audit", "verify")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "intact" in ok.stdout
+    with central.admin as client:
+        records = client.get("/api/v1/audit", params={"limit": 1000}).json()
+    target = next(r for r in records if r["action"] == "member.register")
+    tampered_target = target["target"].replace("GOV", "PUB")
+    sql = f"UPDATE audit_log SET target = '{tampered_target}' WHERE seq = {target['seq']}"
+    if backend_database is None:
+        import sqlite3
+
+        with sqlite3.connect(central.data_dir / "central.db") as db:
+            db.execute(sql)
+    else:
+        import asyncpg
+
+        async def edit() -> None:
+            connection = await asyncpg.connect(backend_database.replace("+asyncpg", ""))
+            await connection.execute(sql)
+            await connection.close()
+
+        asyncio.run(edit())
+    broken = central.cli("audit", "verify")
+    assert broken.returncode == 1
+    assert f"record {target['seq']}" in broken.stdout
+    # Put it back so later tests in this module see an intact chain.
+    restore = sql.replace(tampered_target, target["target"])
+    if backend_database is None:
+        import sqlite3
+
+        with sqlite3.connect(central.data_dir / "central.db") as db:
+            db.execute(restore)
+    else:
+
+        async def undo() -> None:
+            connection = await asyncpg.connect(backend_database.replace("+asyncpg", ""))
+            await connection.execute(restore)
+            await connection.close()
+
+        asyncio.run(undo())
+    assert central.cli("audit", "verify").returncode == 0
+
+
+def test_first_start_prints_the_admin_key_once(tmp_path: Path) -> None:
+    proc = start_central(tmp_path / "c", None)
+    proc.process.terminate()
+    proc.process.wait(timeout=15)
+    assert proc.admin_key.startswith("zb_")
+    env = proc.env
+    port = free_port()
+    second = subprocess.Popen(
+        [ZISTBOOM, "central", "serve", "--data-dir", str(tmp_path / "c"), "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+    finally:
+        second.terminate()
+        out, _ = second.communicate(timeout=15)
+    assert "First admin API key" not in out
+    assert proc.admin_key not in out

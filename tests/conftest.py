@@ -1,0 +1,57 @@
+"""Shared fixtures: both database backends, free ports, and real central processes.
+
+Every test that touches a database runs on SQLite and on PostgreSQL (the local server at
+127.0.0.1:5432, or ZB_TEST_POSTGRES). If PostgreSQL is unreachable the run fails; it never skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))
+
+from support import create_pg_database, drop_pg_database  # noqa: E402
+
+BACKENDS = ("sqlite", "postgresql")
+_backend_counts: Counter[str] = Counter()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database on each backend in turn."""
+    _backend_counts[request.param] += 1
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    name, url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(name)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Module-wide: None for SQLite (the component's default file), or a fresh PostgreSQL URL."""
+    _backend_counts[request.param] += 1
+    if request.param == "sqlite":
+        yield None
+        return
+    name, url = asyncio.run(create_pg_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_pg_database(name))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _backend_counts:
+        parts = ", ".join(f"{b}: {_backend_counts[b]}" for b in BACKENDS)
+        terminalreporter.write_line(f"database backends used ({parts} fixture set-ups)")
