@@ -52,6 +52,12 @@ def backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _backend_counts:
-        parts = ", ".join(f"{b}: {_backend_counts[b]}" for b in BACKENDS)
-        terminalreporter.write_line(f"database backends used ({parts} fixture set-ups)")
+    """Show that the database tests ran on both backends (tests passed per backend)."""
+    passed: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("passed", []):
+        for backend in BACKENDS:
+            if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid:
+                passed[backend] += 1
+    if passed or _backend_counts:
+        parts = ", ".join(f"{b}: {passed[b]} passed" for b in BACKENDS)
+        terminalreporter.write_line(f"database tests by backend: {parts}")

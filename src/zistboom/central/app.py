@@ -27,6 +27,7 @@ from zistboom.core.problems import install_problem_handlers
 
 log = logging.getLogger("zistboom.central")
 MIGRATIONS = "zistboom.central:migrations"
+ANCHOR_FILE = "anchor.json"
 
 
 @dataclass(slots=True)
@@ -68,6 +69,8 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
             sys.stdout.flush()
         publisher = Publisher(settings, prepared.keys, prepared.sessions)
         await publisher.refresh()
+        # The anchor as served, for `zistboom central anchor` and for the operator to hand out.
+        (settings.data_dir / ANCHOR_FILE).write_text(publisher.anchor.to_json() + "\n")
         app.state.central = CentralState(
             settings, prepared.engine, prepared.sessions, prepared.keys, publisher
         )

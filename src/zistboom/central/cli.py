@@ -12,7 +12,7 @@ import uvicorn
 from rich.console import Console
 
 from zistboom.central import audit, operators, service
-from zistboom.central.app import create_app, prepare
+from zistboom.central.app import ANCHOR_FILE, create_app, prepare
 from zistboom.central.publisher import Publisher
 from zistboom.central.settings import CentralSettings
 from zistboom.core.database import transaction
@@ -58,11 +58,20 @@ def serve(
 
 
 @app.command()
-def anchor(data_dir: DataDir = None) -> None:
+def anchor(
+    data_dir: DataDir = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="URL gateways use to reach central (default: as served)")
+    ] = None,
+) -> None:
     """Print the configuration anchor (JSON) that gateways are configured with."""
+    settings = settings_for(data_dir, public_url=public_url)
+    served = settings.data_dir / ANCHOR_FILE
+    if public_url is None and served.exists():
+        typer.echo(served.read_text().strip())
+        return
 
     async def run() -> str:
-        settings = settings_for(data_dir)
         prepared = await prepare(settings, bootstrap_admin=False)
         await prepared.engine.dispose()
         publisher = Publisher(settings, prepared.keys, prepared.sessions)

@@ -166,6 +166,7 @@ async def register_member(
         raise ConflictError(f"member {member.identifier} is already registered", field="code")
     session.add(member)
     await session.flush()
+    await session.refresh(member, ["subsystems", "gateways"])
     await audit.append(
         session,
         actor=actor.actor,
