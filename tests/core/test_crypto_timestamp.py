@@ -272,12 +272,9 @@ def test_tampered_tst_info_is_refused(tmp_path: Path, authority: Authority) -> N
 def test_every_single_byte_change_is_refused(authority: Authority) -> None:
     digest = hashlib.sha256(DATA).digest()
     token = timestamp_token_from_response(authority.respond(create_timestamp_request(digest)))
-    certificate_start = token.index(authority.tsa_cert.public_bytes(Encoding.DER))
-    # Every byte outside the embedded certificate (whose changes fail on the ESS or chain check,
-    # covered separately) must make verification fail with a CryptoError, never anything else.
-    for index in range(0, len(token), 7):
-        if certificate_start <= index < certificate_start + 300:
-            continue
+    # Whatever byte changes (structure, TSTInfo, attributes, signature, embedded certificate),
+    # verification fails with a CryptoError and never with anything else.
+    for index in range(len(token)):
         with pytest.raises(CryptoError):
             verify_timestamp_token(flip(token, index), digest=digest, ca_cert=authority.ca_cert)
 
@@ -285,7 +282,7 @@ def test_every_single_byte_change_is_refused(authority: Authority) -> None:
 def test_wrong_digest_is_refused(authority: Authority) -> None:
     digest = hashlib.sha256(DATA).digest()
     response = authority.respond(create_timestamp_request(digest))
-    with pytest.raises(CryptoError, match="message imprint .* does not match"):
+    with pytest.raises(CryptoError, match=r"message imprint .* does not match"):
         verify_timestamp_token(
             response, digest=hashlib.sha256(b"other").digest(), ca_cert=authority.ca_cert
         )
@@ -305,7 +302,7 @@ def test_token_of_another_instance_is_refused(authority: Authority) -> None:
     digest = hashlib.sha256(DATA).digest()
     response = other.respond(create_timestamp_request(digest))
     with pytest.raises(
-        CryptoError, match="TSA certificate refused: .*not issued by the instance CA"
+        CryptoError, match=r"TSA certificate refused: .*not issued by the instance CA"
     ):
         verify_timestamp_token(response, digest=digest, ca_cert=authority.ca_cert)
 

@@ -1,4 +1,4 @@
-"""The instance PKI profile: CSRs, the CA, the certificate kinds, verification; checked by openssl."""
+"""The instance PKI profile: CSRs, the CA, certificate kinds, verification; checked by openssl."""
 
 from __future__ import annotations
 
@@ -162,7 +162,8 @@ def test_csr_refuses_bad_ip() -> None:
         b"garbage",
         "",
         b"\x30\x03\x02\x01\x01",
-        "-----BEGIN CERTIFICATE REQUEST-----\nMIIBDzCBtgIBADAm\n-----END CERTIFICATE REQUEST-----\n",
+        "-----BEGIN CERTIFICATE REQUEST-----\nMIIBDzCBtgIBADAm\n"
+        "-----END CERTIFICATE REQUEST-----\n",
     ],
 )
 def test_load_csr_refuses_garbage(data: str | bytes) -> None:
@@ -269,9 +270,13 @@ def test_ca_certificate_profile(tmp_path: Path, key_type: KeyType) -> None:
     assert cert.subject == cert.issuer
     assert cert.subject.rfc4514_string() == "CN=IR-DEMO Instance CA,C=IR"
     basic = cert.extensions.get_extension_for_class(x509.BasicConstraints)
-    assert basic.critical and basic.value.ca and basic.value.path_length == 0
+    assert basic.critical
+    assert basic.value.ca
+    assert basic.value.path_length == 0
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
-    assert usage.critical and usage.value.key_cert_sign and usage.value.crl_sign
+    assert usage.critical
+    assert usage.value.key_cert_sign
+    assert usage.value.crl_sign
     assert not usage.value.digital_signature
     cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
     assert cert.not_valid_after_utc - cert.not_valid_before_utc == timedelta(days=3650)
@@ -347,15 +352,18 @@ def test_auth_profile(instance: Instance) -> None:
     _, cert = instance.issue("auth", dns_names=("gw1.demo.example",), ip_addresses=("192.0.2.10",))
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
     assert usage.critical
-    assert usage.value.digital_signature and usage.value.key_agreement
-    assert not usage.value.content_commitment and not usage.value.key_encipherment
+    assert usage.value.digital_signature
+    assert usage.value.key_agreement
+    assert not usage.value.content_commitment
+    assert not usage.value.key_encipherment
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert set(eku.value) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == ["gw1.demo.example"]
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["192.0.2.10"]
     basic = cert.extensions.get_extension_for_class(x509.BasicConstraints)
-    assert basic.critical and not basic.value.ca
+    assert basic.critical
+    assert not basic.value.ca
     aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
     ca_ski = instance.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     assert aki.key_identifier == ca_ski.digest
@@ -369,13 +377,16 @@ def test_auth_profile(instance: Instance) -> None:
 def test_ed25519_auth_has_no_key_agreement(instance: Instance) -> None:
     _, cert = instance.issue("auth", key_type="ed25519")
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    assert usage.digital_signature and not usage.key_agreement
+    assert usage.digital_signature
+    assert not usage.key_agreement
 
 
 def test_sign_profile(instance: Instance) -> None:
     _, cert = instance.issue("sign")
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
-    assert usage.critical and usage.value.digital_signature and usage.value.content_commitment
+    assert usage.critical
+    assert usage.value.digital_signature
+    assert usage.value.content_commitment
     assert not usage.value.key_agreement
     with pytest.raises(x509.ExtensionNotFound):
         cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
@@ -390,7 +401,8 @@ def test_tsa_profile(instance: Instance) -> None:
     assert eku.critical
     assert list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
-    assert usage.critical and usage.value.digital_signature
+    assert usage.critical
+    assert usage.value.digital_signature
     assert not usage.value.content_commitment
     assert certificate_identity(cert) is None
 
@@ -539,7 +551,7 @@ def test_pem_der_and_fingerprint(tmp_path: Path, instance: Instance) -> None:
     "data", [b"junk", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", b""]
 )
 def test_load_certificate_refuses_garbage(data: str | bytes) -> None:
-    with pytest.raises(ValidationError, match="not an X.509 certificate") as caught:
+    with pytest.raises(ValidationError, match=r"not an X\.509 certificate") as caught:
         load_certificate(data)
     assert caught.value.field == "certificate"
 
@@ -554,3 +566,35 @@ def test_chain_pem(tmp_path: Path, instance: Instance) -> None:
         "verify", "-CAfile", write(tmp_path / "ca.pem", instance.cert), str(tmp_path / "chain.pem")
     )
     assert result.returncode == 0
+
+
+# --- any single changed byte --------------------------------------------------------------------
+
+
+def flipped(data: bytes, index: int) -> bytes:
+    changed = bytearray(data)
+    changed[index] ^= 0x01
+    return bytes(changed)
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_every_single_byte_change_of_a_certificate_is_refused(key_type: KeyType) -> None:
+    ca = Instance(key_type)
+    _, cert = ca.issue("auth", key_type=key_type)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    for index in range(len(der)):
+        try:
+            changed = load_certificate(flipped(der, index))
+        except ValidationError:
+            continue
+        with pytest.raises(CryptoError):
+            verify_certificate(changed, ca.cert, at=NOW, kind="auth")
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_every_single_byte_change_of_a_csr_is_refused(key_type: KeyType) -> None:
+    csr = load_csr(create_csr(generate_private_key(key_type), common_name="gw1"))
+    der = csr.public_bytes(serialization.Encoding.DER)
+    for index in range(len(der)):
+        with pytest.raises(ValidationError):
+            load_csr(flipped(der, index))

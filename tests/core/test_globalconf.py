@@ -363,7 +363,9 @@ def test_signed_but_invalid_payload_names_the_field() -> None:
     assert error.field == "version"
     assert "version" in error.detail
     # Strict parsing: a version given as a string is not silently converted.
-    token = sign_jws(json.dumps(document(version="2")).encode(), CONFIG_KEY, headers=headers)
+    token = sign_jws(
+        json.dumps({**document(), "version": "2"}).encode(), CONFIG_KEY, headers=headers
+    )
     assert refusal(token).field == "version"
 
 

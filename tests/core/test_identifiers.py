@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from strategies import (
     codes,
     gateway_ids,
@@ -18,7 +19,6 @@ from strategies import (
     service_ids,
     subsystem_ids,
 )
-
 from zistboom.core.errors import ValidationError
 from zistboom.core.identifiers import (
     INSTANCES,
@@ -30,6 +30,8 @@ from zistboom.core.identifiers import (
     SubsystemId,
     identifier_from_dict,
     parse_client_header,
+    validate_code,
+    validate_member_class,
 )
 from zistboom.core.persian import to_persian_digits
 
@@ -140,6 +142,12 @@ def test_field_is_passed_through() -> None:
     assert refusal(MemberId.parse_path, "IR/X/1", field="provider").field == "provider"
 
 
+def test_oversized_input_is_not_echoed_whole() -> None:
+    error = refusal(SubsystemId.parse, f"{MEMBER}/{'a' * 10_000}")
+    assert "has 10000 characters; at most 64 are allowed" in error.detail
+    assert len(error.detail) < 400
+
+
 def test_64_character_code_is_accepted() -> None:
     code = "a" * 64
     assert SubsystemId.parse(f"{MEMBER}/{code}").subsystem_code == code
@@ -158,6 +166,20 @@ def test_constructor_validates() -> None:
     assert refusal(ServiceId, subsystem, "a/b").field == "service_code"
 
 
+def test_single_segment_validators() -> None:
+    assert validate_member_class("NGO") == "NGO"
+    error = refusal(validate_member_class, "ngo")
+    assert (error.detail, error.field) == (
+        "unknown member class 'ngo' (expected one of GOV, PUB, COM, NGO)",
+        "member_class",
+    )
+    assert validate_code("getPerson.v1") == "getPerson.v1"
+    error = refusal(validate_code, "..", field="subsystem_code", label="subsystem code")
+    assert error.detail == "subsystem code '..' is refused: '.' and '..' are path steps, not codes"
+    assert error.field == "subsystem_code"
+    assert refusal(validate_code, "a/b").field == "code"
+
+
 @given(any_exchange_id)
 def test_textual_round_trip(identifier: MemberId | SubsystemId | ServiceId | GatewayId) -> None:
     assert type(identifier).parse(str(identifier)) == identifier
@@ -167,9 +189,9 @@ def test_textual_round_trip(identifier: MemberId | SubsystemId | ServiceId | Gat
 
 
 def test_path_form_decodes_each_segment() -> None:
-    assert SubsystemId.parse_path("IR-DEMO/GOV/10380284790/%70opulation") == SubsystemId.parse(
-        SUBSYSTEM
-    )
+    expected = SubsystemId.parse(SUBSYSTEM)
+    assert SubsystemId.parse_path("IR-DEMO/GOV/10380284790/%70opulation") == expected
+    assert SubsystemId.parse_path("IR-DEMO/GOV/%31%30380284790/population") == expected
 
 
 @pytest.mark.parametrize(
@@ -184,13 +206,9 @@ def test_path_form_decodes_each_segment() -> None:
         (MEMBER + "/a%00b", "contains '\\x00'"),
         (MEMBER + "/%FF", "percent-encoded bytes that are not UTF-8"),
         ("IR-DEMO%2FGOV%2F10380284790%2Fs", "wrong number of segments"),
-        ("IR-DEMO/GOV/%31%30380284790/s", "ok"),
     ],
 )
 def test_path_refusals(path: str, message: str) -> None:
-    if message == "ok":
-        assert SubsystemId.parse_path(path).member.member_code == "10380284790"
-        return
     error = refusal(SubsystemId.parse_path, path)
     assert message in error.detail
     assert error.field == "subsystem_id"
@@ -235,7 +253,7 @@ def test_client_header() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (SERVICE, "an X-Road-Client header has 3 (INSTANCE/CLASS/MEMBER) or 4"),
+        (SERVICE, "the X-Road-Client header takes 3 (INSTANCE/CLASS/MEMBER) or 4"),
         ("IR/GOV", "got 2"),
         ("", "got 1"),
         (MEMBER + "/a%2Fb", "contains '/'"),
@@ -281,7 +299,10 @@ def test_service_version_null_is_tolerated_but_a_value_is_not() -> None:
     data: dict[str, object] = {**ServiceId.parse(SERVICE).to_dict(), "service_version": None}
     assert ServiceId.from_dict(data) == ServiceId.parse(SERVICE)
     data["service_version"] = "v1"
-    assert "unknown keys for a service id: service_version" in refusal(ServiceId.from_dict, data).detail
+    assert (
+        "unknown keys for a service id: service_version"
+        in refusal(ServiceId.from_dict, data).detail
+    )
 
 
 def test_json_refusals() -> None:
@@ -361,7 +382,7 @@ def test_person_id_refusals(text: str, message: str) -> None:
 
 
 def test_person_id_constructor_validates() -> None:
-    assert "must be IR or FN" in refusal(PersonId, "XX", "0499370899").detail  # type: ignore[arg-type]
+    assert "must be IR or FN" in refusal(PersonId, "XX", "0499370899").detail
     assert "wrong check digit" in refusal(PersonId, "IR", "0499370898").detail
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -18,7 +19,12 @@ from strategies import (
 )
 from zistboom.core.errors import ValidationError
 from zistboom.core.iran import (
+    generate_foreign_national_id,
     generate_iban,
+    generate_legal_entity_id,
+    generate_mobile,
+    generate_national_code,
+    generate_postal_code,
     iban_check_digits,
     is_valid_foreign_national_id,
     is_valid_iban,
@@ -105,6 +111,13 @@ def test_national_code_refusals(value: str, message: str) -> None:
     assert message in caught.value.detail
     assert caught.value.field == "national_code"
     assert not is_valid_national_code(value)
+
+
+def test_oversized_input_is_not_echoed_whole() -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_national_code("1" * 10_000)
+    assert "got 10000 digits" in caught.value.detail
+    assert len(caught.value.detail) < 300
 
 
 def test_all_equal_digits_refused_even_though_checksum_passes() -> None:
@@ -320,7 +333,10 @@ def test_iban_written_forms() -> None:
     ("value", "message"),
     [
         ("", "IBAN is empty"),
-        ("GB82WEST12345698765432", "must start with IR (only Iranian IBANs are accepted), got 'GB'"),
+        (
+            "GB82WEST12345698765432",
+            "must start with IR (only Iranian IBANs are accepted), got 'GB'",
+        ),
         ("IR06029141777631706690743", "must have 26 characters (IR and 24 digits), got 25"),
         ("IR0602914177763170669074390", "got 27"),
         ("IR06029141777631706690743X", "may contain only digits after IR, found 'X'"),
@@ -353,6 +369,34 @@ def test_generate_iban_refuses_a_malformed_bank_code() -> None:
     with pytest.raises(ValidationError, match="three ASCII digits") as caught:
         generate_iban(random.Random(1), bank_code="17")
     assert caught.value.field == "bank_code"
+
+
+# --- Generators with an ordinary seeded Random -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("generate", "accepts"),
+    [
+        (generate_national_code, is_valid_national_code),
+        (generate_legal_entity_id, is_valid_legal_entity_id),
+        (generate_postal_code, is_valid_postal_code),
+        (generate_mobile, is_valid_mobile),
+        (generate_iban, is_valid_iban),
+        (generate_foreign_national_id, is_valid_foreign_national_id),
+    ],
+)
+def test_generators_only_produce_valid_values(
+    generate: Callable[[random.Random], str], accepts: Callable[[str], bool]
+) -> None:
+    rng = random.Random(1404)
+    values = [generate(rng) for _ in range(2000)]
+    assert all(accepts(value) for value in values)
+    assert len(set(values)) > 1900  # really random, not one value repeated
+
+
+def test_generators_are_reproducible() -> None:
+    assert generate_iban(random.Random(5)) == generate_iban(random.Random(5))
+    assert generate_national_code(random.Random(5)) == generate_national_code(random.Random(5))
 
 
 # --- Foreign nationals -----------------------------------------------------------------------

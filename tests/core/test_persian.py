@@ -97,10 +97,7 @@ TRICKY = (
     "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0653\u0654\u0655\u0670"
     "\u0640\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
     "\u2060\ufeff\u061c\u00ad\u00a0"
-    " \t\n=<>\u0338\u0301e.-"
-    + PERSIAN_DIGITS
-    + ARABIC_INDIC_DIGITS
-    + "0123456789"
+    " \t\n=<>\u0338\u0301e.-" + PERSIAN_DIGITS + ARABIC_INDIC_DIGITS + "0123456789"
 )
 
 

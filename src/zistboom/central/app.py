@@ -70,7 +70,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
         publisher = Publisher(settings, prepared.keys, prepared.sessions)
         await publisher.refresh()
         # The anchor as served, for `zistboom central anchor` and for the operator to hand out.
-        (settings.data_dir / ANCHOR_FILE).write_text(publisher.anchor.to_json() + "\n")
+        (settings.data_dir / ANCHOR_FILE).write_text(publisher.anchor.to_json())
         app.state.central = CentralState(
             settings, prepared.engine, prepared.sessions, prepared.keys, publisher
         )

@@ -57,17 +57,24 @@ _MEMBER_CODE: Final = re.compile(r"[0-9]{11}")
 ObjectType = Literal["MEMBER", "SUBSYSTEM", "SERVICE", "SERVER"]
 
 
+def _shown(value: object) -> str:
+    # Quote input in messages, but never echo an oversized input back whole.
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:100]}… ({len(text)} characters)"
+
+
 # --- Segment rules ---------------------------------------------------------------------------
 
 
 def _in(context: str | None) -> str:
-    return "" if context is None else f" in {context!r}"
+    return "" if context is None else f" in {_shown(context)}"
 
 
 def _check_instance(value: str, *, context: str | None, field: str) -> None:
     if value not in INSTANCES:
         raise ValidationError(
-            f"unknown instance {value!r}{_in(context)} (expected one of {', '.join(INSTANCES)})",
+            f"unknown instance {_shown(value)}{_in(context)} "
+            f"(expected one of {', '.join(INSTANCES)})",
             field=field,
         )
 
@@ -75,7 +82,7 @@ def _check_instance(value: str, *, context: str | None, field: str) -> None:
 def _check_member_class(value: str, *, context: str | None, field: str) -> None:
     if value not in MEMBER_CLASSES:
         raise ValidationError(
-            f"unknown member class {value!r}{_in(context)} "
+            f"unknown member class {_shown(value)}{_in(context)} "
             f"(expected one of {', '.join(MEMBER_CLASSES)})",
             field=field,
         )
@@ -84,7 +91,7 @@ def _check_member_class(value: str, *, context: str | None, field: str) -> None:
 def _check_member_code(value: str, *, context: str | None, field: str) -> None:
     if not _MEMBER_CODE.fullmatch(value):
         raise ValidationError(
-            f"member code {value!r}{_in(context)} must be an 11-digit legal-entity ID "
+            f"member code {_shown(value)}{_in(context)} must be an 11-digit legal-entity ID "
             f"written with ASCII digits",
             field=field,
         )
@@ -92,7 +99,8 @@ def _check_member_code(value: str, *, context: str | None, field: str) -> None:
         validate_legal_entity_id(value, field=field)
     except ValidationError as error:
         raise ValidationError(
-            f"member code {value!r}{_in(context)} is not a valid legal-entity ID: {error.detail}",
+            f"member code {_shown(value)}{_in(context)} is not a valid legal-entity ID: "
+            f"{error.detail}",
             field=field,
         ) from error
 
@@ -103,20 +111,21 @@ def _check_code(value: str, *, label: str, context: str | None, field: str) -> N
         raise ValidationError(f"{label} is empty{_in(context)}", field=field)
     if len(value) > CODE_MAX_LENGTH:
         raise ValidationError(
-            f"{label} {value!r}{_in(context)} has {len(value)} characters; "
+            f"{label} {_shown(value)}{_in(context)} has {len(value)} characters; "
             f"at most {CODE_MAX_LENGTH} are allowed",
             field=field,
         )
     bad = next((char for char in value if not _CODE_CHAR.fullmatch(char)), None)
     if bad is not None:
         raise ValidationError(
-            f"{label} {value!r}{_in(context)} contains {bad!r}; "
+            f"{label} {_shown(value)}{_in(context)} contains {_shown(bad)}; "
             f"only {CODE_ALPHABET_TEXT} are allowed",
             field=field,
         )
     if value in (".", ".."):
         raise ValidationError(
-            f"{label} {value!r}{_in(context)} is refused: '.' and '..' are path steps, not codes",
+            f"{label} {_shown(value)}{_in(context)} is refused: "
+            "'.' and '..' are path steps, not codes",
             field=field,
         )
 
@@ -134,7 +143,7 @@ def _segments_of(text: str, *, count: int, name: str, shape: str, field: str) ->
     if len(segments) != count:
         raise ValidationError(
             f"wrong number of segments: {name} has {count} ({shape}), "
-            f"got {len(segments)} in {text!r}",
+            f"got {len(segments)} in {_shown(text)}",
             field=field,
         )
     return segments
@@ -198,7 +207,7 @@ class _Identifier:
             decoded = [unquote(segment, errors="strict") for segment in segments]
         except UnicodeDecodeError as error:
             raise ValidationError(
-                f"{path!r} has percent-encoded bytes that are not UTF-8", field=name
+                f"{_shown(path)} has percent-encoded bytes that are not UTF-8", field=name
             ) from error
         return cls._build(decoded, context=path, fields=[name] * len(decoded))
 
@@ -213,7 +222,7 @@ class _Identifier:
         object_type = data.get("object_type")
         if object_type != cls.OBJECT_TYPE:
             raise ValidationError(
-                f"object_type {object_type!r} does not fit {cls.NAME}: "
+                f"object_type {_shown(object_type)} does not fit {cls.NAME}: "
                 f"expected {cls.OBJECT_TYPE!r}",
                 field=f"{name}.object_type",
             )
@@ -232,7 +241,9 @@ class _Identifier:
         for key in cls.JSON_KEYS:
             value = data.get(key)
             if not isinstance(value, str):
-                problem = "is missing" if key not in data else f"must be a string, got {value!r}"
+                problem = (
+                    "is missing" if key not in data else f"must be a string, got {_shown(value)}"
+                )
                 raise ValidationError(f"{key} {problem}", field=f"{name}.{key}")
             segments.append(value)
         return cls._build(segments, context=None, fields=[f"{name}.{key}" for key in cls.JSON_KEYS])
@@ -381,7 +392,8 @@ def identifier_from_dict(data: Mapping[str, object], *, field: str = "id") -> Ex
     kind = _BY_OBJECT_TYPE.get(object_type) if isinstance(object_type, str) else None
     if kind is None:
         raise ValidationError(
-            f"unknown object_type {object_type!r} (expected one of {', '.join(_BY_OBJECT_TYPE)})",
+            f"unknown object_type {_shown(object_type)} "
+            f"(expected one of {', '.join(_BY_OBJECT_TYPE)})",
             field=f"{field}.object_type",
         )
     return kind.from_dict(data, field=field)
@@ -400,8 +412,8 @@ def parse_client_header(value: str, *, field: str = "X-Road-Client") -> Subsyste
     if count == 3:
         return MemberId.parse_path(text, field=field)
     raise ValidationError(
-        f"wrong number of segments: an {field} header has 3 (INSTANCE/CLASS/MEMBER) or "
-        f"4 (INSTANCE/CLASS/MEMBER/SUBSYSTEM), got {count} in {value!r}",
+        f"wrong number of segments: the {field} header takes 3 (INSTANCE/CLASS/MEMBER) or "
+        f"4 (INSTANCE/CLASS/MEMBER/SUBSYSTEM), got {count} in {_shown(value)}",
         field=field,
     )
 
@@ -451,24 +463,26 @@ class PersonId:
             _check_person("FN", number, context=text, field=field)
             return cls("FN", number)
         raise ValidationError(
-            f"person id {text!r} must start with IR (national code) or FN (foreign national ID)",
+            f"person id {_shown(text)} must start with IR (national code) "
+            "or FN (foreign national ID)",
             field=field,
         )
 
 
 def _check_person(kind: str, number: str, *, context: str | None, field: str) -> None:
     if kind not in ("IR", "FN"):
-        raise ValidationError(f"person id kind must be IR or FN, got {kind!r}", field=field)
+        raise ValidationError(f"person id kind must be IR or FN, got {_shown(kind)}", field=field)
     if kind == "IR":
         if not re.fullmatch(r"[0-9]{10}", number):
             raise ValidationError(
-                f"national code {number!r}{_in(context)} must be 10 ASCII digits", field=field
+                f"national code {_shown(number)}{_in(context)} must be 10 ASCII digits", field=field
             )
         validator = validate_national_code
     else:
         if not re.fullmatch(r"[0-9]+", number):
             raise ValidationError(
-                f"foreign national ID {number!r}{_in(context)} must be ASCII digits", field=field
+                f"foreign national ID {_shown(number)}{_in(context)} must be ASCII digits",
+                field=field,
             )
         validator = validate_foreign_national_id
     try:

@@ -35,6 +35,12 @@ _DIGITS: Final = re.compile(r"[0-9]+")
 _POSTAL_FIRST_FIVE_REFUSED: Final = frozenset("02")
 
 
+def _shown(value: object) -> str:
+    # Quote input in messages, but never echo an oversized input back whole.
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:100]}… ({len(text)} characters)"
+
+
 def _cleaned(value: str) -> str:
     return normalize_digits(value.strip())
 
@@ -49,7 +55,7 @@ def _require_digits(value: str, *, label: str, field: str) -> None:
     bad = _first_non_digit(value)
     if bad is not None:
         raise ValidationError(
-            f"{label} may contain only digits, found {bad!r} in {value!r}", field=field
+            f"{label} may contain only digits, found {_shown(bad)} in {_shown(value)}", field=field
         )
 
 
@@ -63,7 +69,9 @@ def national_code_check_digit(first9: str) -> int:
     ``r < 2`` and ``11 − r`` otherwise.
     """
     if len(first9) != 9 or not _DIGITS.fullmatch(first9):
-        raise ValidationError(f"expected nine ASCII digits, got {first9!r}", field="national_code")
+        raise ValidationError(
+            f"expected nine ASCII digits, got {_shown(first9)}", field="national_code"
+        )
     remainder = sum(int(digit) * (10 - i) for i, digit in enumerate(first9)) % 11
     return remainder if remainder < 2 else 11 - remainder
 
@@ -82,17 +90,18 @@ def validate_national_code(value: str, *, field: str = "national_code") -> str:
     if len(code) != NATIONAL_CODE_LENGTH:
         raise ValidationError(
             f"national code must have 10 digits (8 or 9 are padded with leading zeros), "
-            f"got {len(code)} digits: {code!r}",
+            f"got {len(code)} digits: {_shown(code)}",
             field=field,
         )
     if len(set(code)) == 1:
         raise ValidationError(
-            f"national code {code!r} is refused: all ten digits are equal", field=field
+            f"national code {_shown(code)} is refused: all ten digits are equal", field=field
         )
     expected = national_code_check_digit(code[:9])
     if int(code[9]) != expected:
         raise ValidationError(
-            f"national code {code!r} has a wrong check digit: expected {expected}, got {code[9]}",
+            f"national code {_shown(code)} has a wrong check digit: "
+            f"expected {expected}, got {code[9]}",
             field=field,
         )
     return code
@@ -120,7 +129,7 @@ def legal_entity_check_digit(first10: str) -> int:
     """
     if len(first10) != 10 or not _DIGITS.fullmatch(first10):
         raise ValidationError(
-            f"expected ten ASCII digits, got {first10!r}", field="legal_entity_id"
+            f"expected ten ASCII digits, got {_shown(first10)}", field="legal_entity_id"
         )
     k = int(first10[9]) + 2
     total = sum((int(digit) + k) * _LEGAL_ENTITY_WEIGHTS[i % 5] for i, digit in enumerate(first10))
@@ -138,18 +147,18 @@ def validate_legal_entity_id(value: str, *, field: str = "legal_entity_id") -> s
     _require_digits(code, label="legal-entity ID", field=field)
     if len(code) != LEGAL_ENTITY_ID_LENGTH:
         raise ValidationError(
-            f"legal-entity ID must have 11 digits, got {len(code)} digits: {code!r}",
+            f"legal-entity ID must have 11 digits, got {len(code)} digits: {_shown(code)}",
             field=field,
         )
     if code[3:9] == "000000":
         raise ValidationError(
-            f"legal-entity ID {code!r} is refused: its fourth to ninth digits are all zero",
+            f"legal-entity ID {_shown(code)} is refused: its fourth to ninth digits are all zero",
             field=field,
         )
     expected = legal_entity_check_digit(code[:10])
     if int(code[10]) != expected:
         raise ValidationError(
-            f"legal-entity ID {code!r} has a wrong check digit: "
+            f"legal-entity ID {_shown(code)} has a wrong check digit: "
             f"expected {expected}, got {code[10]}",
             field=field,
         )
@@ -182,21 +191,21 @@ def validate_postal_code(value: str, *, field: str = "postal_code") -> str:
     _require_digits(code, label="postal code", field=field)
     if len(code) != POSTAL_CODE_LENGTH:
         raise ValidationError(
-            f"postal code must have 10 digits, got {len(code)} digits: {code!r}", field=field
+            f"postal code must have 10 digits, got {len(code)} digits: {_shown(code)}", field=field
         )
     bad = next((d for d in code[:5] if d in _POSTAL_FIRST_FIVE_REFUSED), None)
     if bad is not None:
         raise ValidationError(
-            f"postal code {code!r} is refused: the first five digits may not contain {bad}",
+            f"postal code {_shown(code)} is refused: the first five digits may not contain {bad}",
             field=field,
         )
     if code[4] == "5":
         raise ValidationError(
-            f"postal code {code!r} is refused: the fifth digit may not be 5", field=field
+            f"postal code {_shown(code)} is refused: the fifth digit may not be 5", field=field
         )
     if len(set(code[:4])) == 1:
         raise ValidationError(
-            f"postal code {code!r} is refused: the first four digits may not all be equal",
+            f"postal code {_shown(code)} is refused: the first four digits may not all be equal",
             field=field,
         )
     return code
@@ -227,7 +236,7 @@ def validate_mobile(value: str, *, field: str = "mobile") -> str:
         raise ValidationError("mobile number is empty", field=field)
     if number.startswith("+") and not number.startswith("+98"):
         raise ValidationError(
-            f"mobile number {value.strip()!r} must start with 09, +989, 00989 or 989",
+            f"mobile number {_shown(value.strip())} must start with 09, +989, 00989 or 989",
             field=field,
         )
     if number.startswith("+98"):
@@ -241,13 +250,13 @@ def validate_mobile(value: str, *, field: str = "mobile") -> str:
     _require_digits(national, label="mobile number", field=field)
     if not national.startswith("09"):
         raise ValidationError(
-            f"mobile number {value.strip()!r} must start with 09, +989, 00989 or 989",
+            f"mobile number {_shown(value.strip())} must start with 09, +989, 00989 or 989",
             field=field,
         )
     if len(national) != 11:
         raise ValidationError(
             f"mobile number must be 09 followed by 9 digits, got {len(national) - 2} digits "
-            f"after 09 in {value.strip()!r}",
+            f"after 09 in {_shown(value.strip())}",
             field=field,
         )
     return national
@@ -270,7 +279,8 @@ def iban_check_digits(bban: str, country: str = IBAN_COUNTRY) -> str:
     """The two ISO 13616 check digits for ``country`` and ``bban`` (mod 97-10)."""
     if not re.fullmatch(r"[A-Z]{2}", country) or not re.fullmatch(r"[0-9A-Z]+", bban):
         raise ValidationError(
-            f"cannot compute IBAN check digits for country {country!r} and BBAN {bban!r}",
+            f"cannot compute IBAN check digits for country {_shown(country)} "
+            f"and BBAN {_shown(bban)}",
             field="iban",
         )
     return f"{98 - _iban_number(bban + country + '00') % 97:02d}"
@@ -288,24 +298,25 @@ def validate_iban(value: str, *, field: str = "iban") -> str:
     if not iban.startswith(IBAN_COUNTRY):
         raise ValidationError(
             f"IBAN must start with {IBAN_COUNTRY} (only Iranian IBANs are accepted), "
-            f"got {iban[:2]!r}",
+            f"got {_shown(iban[:2])}",
             field=field,
         )
     bad = _first_non_digit(iban[2:])
     if bad is not None:
         raise ValidationError(
-            f"IBAN may contain only digits after {IBAN_COUNTRY}, found {bad!r} in {iban!r}",
+            f"IBAN may contain only digits after {IBAN_COUNTRY}, "
+            f"found {_shown(bad)} in {_shown(iban)}",
             field=field,
         )
     if len(iban) != IBAN_LENGTH:
         raise ValidationError(
-            f"IBAN must have 26 characters (IR and 24 digits), got {len(iban)}: {iban!r}",
+            f"IBAN must have 26 characters (IR and 24 digits), got {len(iban)}: {_shown(iban)}",
             field=field,
         )
     if _iban_number(iban[4:] + iban[:4]) % 97 != 1:
         expected = iban_check_digits(iban[4:], IBAN_COUNTRY)
         raise ValidationError(
-            f"IBAN {iban!r} has wrong check digits: expected {expected}, got {iban[2:4]}",
+            f"IBAN {_shown(iban)} has wrong check digits: expected {expected}, got {iban[2:4]}",
             field=field,
         )
     return iban
@@ -321,7 +332,7 @@ def generate_iban(rng: random.Random, bank_code: str | None = None) -> str:
         bank_code = "0" + "".join(rng.choice("0123456789") for _ in range(2))
     elif not re.fullmatch(r"[0-9]{3}", bank_code):
         raise ValidationError(
-            f"bank code must be three ASCII digits, got {bank_code!r}", field="bank_code"
+            f"bank code must be three ASCII digits, got {_shown(bank_code)}", field="bank_code"
         )
     bban = bank_code + "".join(rng.choice("0123456789") for _ in range(19))
     return IBAN_COUNTRY + iban_check_digits(bban) + bban
@@ -341,7 +352,7 @@ def validate_foreign_national_id(value: str, *, field: str = "foreign_national_i
     if not FOREIGN_NATIONAL_ID_MIN_LENGTH <= len(number) <= FOREIGN_NATIONAL_ID_MAX_LENGTH:
         raise ValidationError(
             f"foreign national ID must have {FOREIGN_NATIONAL_ID_MIN_LENGTH} to "
-            f"{FOREIGN_NATIONAL_ID_MAX_LENGTH} digits, got {len(number)} digits: {number!r}",
+            f"{FOREIGN_NATIONAL_ID_MAX_LENGTH} digits, got {len(number)} digits: {_shown(number)}",
             field=field,
         )
     return number

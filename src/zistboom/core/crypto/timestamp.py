@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, get_args
 from asn1crypto import cms, core, parser, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
@@ -43,8 +43,17 @@ _ECDSA_HASHES: Final[dict[str, type[hashes.HashAlgorithm]]] = {
     "sha384_ecdsa": hashes.SHA384,
     "sha512_ecdsa": hashes.SHA512,
 }
-# asn1crypto raises these (and only these) on malformed or unexpected DER.
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+# asn1crypto raises these on malformed or unexpected DER; cryptography adds the last two for
+# certificates it cannot read.
+_ASN1_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    x509.InvalidVersion,
+    UnsupportedAlgorithm,
+)
 
 
 def create_timestamp_request(
@@ -196,7 +205,10 @@ def _check_tsa(tsa_key: PrivateKey, tsa_cert: x509.Certificate, now: datetime) -
 
 
 def _certificate_key(cert: x509.Certificate) -> PublicKey:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise CryptoError(f"TSA certificate public key cannot be read: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
         raise CryptoError(
             f"TSA certificate carries a {type(key).__name__}; only P-256 and Ed25519 are accepted"
@@ -373,6 +385,8 @@ def verify_timestamp_token(
         if content_info["content_type"].native != "signed_data":
             raise CryptoError("timestamp token is not a CMS SignedData")
         signed_data = content_info["content"]
+        if signed_data["version"].native != "v3":
+            raise CryptoError("timestamp SignedData version is not 3 (RFC 5652 §5.1)")
         encap = signed_data["encap_content_info"]
         if encap["content_type"].native != "tst_info":
             raise CryptoError("timestamp token does not encapsulate a TSTInfo")
@@ -390,7 +404,13 @@ def verify_timestamp_token(
         if isinstance(signed_attrs, core.Void):
             raise CryptoError("timestamp token has no signed attributes")
         attributes = {attr["type"].native: attr["values"] for attr in signed_attrs}
-        signer_digest = signer_info["digest_algorithm"]["algorithm"].native
+        if signer_info["version"].native != "v1":
+            raise CryptoError("timestamp SignerInfo version is not 1 (issuerAndSerialNumber)")
+        signer_digest = _digest_name(signer_info["digest_algorithm"])
+        if [_digest_name(algorithm) for algorithm in signed_data["digest_algorithms"]] != [
+            signer_digest
+        ]:
+            raise CryptoError("timestamp digestAlgorithms do not match the signer's")
         signature_algorithm = signer_info["signature_algorithm"]["algorithm"].native
         signature = bytes(signer_info["signature"].native)
         # The signature covers the attributes as a SET OF, i.e. the [0] IMPLICIT tag as 0x31.
@@ -451,6 +471,14 @@ def verify_timestamp_token(
     except CryptoError as exc:
         raise CryptoError(f"timestamp TSA certificate refused: {exc.detail}") from None
     return gen_time
+
+
+def _digest_name(algorithm: Any) -> str:
+    """The name of a DigestAlgorithm whose parameters are absent or NULL (RFC 5754 §2)."""
+    parameters = algorithm["parameters"]  # asn1crypto raises ValueError unless NULL or absent
+    if not isinstance(parameters, core.Void | core.Null):
+        raise ValueError("digest algorithm parameters must be absent or NULL")
+    return str(algorithm["algorithm"].native)
 
 
 def _check_crypto_digest(digest: bytes, hash_algorithm: str) -> None:

@@ -107,7 +107,7 @@ def load_csr(data: str | bytes, *, field: str = "csr") -> x509.CertificateSignin
     raw, is_pem = _pem_or_der(data)
     try:
         csr = x509.load_pem_x509_csr(raw) if is_pem else x509.load_der_x509_csr(raw)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ValidationError(
             f"not a PKCS#10 certificate request in PEM or DER: {exc}", field=field
         ) from None
@@ -133,6 +133,11 @@ def load_csr(data: str | bytes, *, field: str = "csr") -> x509.CertificateSignin
         raise ValidationError(
             f"the request's signature cannot be checked: {exc}", field=field
         ) from None
+    # The unused-bits octet of the signature BIT STRING is not signed; only 0 is DER.
+    if valid and csr.public_bytes(serialization.Encoding.DER)[-len(csr.signature) - 1] != 0:
+        raise ValidationError(
+            "the request's signature is not DER-encoded (unused bits in BIT STRING)", field=field
+        )
     if not valid:
         raise ValidationError(
             "the request's self-signature does not verify, so it does not prove possession of "
@@ -342,7 +347,7 @@ def load_certificate(data: str | bytes) -> x509.Certificate:
         if is_pem:
             return x509.load_pem_x509_certificate(raw)
         return x509.load_der_x509_certificate(raw)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ValidationError(
             f"not an X.509 certificate in PEM or DER: {exc}", field="certificate"
         ) from None
@@ -364,7 +369,10 @@ def certificate_identity(cert: x509.Certificate) -> str | None:
 
 def certificate_kind(cert: x509.Certificate) -> CertificateKind | None:
     """Recognise which profile ``cert`` follows from its extensions; ``None`` if none fits."""
-    extensions = cert.extensions
+    try:
+        extensions = cert.extensions
+    except ValueError:  # malformed or duplicated extensions fit no profile
+        return None
     try:
         basic = extensions.get_extension_for_class(x509.BasicConstraints).value
         usage = extensions.get_extension_for_class(x509.KeyUsage).value
@@ -405,7 +413,20 @@ def verify_certificate(
     validity period, revocation, the profile (``kind``) and the holder (``identity``). Raises
     :class:`CryptoError` naming the first check that failed.
     """
-    moment = _utc(at)
+    try:
+        _verify_certificate(cert, ca_cert, _utc(at), revoked_serials, kind, identity)
+    except ValueError as exc:  # cryptography parses some fields lazily
+        raise CryptoError(f"certificate is malformed: {exc}") from None
+
+
+def _verify_certificate(
+    cert: x509.Certificate,
+    ca_cert: x509.Certificate,
+    moment: datetime,
+    revoked_serials: Collection[int],
+    kind: CertificateKind | None,
+    identity: str | None,
+) -> None:
     if cert.issuer != ca_cert.subject:
         raise CryptoError(
             f"certificate is not issued by the instance CA: issuer {cert.issuer.rfc4514_string()}, "
@@ -418,6 +439,10 @@ def verify_certificate(
             "certificate is not issued by the instance CA: its signature does not verify with "
             "the instance CA key"
         ) from None
+    # The unused-bits octet of the signature BIT STRING is outside the signed part; anything but
+    # 0 is not DER and would give one certificate two fingerprints.
+    if certificate_der(cert)[-len(cert.signature) - 1] != 0:
+        raise CryptoError("certificate signature is not DER-encoded (unused bits in BIT STRING)")
     if not ca_cert.not_valid_before_utc <= moment <= ca_cert.not_valid_after_utc:
         raise CryptoError(
             f"the instance CA certificate is not valid at {moment.isoformat()} (valid "
