@@ -83,9 +83,7 @@ async def test_member_rules(central) -> None:
     auditor = operators.Operator(key_id="a", name="a", role="auditor")
     with pytest.raises(PermissionDeniedError):
         async with transaction(prepared.sessions) as session:
-            await service.register_member(
-                session, settings.instance, member_input(), actor=auditor
-            )
+            await service.register_member(session, settings.instance, member_input(), actor=auditor)
     with pytest.raises(ValidationError) as error:
         async with transaction(prepared.sessions) as session:
             found = await service.member_by_id(session, member.identifier, field="m")

@@ -51,7 +51,7 @@ async def append(
     target: str,
     details: dict[str, Any],
 ) -> AuditRecord:
-    """Append one record in the caller's transaction (so the change and its record land together)."""
+    """Append one record in the caller's transaction: the change and its record land together."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         # Serialise appenders across central replicas: the chain has exactly one tail.
         await session.execute(text("SELECT pg_advisory_xact_lock(7201)"))

@@ -13,7 +13,7 @@ PROBLEM_BASE = "https://zistboom.ir/problems/"
 
 
 class ZistboomError(Exception):
-    """Base of every deliberate error. ``code`` names the problem type; ``status`` the HTTP status."""
+    """Base of every deliberate error: ``code`` names the problem type, ``status`` the HTTP one."""
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal-error"
