@@ -70,18 +70,20 @@ DEMO_MEMBERS = (
 )
 
 
-async def _seed(settings: CentralSettings) -> tuple[str | None, list[list[str]]]:
+async def _seed(
+    settings: CentralSettings,
+) -> tuple[str | None, list[list[str]], list[list[str]]]:
     prepared = await prepare(settings)
     try:
         async with transaction(prepared.sessions) as session:
+            members = []
             for data in DEMO_MEMBERS:
-                if (
-                    await find_member(session, settings.instance, data.member_class, data.code)
-                    is None
-                ):
-                    await service.register_member(
+                member = await find_member(session, settings.instance, data.member_class, data.code)
+                if member is None:
+                    member = await service.register_member(
                         session, settings.instance, data, actor=operators.SYSTEM
                     )
+                members.append([member.identifier, member.name_fa, member.name_en, member.kind])
             rows = [
                 [
                     e.key,
@@ -95,7 +97,7 @@ async def _seed(settings: CentralSettings) -> tuple[str | None, list[list[str]]]
                 ]
                 for e in await service.list_ecosystems(session)
             ]
-        return prepared.first_admin_key, rows
+        return prepared.first_admin_key, rows, members
     finally:
         await prepared.engine.dispose()
 
@@ -110,7 +112,13 @@ def demo(
     settings = CentralSettings(
         data_dir=data_dir / "central", instance="IR-DEMO", host="127.0.0.1", port=port
     )
-    admin_key, rows = asyncio.run(_seed(settings))
+    admin_key, rows, members = asyncio.run(_seed(settings))
+    member_table = Table(title="Demo members (اعضای نمونه)")
+    for column in ("id", "fa", "en", "kind"):
+        member_table.add_column(column, no_wrap=column == "id")
+    for member in members:
+        member_table.add_row(*member)
+    console.print(member_table)
     table = Table(title="Ecosystems (زیست‌بوم‌ها)")
     for column in ("key", "fa", "en", "phase", "deadline (Jalali / Gregorian)", "مهلت"):
         table.add_column(column)
@@ -119,9 +127,17 @@ def demo(
     console.print(table)
     base = settings.base_url
     if admin_key:
-        console.print(f"First admin API key (shown once): [bold]{admin_key}[/bold]")
+        console.print(
+            f"First admin API key (shown once): {admin_key}", highlight=False, soft_wrap=True
+        )
     console.print(f"Central:  {base}   OpenAPI: {base}/openapi.json   docs: {base}/docs")
-    console.print(f"curl -s {base}/api/v1/ecosystems")
-    console.print(f"curl -s {base}/global-conf")
+    console.print("Try:")
+    for call in (
+        f"curl -sf {base}/api/v1/ecosystems",
+        f"curl -sf {base}/global-conf",
+        f"curl -sf {base}/api/v1/programme",
+        f"curl -sf {base}/anchor",
+    ):
+        console.print(call, soft_wrap=True, highlight=False, markup=False)
     console.print("Serving until interrupted (Ctrl-C).")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")

@@ -598,3 +598,27 @@ def test_every_single_byte_change_of_a_csr_is_refused(key_type: KeyType) -> None
     for index in range(len(der)):
         with pytest.raises(ValidationError):
             load_csr(flipped(der, index))
+
+
+def test_identity_outside_printable_string_is_issued(tmp_path: Path, instance: Instance) -> None:
+    # ZB-STD-001 codes may contain "_" and be 64 characters long; PrintableString allows neither
+    # "_" nor (per X.520) more than 64 characters, so such identities go into a UTF8String.
+    code = "gw_" + "x" * 61
+    identity = f"{MEMBER}/{code}"
+    cert = issue_certificate(
+        ca_key=instance.key,
+        ca_cert=instance.cert,
+        public_key=generate_private_key().public_key(),
+        subject=subject_name(common_name=code, organization="10380284790", serial_number=identity),
+        kind="auth",
+        serial=random_serial(),
+        not_before=NOW,
+        not_after=NOW + timedelta(days=1),
+    )
+    assert certificate_identity(load_certificate(certificate_pem(cert))) == identity
+    verify_certificate(cert, instance.cert, at=NOW, kind="auth", identity=identity)
+    result = openssl_verify(tmp_path, instance.cert, cert, "-purpose", "sslclient")
+    assert result.returncode == 0, result.stderr
+    printable = subject_name(common_name="gw1", serial_number=GATEWAY)
+    attribute = printable.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0]
+    assert attribute._type.name == "PrintableString"

@@ -9,6 +9,7 @@ instance CA goes through :func:`verify_certificate`, whose error names the check
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -17,6 +18,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from zistboom.core.crypto.keys import (
@@ -31,6 +33,7 @@ from zistboom.core.errors import CryptoError, ValidationError
 CertificateKind = Literal["ca", "auth", "sign", "tsa"]
 
 _LEAF_KINDS: tuple[CertificateKind, ...] = ("auth", "sign", "tsa")
+_PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]+")
 
 
 def subject_name(
@@ -48,7 +51,16 @@ def subject_name(
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     if serial_number is not None:
-        attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial_number))
+        # X.520 wants PrintableString, which has no "_" (allowed in ZB-STD-001 codes): fall back
+        # to UTF8String for such identities rather than failing to issue.
+        string_type = (
+            _ASN1Type.PrintableString
+            if _PRINTABLE.fullmatch(serial_number)
+            else _ASN1Type.UTF8String
+        )
+        attributes.append(
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, serial_number, _type=string_type)
+        )
     try:
         return x509.Name(attributes)
     except ValueError as exc:
