@@ -276,7 +276,7 @@ def test_example_certificates_chain_to_the_example_ca(tmp_path: Path) -> None:
     for kind in ("auth", "sign", "tsa"):
         cert = certs[kind]
         at = cert.not_valid_before_utc + timedelta(days=1)
-        verify_certificate(cert, ca, at=at, kind=kind)  # type: ignore[arg-type]
+        verify_certificate(cert, ca, at=at, kind=kind)
         aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
         assert aki.key_identifier == ca_ski.digest
         (tmp_path / "leaf.pem").write_text(certificate_pem(cert))

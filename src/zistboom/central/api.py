@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -35,11 +36,12 @@ from zistboom.central.schemas import (
     SubsystemOut,
 )
 from zistboom.central.settings import CentralSettings
-from zistboom.core.crypto import x509
+from zistboom.core.crypto import timestamp, x509
 from zistboom.core.database import transaction
-from zistboom.core.errors import ValidationError
+from zistboom.core.errors import ConfigurationError, ValidationError
 from zistboom.core.persian import to_jalali_iso
 
+log = logging.getLogger("zistboom.central")
 GLOBAL_CONF_MEDIA_TYPE = "application/jose"
 TIMESTAMP_QUERY = "application/timestamp-query"
 TIMESTAMP_REPLY = "application/timestamp-reply"
@@ -127,8 +129,6 @@ async def anchor(state: State) -> AnchorOut:
     responses={200: {"content": {TIMESTAMP_REPLY: {}}}},
 )
 async def tsa(request: Request, state: State) -> Response:
-    from zistboom.core.crypto import timestamp
-
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != TIMESTAMP_QUERY:
         raise ValidationError(
@@ -141,8 +141,13 @@ async def tsa(request: Request, state: State) -> Response:
     try:
         reply = ca.timestamp_reply(state.keys, body)
     except ValidationError as error:
-        rejection = timestamp.create_rejection_response("bad_data_format", error.detail)
+        fail_info = error.extra.get("fail_info", "bad_data_format")
+        rejection = timestamp.create_rejection_response(fail_info, error.detail)
         return Response(rejection, status_code=400, media_type=TIMESTAMP_REPLY)
+    except ConfigurationError as error:
+        log.error("the TSA cannot sign: %s", error.detail)
+        failure = timestamp.create_rejection_response("system_failure", "the TSA cannot sign now")
+        return Response(failure, status_code=503, media_type=TIMESTAMP_REPLY)
     return Response(reply, media_type=TIMESTAMP_REPLY)
 
 

@@ -4,7 +4,7 @@ verification of timestamp tokens against the instance CA.
 The ASN.1 is asn1crypto's (``tsp``, ``cms``); the CMS SignedData is assembled here because
 pyca/cryptography's PKCS#7 builder cannot sign a non-``data`` eContent (id-ct-TSTInfo) nor add
 the ESS signing-certificate-v2 attribute that RFC 3161 clients such as ``openssl ts`` require.
-The profile is ZB-STD-002 §8.
+The profile is ZB-STD-002 §10.
 """
 
 from __future__ import annotations
