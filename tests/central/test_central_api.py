@@ -110,10 +110,14 @@ def test_global_conf_version_increases_only_when_content_changes(central: Centra
     before, response = fetch()
     etag = response.headers["etag"]
     unchanged = httpx.get(f"{central.url}/global-conf", headers={"If-None-Match": etag})
-    assert unchanged.status_code in (200, 304)  # 200 only if a minute's re-issue happened
+    assert unchanged.status_code == 304
+    assert unchanged.headers["etag"] == etag
     member = new_member(central)
-    after, _ = fetch()
+    after, response = fetch()
     assert after.version == before.version + 1
+    assert response.headers["etag"] != etag
+    stale = httpx.get(f"{central.url}/global-conf", headers={"If-None-Match": etag})
+    assert stale.status_code == 200
     assert any(m.id == member["id"] for m in after.members)
     assert after.expires_at > after.generated_at
 
@@ -375,3 +379,15 @@ def test_first_start_prints_the_admin_key_once(tmp_path: Path) -> None:
         out, _ = second.communicate(timeout=15)
     assert "First admin API key" not in out
     assert proc.admin_key not in out
+
+
+def test_api_key_command_creates_working_scoped_keys(central: CentralProcess) -> None:
+    member = new_member(central)
+    created = central.cli("api-key", "--role", "member", "--name", "ops", "--member", member["id"])
+    assert created.returncode == 0, created.stderr
+    secret = orjson.loads(created.stdout)["secret"]
+    with central.client(secret) as client:
+        assert [m["id"] for m in client.get("/api/v1/members").json()] == [member["id"]]
+    refused = central.cli("api-key", "--role", "wizard", "--name", "x")
+    assert refused.returncode == 2
+    assert "unknown role" in refused.stderr

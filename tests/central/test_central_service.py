@@ -99,18 +99,18 @@ async def test_audit_chain_detects_edits_and_gaps(central) -> None:
                 session, settings.instance, member_input(), actor=operators.SYSTEM
             )
     async with transaction(prepared.sessions) as session:
-        result = await audit.verify(session)
+        result = await audit.verify(session, actor=operators.SYSTEM)
     assert result.ok and result.records == 4  # the first admin key, then three members
     async with transaction(prepared.sessions) as session:
         await session.execute(text("UPDATE audit_log SET actor = 'someone' WHERE seq = 3"))
     async with transaction(prepared.sessions) as session:
-        result = await audit.verify(session)
+        result = await audit.verify(session, actor=operators.SYSTEM)
     assert (result.ok, result.first_bad_seq) == (False, 3)
     assert "changed" in (result.problem or "")
     async with transaction(prepared.sessions) as session:
         await session.execute(text("DELETE FROM audit_log WHERE seq = 3"))
     async with transaction(prepared.sessions) as session:
-        result = await audit.verify(session)
+        result = await audit.verify(session, actor=operators.SYSTEM)
     assert (result.ok, result.first_bad_seq) == (False, 4)
     assert "missing" in (result.problem or "")
 
@@ -135,3 +135,14 @@ async def test_configuration_version_follows_content(central, tmp_path: Path) ->
         assert tax is not None
         tax.name_en = "Taxation"
     assert (await publisher.refresh()).document.version == changed.document.version + 1
+
+
+async def test_configuration_is_reissued_when_older_than_the_refresh_interval(central) -> None:
+    settings, prepared = central
+    settings.conf_refresh_seconds = 0
+    publisher = Publisher(settings, prepared.keys, prepared.sessions)
+    first = await publisher.current()
+    second = await publisher.current()
+    assert second.token != first.token
+    assert second.document.version == first.document.version
+    assert second.document.expires_at > first.document.expires_at

@@ -9,13 +9,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zistboom.central.models import AuditRecord
+
+if TYPE_CHECKING:
+    from zistboom.central.operators import Operator
 from zistboom.core.database import utc_now
 
 GENESIS_HASH = "0" * 64
@@ -96,8 +99,9 @@ class AuditVerification:
         return self.first_bad_seq is None
 
 
-async def verify(session: AsyncSession) -> AuditVerification:
+async def verify(session: AsyncSession, *, actor: Operator) -> AuditVerification:
     """Walk the whole chain; report the first record that does not hold."""
+    actor.require("admin", "auditor")
     expected_prev = GENESIS_HASH
     expected_seq = 1
     count = 0
@@ -131,8 +135,9 @@ async def verify(session: AsyncSession) -> AuditVerification:
 
 
 async def list_records(
-    session: AsyncSession, *, after: int = 0, limit: int = 100
+    session: AsyncSession, *, actor: Operator, after: int = 0, limit: int = 100
 ) -> list[AuditRecord]:
+    actor.require("admin", "auditor")
     result = await session.execute(
         select(AuditRecord).where(AuditRecord.seq > after).order_by(AuditRecord.seq).limit(limit)
     )

@@ -120,7 +120,7 @@ def audit_verify(data_dir: DataDir = None) -> None:
         prepared = await prepare(settings_for(data_dir), bootstrap_admin=False)
         try:
             async with transaction(prepared.sessions) as session:
-                return await audit.verify(session)
+                return await audit.verify(session, actor=operators.SYSTEM)
         finally:
             await prepared.engine.dispose()
 
