@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -24,24 +23,16 @@ from zistboom.core.database import utc_now
 GENESIS_HASH = "0" * 64
 
 
-def record_hash(
-    *,
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    target: str,
-    details: dict[str, Any],
-    prev_hash: str,
-) -> str:
+def record_hash(record: AuditRecord) -> str:
+    """SHA-256 over the canonical JSON of the record's content and its predecessor's hash."""
     content = {
-        "seq": seq,
-        "at": at.isoformat(timespec="microseconds"),
-        "actor": actor,
-        "action": action,
-        "target": target,
-        "details": details,
-        "prev_hash": prev_hash,
+        "seq": record.seq,
+        "at": record.at.isoformat(timespec="microseconds"),
+        "actor": record.actor,
+        "action": record.action,
+        "target": record.target,
+        "details": record.details,
+        "prev_hash": record.prev_hash,
     }
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -64,25 +55,17 @@ async def append(
     seq = 1 if last is None else last.seq + 1
     prev_hash = GENESIS_HASH if last is None else last.hash
     at = utc_now()
-    details = orjson.loads(orjson.dumps(details))  # what is hashed is what the JSON column keeps
     row = AuditRecord(
         seq=seq,
         at=at,
         actor=actor,
         action=action,
         target=target,
-        details=details,
+        # What is hashed is what the JSON column gives back.
+        details=orjson.loads(orjson.dumps(details)),
         prev_hash=prev_hash,
-        hash=record_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            target=target,
-            details=details,
-            prev_hash=prev_hash,
-        ),
     )
+    row.hash = record_hash(row)
     session.add(row)
     await session.flush()
     return row
@@ -116,15 +99,7 @@ async def verify(session: AsyncSession, *, actor: Operator) -> AuditVerification
             return AuditVerification(
                 count, row.seq, f"record {row.seq} does not link to record {row.seq - 1}"
             )
-        actual = record_hash(
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            action=row.action,
-            target=row.target,
-            details=row.details,
-            prev_hash=row.prev_hash,
-        )
+        actual = record_hash(row)
         if actual != row.hash:
             return AuditVerification(
                 count, row.seq, f"record {row.seq} was changed after it was written"
