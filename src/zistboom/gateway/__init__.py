@@ -1,0 +1,2 @@
+"""The gateway: carries X-Road REST calls between organisations, signed, access-checked and
+logged with timestamped evidence."""

@@ -1,0 +1,7 @@
+"""Alembic environment for the gateway's database (run through zistboom.core.database.migrate)."""
+
+import zistboom.gateway.messagelog
+import zistboom.gateway.models
+from zistboom.core.database import run_migrations_online
+
+run_migrations_online(zistboom.gateway.models.Base.metadata)
