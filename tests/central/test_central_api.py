@@ -391,3 +391,38 @@ def test_api_key_command_creates_working_scoped_keys(central: CentralProcess) ->
     refused = central.cli("api-key", "--role", "wizard", "--name", "x")
     assert refused.returncode == 2
     assert "unknown role" in refused.stderr
+
+
+def test_a_gateway_token_grants_one_auth_and_one_sign_certificate(central: CentralProcess) -> None:
+    member = new_member(central)
+    with central.admin as client:
+        gw = client.post(
+            member_path(member) + "/gateways", json={"code": "gw9", "address": "localhost:9443"}
+        )
+        assert gw.status_code == 201, gw.text
+        token = client.post(
+            "/api/v1/enrolment-tokens",
+            json={"member_id": member["id"], "kind": "gateway", "gateway_code": "gw9"},
+        ).json()["token"]
+
+    def csr() -> str:
+        return x509.create_csr(keys.generate_private_key(), common_name="x").decode()
+
+    unsure = httpx.post(f"{central.url}/api/v1/ca/enrol", json={"token": token, "csr": csr()})
+    assert unsure.status_code == 422 and "kind" in problem_field(unsure)
+    auth = httpx.post(
+        f"{central.url}/api/v1/ca/enrol", json={"token": token, "csr": csr(), "kind": "auth"}
+    )
+    assert auth.status_code == 201 and auth.json()["identity"] == f"{member['id']}/gw9"
+    again = httpx.post(
+        f"{central.url}/api/v1/ca/enrol", json={"token": token, "csr": csr(), "kind": "auth"}
+    )
+    assert again.status_code == 409
+    sign = httpx.post(
+        f"{central.url}/api/v1/ca/enrol", json={"token": token, "csr": csr(), "kind": "sign"}
+    )
+    assert sign.status_code == 201 and sign.json()["identity"] == member["id"]
+    spent = httpx.post(
+        f"{central.url}/api/v1/ca/enrol", json={"token": token, "csr": csr(), "kind": "sign"}
+    )
+    assert spent.status_code == 409 and "token" in problem_field(spent)

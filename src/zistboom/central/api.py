@@ -322,7 +322,7 @@ async def create_enrolment_token(
             token=token,
             member_id=member.identifier,
             kind=row.kind,
-            gateway_code=body.gateway_code if row.kind == "auth" else None,
+            gateway_code=body.gateway_code if row.kind in ("auth", "gateway") else None,
             expires_at=row.expires_at,
         )
 
@@ -331,7 +331,7 @@ async def create_enrolment_token(
 async def enrol(body: EnrolRequest, state: State) -> CertificateOut:
     async with transaction(state.sessions) as session:
         cert = await ca.enrol(
-            session, state.settings, state.keys, token=body.token, csr_pem=body.csr
+            session, state.settings, state.keys, token=body.token, csr_pem=body.csr, kind=body.kind
         )
         return CertificateOut.of(cert, state.ca_pem)
 

@@ -37,7 +37,10 @@ from zistboom.core.errors import (
     ValidationError,
 )
 
-ENROLMENT_KINDS = ("auth", "sign")
+ENROLMENT_KINDS = ("auth", "sign", "gateway")
+# What each token kind grants: a "gateway" token sets up a gateway in one step (its TLS
+# certificate and its member's signing certificate), each usable once.
+TOKEN_GRANTS = {"auth": ("auth",), "sign": ("sign",), "gateway": ("auth", "sign")}
 REVOCATION_REASONS = (
     "unspecified",
     "keyCompromise",
@@ -122,12 +125,12 @@ async def create_enrolment_token(
     actor.require("admin", "registrar")
     if kind not in ENROLMENT_KINDS:
         raise ValidationError(
-            f"unknown certificate kind {kind!r}: use 'auth' (gateway TLS) or 'sign' (member "
-            "signatures)",
+            f"unknown certificate kind {kind!r}: use 'auth' (gateway TLS), 'sign' (member "
+            "signatures) or 'gateway' (one of each)",
             field="kind",
         )
     gateway: Gateway | None = None
-    if kind == "auth":
+    if "auth" in TOKEN_GRANTS[kind]:
         if not gateway_code:
             raise ValidationError(
                 "an authentication certificate is for one gateway: name its gateway_code",
@@ -147,6 +150,7 @@ async def create_enrolment_token(
         gateway_id=gateway.id if gateway else None,
         kind=kind,
         expires_at=now + timedelta(minutes=minutes),
+        used_kinds="",
         created_at=now,
         created_by=actor.actor,
     )
@@ -239,8 +243,10 @@ async def enrol(
     *,
     token: str,
     csr_pem: str,
+    kind: str | None = None,
 ) -> Certificate:
-    """Exchange a one-time token and a CSR for a certificate."""
+    """Exchange a one-time token and a CSR for a certificate (of ``kind``, when the token
+    grants more than one)."""
     token_row = (
         await session.execute(
             select(EnrolmentToken).where(EnrolmentToken.token_hash == _token_hash(token))
@@ -256,6 +262,24 @@ async def enrol(
         raise ConflictError(
             f"this enrolment token expired at {token_row.expires_at.isoformat()}", field="token"
         )
+    grants = TOKEN_GRANTS[token_row.kind]
+    if kind is None:
+        if len(grants) > 1:
+            raise ValidationError(
+                f"this token grants {' and '.join(grants)} certificates: say which (kind)",
+                field="kind",
+            )
+        kind = grants[0]
+    if kind not in grants:
+        raise ValidationError(
+            f"this token grants {' and '.join(grants)} certificates, not {kind!r}", field="kind"
+        )
+    used = [k for k in token_row.used_kinds.split(",") if k]
+    if kind in used:
+        raise ConflictError(
+            f"this token's {kind} certificate was already issued; ask the operator for a new token",
+            field="token",
+        )
     csr = x509.load_csr(csr_pem, field="csr")
     member = await session.get(Member, token_row.member_id)
     assert member is not None
@@ -266,10 +290,13 @@ async def enrol(
         instance_keys,
         public_key=csr.public_key(),  # type: ignore[arg-type]  # load_csr admits only our key types
         member=member,
-        kind=token_row.kind,
-        gateway=gateway,
+        kind=kind,
+        gateway=gateway if kind == "auth" else None,
     )
-    token_row.used_at = utc_now()
+    used.append(kind)
+    token_row.used_kinds = ",".join(used)
+    if set(used) >= set(grants):
+        token_row.used_at = utc_now()
     token_row.certificate_serial = row.serial
     await audit.append(
         session,

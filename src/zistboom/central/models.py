@@ -106,7 +106,8 @@ class Certificate(Base):
 
 
 class EnrolmentToken(Base):
-    """A one-time token an operator issued for one member, gateway and certificate kind."""
+    """A one-time token an operator issued for one member, gateway and certificate kind:
+    ``auth``, ``sign``, or ``gateway`` (one of each, for setting up a gateway in one step)."""
 
     __tablename__ = "enrolment_tokens"
 
@@ -119,6 +120,9 @@ class EnrolmentToken(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None]
+    """Set once every kind the token grants has been issued."""
+    used_kinds: Mapped[str] = mapped_column(String(32), default="")
+    """Comma-separated certificate kinds already issued with this token."""
     certificate_serial: Mapped[str | None] = mapped_column(String(48))
 
 

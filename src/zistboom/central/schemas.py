@@ -146,7 +146,9 @@ class EcosystemOut(BaseModel):
 
 class EnrolmentTokenCreate(Input):
     member_id: str = Field(max_length=300, description="INSTANCE/CLASS/CODE")
-    kind: str = Field(description="'auth' (gateway TLS) or 'sign' (member signatures)")
+    kind: str = Field(
+        description="'auth' (gateway TLS), 'sign' (member signatures) or 'gateway' (both)"
+    )
     gateway_code: str | None = Field(default=None, max_length=64)
     expires_in_minutes: int | None = None
 
@@ -162,6 +164,9 @@ class EnrolmentTokenOut(BaseModel):
 class EnrolRequest(Input):
     token: str = Field(max_length=200)
     csr: str = Field(max_length=20_000, description="PEM certificate signing request")
+    kind: str | None = Field(
+        default=None, description="'auth' or 'sign', when the token grants both ('gateway')"
+    )
 
 
 class RevokeRequest(Input):

@@ -171,6 +171,7 @@ def upgrade() -> None:
         sa.Column("created_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("used_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("used_kinds", sa.String(length=32), nullable=False),
         sa.Column("certificate_serial", sa.String(length=48), nullable=True),
         sa.ForeignKeyConstraint(
             ["gateway_id"], ["gateways.id"], name=op.f("fk_enrolment_tokens_gateway_id_gateways")

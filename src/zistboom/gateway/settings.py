@@ -1,0 +1,70 @@
+"""The gateway's settings: ``DATA_DIR/gateway.toml`` (written by ``zistboom gateway init``),
+overridden by ``ZB_*`` environment variables."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic_settings import SettingsConfigDict
+
+from zistboom.core.settings import ComponentSettings
+
+SETTINGS_FILE = "gateway.toml"
+
+
+class GatewaySettings(ComponentSettings):
+    model_config = SettingsConfigDict(env_prefix="ZB_", extra="ignore")
+
+    gateway_id: str = ""
+    """This gateway's identifier, ``INSTANCE/CLASS/CODE/GATEWAY``."""
+    central_url: str = ""
+    instance_name: str = ""
+    """The replica's name: one message-log chain per replica (defaults to the gateway code)."""
+
+    client_host: str = "127.0.0.1"
+    client_port: int = 8080
+    client_tls: bool = False
+    """Information systems connect over HTTPS with a client certificate; when false, plain HTTP
+    is accepted, and only from a loopback address."""
+    peer_host: str = "0.0.0.0"  # noqa: S104  (peers reach the gateway from the network)
+    peer_port: int = 8443
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 8081
+
+    backend_timeout: float = 30.0
+    peer_timeout: float = 60.0
+    connect_timeout: float = 5.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_clock_skew: int = 30
+
+    conf_refresh_seconds: float = 60.0
+    messagelog_interval: float = 60.0
+    timestamp_grace_seconds: float = 4 * 3600.0
+    renewal_check_seconds: float = 3600.0
+
+    @classmethod
+    def load(cls, data_dir: Path, **overrides: Any) -> GatewaySettings:
+        """Settings from ``DATA_DIR/gateway.toml``, then the environment, then ``overrides``
+        (each overriding the one before)."""
+        values: dict[str, Any] = {}
+        path = data_dir / SETTINGS_FILE
+        if path.exists():
+            values.update(tomllib.loads(path.read_text()))
+        from_env = cls()
+        values.update({k: getattr(from_env, k) for k in from_env.model_fields_set})
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["data_dir"] = data_dir
+        settings = cls(**values)
+        if not settings.instance_name:
+            settings.instance_name = settings.gateway_id.rsplit("/", 1)[-1] or "gateway"
+        return settings
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.data_dir / "certs"
