@@ -233,11 +233,12 @@ def _authority_key_identifier(ca_cert: x509.Certificate) -> x509.AuthorityKeyIde
     try:
         ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     except x509.ExtensionNotFound:
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(_public_key(ca_cert))
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(certificate_public_key(ca_cert))
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 
-def _public_key(cert: x509.Certificate) -> PublicKey:
+def certificate_public_key(cert: x509.Certificate) -> PublicKey:
+    """The certificate's key, if it is a key type we accept (CryptoError otherwise)."""
     try:
         key = cert.public_key()
     except (ValueError, UnsupportedAlgorithm) as exc:
@@ -276,7 +277,7 @@ def issue_certificate(
         )
     key_type = key_type_of(public_key)
     key_type_of(ca_key)
-    if public_key_der(ca_key.public_key()) != public_key_der(_public_key(ca_cert)):
+    if public_key_der(ca_key.public_key()) != public_key_der(certificate_public_key(ca_cert)):
         raise CryptoError("the CA key does not belong to the CA certificate")
     if certificate_kind(ca_cert) != "ca":
         raise CryptoError("the issuing certificate is not a CA certificate of this profile")

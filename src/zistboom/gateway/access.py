@@ -1,0 +1,256 @@
+"""The hot path's view of the gateway's configuration: local clients, services, endpoints,
+groups and access rights, held in memory and reloaded when the management layer changes them
+(``configuration_state.version``), so that no request waits on a configuration query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from zistboom.core import globalconf as gc
+from zistboom.gateway.models import (
+    AccessRight,
+    ClientCertificate,
+    ConfigurationState,
+    Endpoint,
+    LocalClient,
+    LocalGroup,
+    LocalGroupMember,
+    Service,
+)
+
+
+def path_pattern(pattern: str) -> re.Pattern[str]:
+    """An endpoint path as a regular expression: ``{name}`` and ``*`` match one segment, ``**``
+    any rest (including nothing); a trailing slash is optional."""
+    regex = ""
+    for segment in pattern.strip("/").split("/"):
+        if not segment:
+            continue
+        if segment == "**":
+            regex += "(?:/.*)?"
+        elif segment == "*" or (segment.startswith("{") and segment.endswith("}")):
+            regex += "/[^/]+"
+        else:
+            regex += "/" + re.escape(segment)
+    return re.compile("^" + regex + "/?$")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointEntry:
+    id: int
+    method: str
+    path: str
+    operation_id: str | None
+    summary: str | None
+    regex: re.Pattern[str]
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in ("*", method)) and self.regex.match(path) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RightEntry:
+    endpoint_id: int | None
+    subject_kind: str
+    subject: str
+
+
+@dataclass(slots=True)
+class ServiceEntry:
+    id: int
+    subsystem_id: str
+    code: str
+    backend_url: str
+    description: str
+    timeout: float | None
+    max_body_bytes: int | None
+    personal_data: bool
+    openapi: dict[str, Any] | None
+    endpoints: list[EndpointEntry] = field(default_factory=list)
+    rights: list[RightEntry] = field(default_factory=list)
+
+    @property
+    def service_id(self) -> str:
+        return f"{self.subsystem_id}/{self.code}"
+
+
+@dataclass(slots=True)
+class ClientEntry:
+    subsystem_id: str
+    body_logging: bool
+    certificate_fingerprints: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    version: int = -1
+    clients: dict[str, ClientEntry] = field(default_factory=dict)
+    services: dict[tuple[str, str], ServiceEntry] = field(default_factory=dict)
+    local_groups: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+
+class Registry:
+    """Configuration snapshot plus the access decision."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, poll_seconds: float = 2.0
+    ) -> None:
+        self._sessions = sessions
+        self._poll = poll_seconds
+        self._checked = 0.0
+        self._lock = asyncio.Lock()
+        self.snapshot = Snapshot()
+
+    async def current(self) -> Snapshot:
+        """The snapshot, reloaded first if the stored version moved (checked every few s)."""
+        if time.monotonic() - self._checked >= self._poll:
+            await self.reload()
+        return self.snapshot
+
+    async def reload(self, *, force: bool = False) -> None:
+        async with self._lock:
+            self._checked = time.monotonic()
+            async with self._sessions() as session:
+                version = (
+                    await session.execute(select(ConfigurationState.version).limit(1))
+                ).scalar_one_or_none() or 0
+                if version == self.snapshot.version and not force:
+                    return
+                self.snapshot = await _load(session, version)
+
+    def client(self, subsystem_id: str) -> ClientEntry | None:
+        return self.snapshot.clients.get(subsystem_id)
+
+    def service(self, subsystem_id: str, code: str) -> ServiceEntry | None:
+        return self.snapshot.services.get((subsystem_id, code))
+
+    def services_of(self, subsystem_id: str) -> list[ServiceEntry]:
+        return [s for (sub, _), s in self.snapshot.services.items() if sub == subsystem_id]
+
+    def subject_matches(
+        self, right: RightEntry, service: ServiceEntry, client_id: str, conf: gc.GlobalConf
+    ) -> bool:
+        if right.subject_kind == "subsystem":
+            return right.subject == client_id
+        if right.subject_kind == "local-group":
+            members = self.snapshot.local_groups.get((service.subsystem_id, right.subject), set())
+            return client_id in members
+        if right.subject_kind == "global-group":
+            return any(
+                group.code == right.subject and client_id in group.members
+                for group in conf.global_groups
+            )
+        return False
+
+    def is_allowed(
+        self,
+        service: ServiceEntry,
+        client_id: str,
+        method: str,
+        path: str,
+        conf: gc.GlobalConf,
+    ) -> bool:
+        """A right on the whole service, or on an endpoint that matches method and path."""
+        endpoints = {e.id: e for e in service.endpoints}
+        for right in service.rights:
+            if not self.subject_matches(right, service, client_id, conf):
+                continue
+            if right.endpoint_id is None:
+                return True
+            endpoint = endpoints.get(right.endpoint_id)
+            if endpoint is not None and endpoint.matches(method, path):
+                return True
+        return False
+
+    def allowed_endpoints(
+        self, service: ServiceEntry, client_id: str, conf: gc.GlobalConf
+    ) -> list[EndpointEntry]:
+        """The endpoints the client may call (all of them for a whole-service right)."""
+        allowed: dict[int, EndpointEntry] = {}
+        endpoints = {e.id: e for e in service.endpoints}
+        for right in service.rights:
+            if not self.subject_matches(right, service, client_id, conf):
+                continue
+            if right.endpoint_id is None:
+                return list(service.endpoints)
+            if right.endpoint_id in endpoints:
+                allowed[right.endpoint_id] = endpoints[right.endpoint_id]
+        return list(allowed.values())
+
+    def allowed_services(
+        self, subsystem_id: str, client_id: str, conf: gc.GlobalConf
+    ) -> list[ServiceEntry]:
+        return [
+            s
+            for s in self.services_of(subsystem_id)
+            if any(self.subject_matches(r, s, client_id, conf) for r in s.rights)
+        ]
+
+
+async def _load(session: AsyncSession, version: int) -> Snapshot:
+    snapshot = Snapshot(version=version)
+    clients = {c.id: c for c in (await session.execute(select(LocalClient))).scalars()}
+    for client in clients.values():
+        snapshot.clients[client.subsystem_id] = ClientEntry(
+            client.subsystem_id, client.body_logging
+        )
+    for cert in (await session.execute(select(ClientCertificate))).scalars():
+        owner = clients.get(cert.client_id)
+        if owner is not None:
+            snapshot.clients[owner.subsystem_id].certificate_fingerprints.add(cert.fingerprint)
+    services: dict[int, ServiceEntry] = {}
+    for row in (await session.execute(select(Service))).scalars():
+        owner = clients.get(row.client_id)
+        if owner is None:
+            continue
+        entry = ServiceEntry(
+            id=row.id,
+            subsystem_id=owner.subsystem_id,
+            code=row.code,
+            backend_url=row.backend_url,
+            description=row.description,
+            timeout=row.timeout,
+            max_body_bytes=row.max_body_bytes,
+            personal_data=row.personal_data,
+            openapi=row.openapi,
+        )
+        services[row.id] = entry
+        snapshot.services[(owner.subsystem_id, row.code)] = entry
+    for endpoint in (await session.execute(select(Endpoint).order_by(Endpoint.id))).scalars():
+        if endpoint.service_id in services:
+            services[endpoint.service_id].endpoints.append(
+                EndpointEntry(
+                    endpoint.id,
+                    endpoint.method,
+                    endpoint.path,
+                    endpoint.operation_id,
+                    endpoint.summary,
+                    path_pattern(endpoint.path),
+                )
+            )
+    for right in (await session.execute(select(AccessRight))).scalars():
+        if right.service_id in services:
+            services[right.service_id].rights.append(
+                RightEntry(right.endpoint_id, right.subject_kind, right.subject)
+            )
+    groups = {g.id: g for g in (await session.execute(select(LocalGroup))).scalars()}
+    for group in groups.values():
+        owner = clients.get(group.client_id)
+        if owner is not None:
+            snapshot.local_groups[(owner.subsystem_id, group.code)] = set()
+    for member in (await session.execute(select(LocalGroupMember))).scalars():
+        parent = groups.get(member.group_id)
+        if parent is None or parent.client_id not in clients:
+            continue
+        snapshot.local_groups[(clients[parent.client_id].subsystem_id, parent.code)].add(
+            member.member_id
+        )
+    return snapshot

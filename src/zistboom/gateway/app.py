@@ -1,0 +1,247 @@
+"""A running gateway: its three listeners and background work, assembled from its settings.
+
+- the client port (information systems, X-Road REST ``r1``; plain HTTP from loopback only, or
+  HTTPS with registered client certificates), with ``/listClients``, ``/health``, ``/ready``
+  and ``/metrics``;
+- the peer port (other gateways; TLS 1.3 with mutual authentication only);
+- the admin port (the management API, loopback by default).
+Background: the global configuration is fetched every minute, the message log is sealed and
+timestamped every interval, certificates are renewed when due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cryptography import x509 as cx509
+
+from zistboom.core import globalconf as gc
+from zistboom.core.crypto import keys
+from zistboom.core.database import create_engine, migrate, session_factory
+from zistboom.core.errors import ConfigurationError, GlobalConfError
+from zistboom.gateway import enrolment, metaservices
+from zistboom.gateway.access import Registry
+from zistboom.gateway.api import create_management_app
+from zistboom.gateway.catalogue import CataloguePublisher
+from zistboom.gateway.messagelog import MessageLog
+from zistboom.gateway.monitoring import Monitor
+from zistboom.gateway.proxy import Exchange
+from zistboom.gateway.settings import GatewaySettings
+from zistboom.gateway.trust import GatewayIdentity, Trust
+
+log = logging.getLogger("zistboom.gateway")
+MIGRATIONS = "zistboom.gateway:migrations"
+
+
+async def open_database(
+    settings: GatewaySettings,
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    engine = create_engine(settings.resolved_database_url("gateway"))
+    await migrate(engine, MIGRATIONS)
+    return engine, session_factory(engine)
+
+
+class _AdminServer(uvicorn.Server):
+    """The management API's server inside the gateway's loop: signals are the gateway's."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Gateway:
+    settings: GatewaySettings
+    engine: AsyncEngine | None = None
+    exchange: Exchange | None = None
+    message_log: MessageLog | None = None
+    conf_client: gc.GlobalConfClient | None = None
+    runners: list[web.AppRunner] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    admin_server: uvicorn.Server | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        if not settings.gateway_id:
+            raise ConfigurationError(
+                f"{settings.data_dir} holds no gateway: run `zistboom gateway init` first"
+            )
+        self.engine, sessions = await open_database(settings)
+        identity = GatewayIdentity.load(settings.data_dir, settings.gateway_id)
+        anchor = gc.Anchor.from_json((settings.data_dir / enrolment.ANCHOR_FILE).read_text())
+        self.conf_client = gc.GlobalConfClient(anchor, settings.data_dir / "global-conf")
+        self.conf_client.load_cached()
+        try:
+            await self.conf_client.refresh()
+        except GlobalConfError as error:
+            log.warning("global configuration not refreshed at start: %s", error.detail)
+        trust = Trust(self.conf_client)
+        conf = self.conf_client.current
+        registry = Registry(sessions)
+        await registry.reload(force=True)
+        self.message_log = MessageLog(
+            self.engine,
+            instance=settings.instance_name,
+            tsa_url=conf.central.tsa_url,
+            ca_cert=lambda: trust.ca_certificate(self.conf_client.current),  # type: ignore[union-attr]
+            batch_interval=settings.messagelog_interval,
+            timestamp_grace=settings.timestamp_grace_seconds,
+        )
+        await self.message_log.start()
+        monitor = Monitor(settings.gateway_id)
+        self.exchange = Exchange(settings, identity, trust, registry, self.message_log, monitor)
+        await self.exchange.start()
+
+        client_app = web.Application(client_max_size=settings.max_body_bytes)
+        client_app.router.add_get("/health", self._health)
+        client_app.router.add_get("/ready", self._ready)
+        client_app.router.add_get("/metrics", monitor.metrics)
+        client_app.router.add_get("/listClients", self._list_clients)
+        client_app.router.add_route("*", "/{tail:.*}", self.exchange.client_handler)
+        peer_app = web.Application(client_max_size=settings.max_body_bytes)
+        peer_app.router.add_route("*", "/{tail:.*}", self.exchange.peer_handler)
+        client_tls = identity.server_tls_context() if settings.client_tls else None
+        for app, host, port, tls in (
+            (client_app, settings.client_host, settings.client_port, client_tls),
+            (peer_app, settings.peer_host, settings.peer_port, identity.server_tls_context()),
+        ):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, host, port, ssl_context=tls, backlog=1024).start()
+            self.runners.append(runner)
+
+        publisher = CataloguePublisher(
+            settings.central_url, lambda member: _signing_pair(identity, member)
+        )
+        admin = create_management_app(sessions, settings, publisher)
+        self.admin_server = _AdminServer(
+            uvicorn.Config(
+                admin, host=settings.admin_host, port=settings.admin_port, log_level="warning"
+            )
+        )
+        self.tasks.append(asyncio.create_task(self.admin_server.serve(), name="admin"))
+        self.tasks.append(asyncio.create_task(self._refresh_conf(), name="global-conf"))
+
+        def reload_certificates() -> None:
+            identity.reload_certificates(settings.data_dir)
+            assert self.exchange is not None
+            self.exchange.reload_tls()
+
+        self.tasks.append(
+            asyncio.create_task(
+                enrolment.renewal_loop(
+                    settings.data_dir,
+                    settings.central_url,
+                    settings.renewal_check_seconds,
+                    [reload_certificates],
+                ),
+                name="renewal",
+            )
+        )
+        log.info(
+            "gateway %s: information systems on %s:%s, peers on %s:%s (TLS), admin on %s:%s",
+            settings.gateway_id,
+            settings.client_host,
+            settings.client_port,
+            settings.peer_host,
+            settings.peer_port,
+            settings.admin_host,
+            settings.admin_port,
+        )
+
+    async def stop(self) -> None:
+        if self.admin_server is not None:
+            self.admin_server.should_exit = True
+        for task in self.tasks:
+            if task.get_name() != "admin":
+                task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for runner in self.runners:
+            await runner.cleanup()
+        if self.exchange is not None:
+            await self.exchange.stop()
+        if self.message_log is not None:
+            await self.message_log.stop()
+        if self.conf_client is not None:
+            await self.conf_client.aclose()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    async def _refresh_conf(self) -> None:
+        assert self.conf_client is not None
+        while True:
+            await asyncio.sleep(self.settings.conf_refresh_seconds)
+            try:
+                await self.conf_client.refresh()
+            except GlobalConfError as error:
+                log.warning("global configuration refresh failed: %s", error.detail)
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "gateway": self.settings.gateway_id})
+
+    async def _ready(self, _request: web.Request) -> web.Response:
+        problems: list[str] = []
+        assert self.conf_client is not None
+        assert self.message_log is not None
+        try:
+            conf = self.conf_client.current
+        except GlobalConfError as error:
+            problems.append(f"global configuration: {error.detail}")
+            conf = None
+        if not self.message_log.timestamping_ok():
+            problems.append("message log: not timestamped within the grace period")
+        body: dict[str, object] = {
+            "status": "ready" if not problems else "not ready",
+            "global_conf_version": conf.version if conf else None,
+            "problems": problems,
+        }
+        return web.json_response(body, status=200 if not problems else 503)
+
+    async def _list_clients(self, request: web.Request) -> web.Response:
+        assert self.conf_client is not None
+        try:
+            conf = self.conf_client.current
+        except GlobalConfError as error:
+            return web.json_response({"detail": error.detail}, status=503)
+        shape = "govstack" if request.query.get("shape") == "govstack" else "xroad"
+        body = metaservices.list_clients(
+            conf, shape=shape, instance=request.query.get("xRoadInstance")
+        )
+        return web.Response(body=body, content_type="application/json")
+
+
+def _signing_pair(
+    identity: GatewayIdentity, member_id: str
+) -> tuple[keys.PrivateKey, cx509.Certificate]:
+    signer = identity.signer(member_id)
+    return signer.key, signer.certificate
+
+
+async def serve(settings: GatewaySettings) -> None:
+    """Run the gateway until SIGINT or SIGTERM."""
+    gateway = Gateway(settings)
+    await gateway.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await gateway.stop()
+
+
+def data_dir_settings(data_dir: Path) -> GatewaySettings:
+    return GatewaySettings.load(data_dir)

@@ -1,0 +1,83 @@
+"""Operations: Prometheus metrics and operational monitoring — one structured JSON log line per
+exchanged message with who called what, the outcome, sizes and durations, never payloads."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import orjson
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from zistboom.core import exchange as xr
+
+operational = logging.getLogger("zistboom.gateway.operational")
+
+
+class Monitor:
+    """Per-gateway metrics registry and the operational record of each message."""
+
+    def __init__(self, gateway_id: str) -> None:
+        self.gateway_id = gateway_id
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "zistboom_gateway_requests",
+            "Messages handled, by side (client or server) and outcome",
+            ("side", "outcome"),
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "zistboom_gateway_request_seconds",
+            "Time from receiving a message to answering it",
+            ("side",),
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.unstamped = Gauge(
+            "zistboom_messagelog_oldest_unstamped_seconds",
+            "Age of the oldest message-log record not yet timestamped",
+            registry=self.registry,
+        )
+        self.conf_age = Gauge(
+            "zistboom_global_conf_seconds_to_expiry",
+            "Seconds until the held global configuration expires",
+            registry=self.registry,
+        )
+
+    def record(
+        self,
+        side: str,
+        error_type: str | None,
+        started: float,
+        request: web.Request,
+        response: web.Response,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        outcome = error_type or response.headers.get(xr.X_ROAD_ERROR) or "ok"
+        self.requests.labels(side, outcome).inc()
+        self.duration.labels(side).observe(elapsed)
+        if operational.isEnabledFor(logging.INFO):
+            operational.info(
+                orjson.dumps(
+                    {
+                        "gateway": self.gateway_id,
+                        "side": side,
+                        "message_id": response.headers.get(xr.X_ROAD_ID),
+                        "client": request.headers.get(xr.X_ROAD_CLIENT),
+                        "method": request.method,
+                        "target": request.rel_url.raw_path[:300],
+                        "status": response.status,
+                        "outcome": outcome,
+                        "request_bytes": request.content_length or 0,
+                        "response_bytes": response.content_length or 0,
+                        "duration_ms": round(elapsed * 1000, 3),
+                    }
+                ).decode()
+            )
+
+    async def metrics(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )

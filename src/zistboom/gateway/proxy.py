@@ -1,0 +1,782 @@
+"""The message path: the client side (information system → gateway, X-Road REST ``r1``) and the
+server side (peer gateway → gateway → provider backend).
+
+Client side: validate the ``r1`` request, find the provider's gateway in the global
+configuration, sign the request as the client member (RFC 9421 over method, path, query,
+Content-Digest and the X-Road headers), send it over mutual TLS, check the peer's TLS
+certificate against the configuration, verify the provider's signature and its binding to our
+request, log both messages durably, answer.
+
+Server side: check the calling gateway's TLS certificate against the configuration, verify the
+digest, the signature and its freshness (replays refused), find the service, check access
+rights, call the backend (redirects passed, never followed), sign the response bound to the
+request, log both messages durably, answer. Nothing is forwarded before every check passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from zistboom.core import exchange as xr
+from zistboom.core import globalconf as gc
+from zistboom.core.crypto import httpsig, x509
+from zistboom.core.errors import CryptoError, ValidationError
+from zistboom.core.evidence import Kind, Side
+from zistboom.core.identifiers import ServiceId, SubsystemId, parse_client_header
+from zistboom.gateway import metaservices
+from zistboom.gateway.access import Registry, ServiceEntry
+from zistboom.gateway.messagelog import LogEntry, MessageLog
+from zistboom.gateway.monitoring import Monitor
+from zistboom.gateway.settings import GatewaySettings
+from zistboom.gateway.trust import GatewayIdentity, Trust
+
+log = logging.getLogger("zistboom.gateway")
+
+MAX_TARGET_LENGTH = 4096
+LABEL = xr.SIGNATURE_LABEL
+REQUEST_BASE_COMPONENTS = (
+    '"@method"',
+    '"@path"',
+    '"@query"',
+    '"content-digest"',
+    '"x-road-client"',
+    '"x-road-id"',
+    '"zb-signer-certificate"',
+)
+REQUEST_OPTIONAL_HEADERS = (
+    xr.X_ROAD_USER_ID,
+    xr.X_ROAD_ISSUE,
+    xr.X_ROAD_REPRESENTED_PARTY,
+    xr.X_ROAD_PURPOSE,
+    "content-type",
+)
+RESPONSE_COMPONENTS = (
+    '"@status"',
+    '"content-digest"',
+    '"x-road-id"',
+    '"x-road-service"',
+    '"x-road-request-id"',
+    '"x-road-request-hash"',
+    '"zb-signer-certificate"',
+    f'"signature";req;key="{LABEL}"',
+)
+# Headers the provider's backend receives from the exchange, besides end-to-end ones.
+BACKEND_XROAD_HEADERS = (
+    xr.X_ROAD_CLIENT,
+    xr.X_ROAD_ID,
+    xr.X_ROAD_USER_ID,
+    xr.X_ROAD_ISSUE,
+    xr.X_ROAD_REPRESENTED_PARTY,
+    xr.X_ROAD_PURPOSE,
+)
+# What the gateway logs of a message's headers (besides the target, status and body).
+LOGGED_HEADERS = frozenset(
+    {
+        xr.X_ROAD_CLIENT,
+        xr.X_ROAD_ID,
+        xr.X_ROAD_USER_ID,
+        xr.X_ROAD_ISSUE,
+        xr.X_ROAD_REPRESENTED_PARTY,
+        xr.X_ROAD_PURPOSE,
+        xr.X_ROAD_SERVICE,
+        xr.X_ROAD_REQUEST_ID,
+        xr.X_ROAD_REQUEST_HASH,
+        xr.X_ROAD_ERROR,
+        xr.CONTENT_DIGEST,
+        xr.SIGNATURE,
+        xr.SIGNATURE_INPUT,
+        xr.SIGNER_CERTIFICATE,
+        "content-type",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class R1Target:
+    """A parsed ``/r1/…`` request target."""
+
+    service: ServiceId
+    rest: str
+    """The path after the service id, as received (still percent-encoded), or ''."""
+    query: str
+    """The raw query string, unchanged, without '?'."""
+
+    @property
+    def path_and_query(self) -> str:
+        return (
+            "/r1/" + self.service.to_path() + self.rest + (f"?{self.query}" if self.query else "")
+        )
+
+    @property
+    def backend_path(self) -> str:
+        return self.rest or "/"
+
+
+def parse_target(raw_path: str, query: str) -> R1Target:
+    """Strictly parse ``/r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/rest]``."""
+    if len(raw_path) + len(query) > MAX_TARGET_LENGTH:
+        raise xr.BadRequest(f"the request target is longer than {MAX_TARGET_LENGTH} characters")
+    if not raw_path.startswith("/r1/"):
+        raise xr.BadRequest(
+            "not an X-Road REST request: the path must start with /r1/ followed by the "
+            "service id INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE"
+        )
+    segments = raw_path[4:].split("/")
+    if len(segments) < 5:
+        raise xr.InvalidServiceIdentifier(
+            f"the service id needs 5 segments (INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE), "
+            f"got {len(segments)}: {raw_path[4:]!r}"
+        )
+    try:
+        service = ServiceId.parse_path("/".join(segments[:5]), field="service")
+    except ValidationError as error:
+        raise xr.InvalidServiceIdentifier(error.detail) from error
+    rest_segments = segments[5:]
+    for segment in rest_segments:
+        if segment.lower() in ("..", ".", "%2e%2e", "%2e", ".%2e", "%2e."):
+            raise xr.BadRequest("dot segments are not allowed in the service path")
+        if "%2f" in segment.lower() or "%5c" in segment.lower() or "\\" in segment:
+            raise xr.BadRequest("encoded slashes are not allowed in the service path")
+    rest = "/" + "/".join(rest_segments) if rest_segments else ""
+    return R1Target(service, rest, query)
+
+
+def combined_headers(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> dict[str, str]:
+    """Lower-case names, several field lines joined with ', ' as HTTP does."""
+    combined: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        combined[key] = f"{combined[key]}, {value}" if key in combined else value
+    return combined
+
+
+def end_to_end(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers an information system sent that travel on unchanged (no hop-by-hop, no headers
+    only the gateways may set, no X-Road headers the gateway sets itself)."""
+    kept: list[tuple[str, str]] = []
+    for name, value in headers:
+        key = name.lower()
+        if key in xr.FILTERED_HEADERS or key in xr.GATEWAY_HEADERS or key.startswith("x-road-"):
+            continue
+        kept.append((name, value))
+    return kept
+
+
+def error_response(error: xr.ExchangeError, message_id: str | None) -> web.Response:
+    headers = {xr.X_ROAD_ERROR: error.xroad_type}
+    if message_id:
+        headers[xr.X_ROAD_ID] = message_id
+    return web.Response(
+        status=error.status,
+        body=error.body(message_id),
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+async def read_body(request: web.Request, limit: int, too_large: type[xr.ExchangeError]) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(f"the body has {request.content_length} bytes; at most {limit} allowed")
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            raise too_large(f"the body is larger than the {limit} bytes allowed")
+    return bytes(body)
+
+
+def peer_certificate_fingerprint(request: web.Request) -> str | None:
+    transport = request.transport
+    ssl_object = transport.get_extra_info("ssl_object") if transport else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    return x509.certificate_fingerprint(x509.load_certificate(der)) if der else None
+
+
+class ReplayGuard:
+    """Signatures seen within the freshness window (per key and nonce); older ones are refused
+    by their ``created`` time anyway, so the window bounds the memory."""
+
+    def __init__(self, window: int) -> None:
+        self._window = window
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    def check(self, key_id: str, nonce: str) -> None:
+        now = time.monotonic()
+        while self._seen:
+            oldest_key, seen_at = next(iter(self._seen.items()))
+            if now - seen_at <= 2 * self._window:
+                break
+            del self._seen[oldest_key]
+        if (key_id, nonce) in self._seen:
+            raise xr.ReplayedMessage(f"message {nonce} was already received")
+        self._seen[(key_id, nonce)] = now
+
+
+class Exchange:
+    """A gateway's message path (both sides)."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        identity: GatewayIdentity,
+        trust: Trust,
+        registry: Registry,
+        message_log: MessageLog,
+        monitor: Monitor,
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.trust = trust
+        self.registry = registry
+        self.message_log = message_log
+        self.monitor = monitor
+        self.replays = ReplayGuard(settings.max_clock_skew)
+        self._peer: aiohttp.ClientSession | None = None
+        self._backend: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._peer = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                ssl=self.identity.client_tls_context(), limit=0, keepalive_timeout=60
+            ),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+        )
+        self._backend = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+        )
+
+    async def stop(self) -> None:
+        for session in (self._peer, self._backend):
+            if session is not None:
+                await session.close()
+
+    def reload_tls(self) -> None:
+        """Use renewed certificates for new peer connections."""
+        old = self._peer
+        self._peer = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                ssl=self.identity.client_tls_context(), limit=0, keepalive_timeout=60
+            ),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+        )
+        if old is not None:
+            asyncio.get_running_loop().create_task(old.close())
+
+    # --- client side ------------------------------------------------------------------------
+
+    async def client_handler(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        message_id = request.headers.getall("X-Road-Id", [None])[-1] or str(uuid.uuid4())
+        try:
+            response = await self._client_exchange(request, message_id)
+        except xr.ExchangeError as error:
+            response = error_response(error, message_id)
+            self.monitor.record("client", error.xroad_type, started, request, response)
+            return response
+        self.monitor.record("client", None, started, request, response)
+        return response
+
+    def _check_local_caller(self, request: web.Request, client_id: str) -> None:
+        client = self.registry.client(client_id)
+        if client is None:
+            raise xr.UnknownClient(f"{client_id} is not a client of this gateway")
+        if self.settings.client_tls:
+            fingerprint = peer_certificate_fingerprint(request)
+            if fingerprint is None or fingerprint not in client.certificate_fingerprints:
+                raise xr.UnknownClient(
+                    f"the TLS client certificate is not registered for {client_id}"
+                )
+            return
+        remote = request.remote or ""
+        try:
+            loopback = ipaddress.ip_address(remote).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise xr.UnknownClient(
+                "plain HTTP is accepted from this host only; use HTTPS with a client certificate"
+            )
+
+    async def _client_exchange(self, request: web.Request, message_id: str) -> web.Response:
+        if len(message_id) > 255 or not message_id.isprintable():
+            raise xr.BadRequest("X-Road-Id must be printable and at most 255 characters")
+        clients = request.headers.getall("X-Road-Client", [])
+        if not clients:
+            raise xr.InvalidClientIdentifier("the X-Road-Client header is missing")
+        try:
+            client = parse_client_header(clients[-1])  # the last one wins
+        except ValidationError as error:
+            raise xr.InvalidClientIdentifier(error.detail) from error
+        target = parse_target(request.rel_url.raw_path, request.rel_url.raw_query_string)
+        client_id = str(client)
+        await self.registry.current()
+        self._check_local_caller(request, client_id)
+        conf = self.trust.conf(xr.OutdatedGlobalConf)
+        if not self.message_log.timestamping_ok():
+            raise xr.TimestampingFailed(
+                "the message log has not been timestamped within the grace period"
+            )
+        provider_member = str(target.service.subsystem.member)
+        member = conf.member(provider_member)
+        if member is None:
+            raise xr.UnknownMember(f"{provider_member} is not in the global configuration")
+        if target.service.subsystem.subsystem_code not in member.subsystems:
+            raise xr.UnknownMember(f"{target.service.subsystem} is not in the global configuration")
+        gateways = conf.gateway_for_member(provider_member)
+        if not gateways:
+            raise xr.UnknownMember(f"{provider_member} has no gateway in the global configuration")
+        body = await read_body(request, self.settings.max_body_bytes, xr.RequestTooLarge)
+
+        signer = self.identity.signer(
+            str(client.member if isinstance(client, SubsystemId) else client)
+        )
+        headers = CIMultiDict(end_to_end(request.headers.items()))
+        headers[xr.X_ROAD_CLIENT] = client_id
+        headers[xr.X_ROAD_ID] = message_id
+        for name in REQUEST_OPTIONAL_HEADERS[:4]:
+            values = request.headers.getall(name, [])
+            if values:
+                headers[name] = values[-1]
+        headers[xr.CONTENT_DIGEST] = httpsig.content_digest(body)
+        headers[xr.SIGNER_CERTIFICATE] = signer.certificate_header
+        components = list(REQUEST_BASE_COMPONENTS) + [
+            f'"{name}"' for name in REQUEST_OPTIONAL_HEADERS if name in headers
+        ]
+        last_error: xr.ExchangeError | None = None
+        for gateway in gateways:
+            target_uri = f"https://{gateway.address}{target.path_and_query}"
+            parts = httpsig.RequestParts(request.method, target_uri, combined_headers(headers))
+            signed = httpsig.sign_request(
+                parts,
+                components=components,
+                key=signer.key,
+                key_id=signer.key_id,
+                created=int(time.time()),
+                nonce=message_id,
+                label=LABEL,
+            )
+            headers[xr.SIGNATURE_INPUT] = signed.signature_input
+            headers[xr.SIGNATURE] = signed.signature
+            sent = httpsig.RequestParts(request.method, target_uri, combined_headers(headers))
+            try:
+                return await self._send(
+                    request.method, target_uri, headers, body, sent, signed, target, gateway,
+                    client_id, message_id, conf,
+                )  # fmt: skip
+            except (xr.ClientNetworkError, xr.ClientSslAuthenticationFailed) as error:
+                last_error = error  # try the member's next gateway, if any
+        assert last_error is not None
+        raise last_error
+
+    async def _send(
+        self,
+        method: str,
+        target_uri: str,
+        headers: CIMultiDict[str],
+        body: bytes,
+        sent: httpsig.RequestParts,
+        signed: httpsig.SignedFields,
+        target: R1Target,
+        gateway: gc.GatewayEntry,
+        client_id: str,
+        message_id: str,
+        conf: gc.GlobalConf,
+    ) -> web.Response:
+        assert self._peer is not None
+        timeout = aiohttp.ClientTimeout(
+            total=self.settings.peer_timeout, connect=self.settings.connect_timeout
+        )
+        try:
+            async with self._peer.request(
+                method,
+                target_uri,
+                headers=headers,
+                data=body if body else None,
+                allow_redirects=False,
+                timeout=timeout,
+            ) as answer:
+                fingerprint = _connection_fingerprint(answer)
+                if fingerprint is None or fingerprint not in gateway.auth_certificates:
+                    raise xr.ClientSslAuthenticationFailed(
+                        f"the gateway at {gateway.address} presented a certificate that the "
+                        f"global configuration does not name for {gateway.id}"
+                    )
+                limit = self.settings.max_body_bytes
+                if answer.content_length is not None and answer.content_length > limit:
+                    raise xr.ClientInternalError("the provider's answer is too large")
+                answer_body = await answer.content.read(limit + 1)
+                if len(answer_body) > limit:
+                    raise xr.ClientInternalError("the provider's answer is too large")
+                status = answer.status
+                answer_headers = answer.headers.copy()
+        except TimeoutError as error:
+            raise xr.ClientTimeout(
+                f"the provider gateway {gateway.id} did not answer within "
+                f"{self.settings.peer_timeout:g} s"
+            ) from error
+        except aiohttp.ClientConnectorCertificateError as error:
+            raise xr.ClientSslAuthenticationFailed(
+                f"the gateway at {gateway.address} has no valid instance certificate: {error}"
+            ) from error
+        except (aiohttp.ClientError, OSError) as error:
+            raise xr.ClientNetworkError(
+                f"cannot reach the provider gateway {gateway.id} at {gateway.address}: {error}"
+            ) from error
+
+        received = combined_headers(answer_headers)
+        request_hash = xr.request_hash(signed.signature_base, body)
+        request_record = self._entry(
+            "request", "client", message_id, client_id, str(target.service), method,
+            target.path_and_query, None, combined_headers(headers), body, target_uri,
+            self._body_logging(client_id),
+        )  # fmt: skip
+        if xr.X_ROAD_ERROR in received and xr.SIGNATURE not in received:
+            # An error raised by the provider's gateway before it could sign: the peer is
+            # authenticated by TLS; pass it on as it is.
+            response_record = self._entry(
+                "response", "client", message_id, client_id, str(target.service), None, None,
+                status, received, answer_body, None, self._body_logging(client_id),
+            )  # fmt: skip
+            await self._log(request_record, response_record)
+            return self._to_information_system(status, answer_headers, answer_body, message_id)
+        provider_member = str(target.service.subsystem.member)
+        try:
+            httpsig.verify_content_digest(received.get(xr.CONTENT_DIGEST, ""), answer_body)
+            httpsig.verify_response(
+                httpsig.ResponseParts(status, received),
+                request=sent,
+                resolve_key=lambda params: self.trust.signer_key(
+                    conf, received.get(xr.SIGNER_CERTIFICATE), provider_member, params.key_id
+                ),
+                required=RESPONSE_COMPONENTS
+                + (('"x-road-error"',) if xr.X_ROAD_ERROR in received else ()),
+                now=int(time.time()),
+                max_skew=self.settings.max_clock_skew,
+                label=LABEL,
+            )
+        except CryptoError as error:
+            raise xr.ClientInvalidSignature(
+                f"the provider's answer does not verify: {error.detail}"
+            ) from error
+        if received.get(xr.X_ROAD_REQUEST_HASH) != request_hash:
+            raise xr.ClientInvalidSignature(
+                "the provider's answer is bound to another request (X-Road-Request-Hash differs)"
+            )
+        if received.get(xr.X_ROAD_ID) != message_id:
+            raise xr.ClientInvalidSignature("the provider's answer carries another X-Road-Id")
+        response_record = self._entry(
+            "response", "client", message_id, client_id, str(target.service), None, None, status,
+            received, answer_body, None, self._body_logging(client_id),
+        )  # fmt: skip
+        await self._log(request_record, response_record)
+        return self._to_information_system(status, answer_headers, answer_body, message_id)
+
+    @staticmethod
+    def _to_information_system(
+        status: int, headers: Mapping[str, str], body: bytes, message_id: str
+    ) -> web.Response:
+        out: CIMultiDict[str] = CIMultiDict()
+        for name, value in headers.items():
+            key = name.lower()
+            if key in xr.FILTERED_HEADERS or key in (
+                xr.SIGNATURE,
+                xr.SIGNATURE_INPUT,
+                xr.SIGNER_CERTIFICATE,
+                xr.CONTENT_DIGEST,
+            ):
+                continue
+            out.add(name, value)
+        out[xr.X_ROAD_ID] = message_id
+        return web.Response(status=status, body=body, headers=out)
+
+    # --- server side ------------------------------------------------------------------------
+
+    async def peer_handler(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        message_id = request.headers.get(xr.X_ROAD_ID)
+        try:
+            response = await self._server_exchange(request)
+        except xr.ExchangeError as error:
+            response = error_response(error, message_id)
+            self.monitor.record("server", error.xroad_type, started, request, response)
+            return response
+        self.monitor.record("server", None, started, request, response)
+        return response
+
+    async def _server_exchange(self, request: web.Request) -> web.Response:
+        conf = self.trust.conf(xr.ServerOutdatedGlobalConf)
+        if not self.message_log.timestamping_ok():
+            raise xr.ServerTimestampingFailed(
+                "the message log has not been timestamped within the grace period"
+            )
+        target = parse_target(request.rel_url.raw_path, request.rel_url.raw_query_string)
+        message_id = request.headers.get(xr.X_ROAD_ID)
+        client_header = request.headers.get(xr.X_ROAD_CLIENT)
+        if not message_id or not client_header:
+            raise xr.InvalidMessage("X-Road-Id and X-Road-Client are required between gateways")
+        try:
+            client = parse_client_header(client_header)
+        except ValidationError as error:
+            raise xr.InvalidMessage(error.detail) from error
+        client_member = str(client.member if isinstance(client, SubsystemId) else client)
+        fingerprint = peer_certificate_fingerprint(request)
+        if fingerprint is None or not self.trust.gateway_allowed(conf, client_member, fingerprint):
+            raise xr.ServerSslAuthenticationFailed(
+                f"the calling gateway's TLS certificate is not one the global configuration "
+                f"names for {client_member}"
+            )
+        await self.registry.current()
+        provider = str(target.service.subsystem)
+        service = self.registry.service(provider, target.service.service_code)
+        limit = (service.max_body_bytes if service else None) or self.settings.max_body_bytes
+        body = await read_body(request, limit, xr.ServerRequestTooLarge)
+        received = combined_headers(request.headers)
+        target_uri = f"https://{request.host}{target.path_and_query}"
+        parts = httpsig.RequestParts(request.method, target_uri, received)
+        required = list(REQUEST_BASE_COMPONENTS) + [
+            f'"{name}"' for name in REQUEST_OPTIONAL_HEADERS if name in received
+        ]
+        try:
+            httpsig.verify_content_digest(received.get(xr.CONTENT_DIGEST, ""), body)
+        except CryptoError as error:
+            raise xr.InvalidMessage(
+                f"the body does not match its digest: {error.detail}"
+            ) from error
+        try:
+            verified = httpsig.verify_request(
+                parts,
+                resolve_key=lambda params: self.trust.signer_key(
+                    conf, received.get(xr.SIGNER_CERTIFICATE), client_member, params.key_id
+                ),
+                required=required,
+                now=int(time.time()),
+                max_skew=self.settings.max_clock_skew,
+                label=LABEL,
+            )
+        except CryptoError as error:
+            if "created" in error.detail or "expired" in error.detail:
+                raise xr.ReplayedMessage(f"stale signature: {error.detail}") from error
+            raise xr.ServerInvalidSignature(
+                f"the request's signature does not verify: {error.detail}"
+            ) from error
+        if verified.params.nonce != message_id:
+            raise xr.ServerInvalidSignature("the signature's nonce is not the X-Road-Id")
+        self.replays.check(verified.params.key_id, message_id)
+        client_id = str(client)
+        request_hash = xr.request_hash(verified.signature_base, body)
+        request_record = self._entry(
+            "request", "server", message_id, client_id, str(target.service), request.method,
+            target.path_and_query, None, received, body, target_uri, self._body_logging(provider),
+        )  # fmt: skip
+
+        xroad_error: str | None = None
+        try:
+            if service is None:
+                if target.service.service_code not in metaservices.NAMES:
+                    raise xr.UnknownService(f"{target.service} is not a service of this gateway")
+                status, answer_headers, answer_body = metaservices.answer(
+                    target.service.service_code,
+                    registry=self.registry,
+                    provider=provider,
+                    client_id=client_id,
+                    conf=conf,
+                    query=request.rel_url.query,
+                    accept=request.headers.get("accept", ""),
+                )
+            else:
+                self._authorise(service, client_id, request.method, target, received, conf)
+                status, answer_headers, answer_body = await self._call_backend(
+                    service, request.method, target, request.headers, body
+                )
+        except xr.ExchangeError as error:
+            # The caller is authenticated now: its refusal is signed and logged like an answer.
+            xroad_error = error.xroad_type
+            status, answer_body = error.status, error.body(message_id)
+            answer_headers = CIMultiDict({"Content-Type": "application/json; charset=utf-8"})
+        return await self._signed_answer(
+            status, answer_headers, answer_body, message_id, client_id, target, parts,
+            request_record, request_hash, provider, xroad_error,
+        )  # fmt: skip
+
+    def _authorise(
+        self,
+        service: ServiceEntry,
+        client_id: str,
+        method: str,
+        target: R1Target,
+        received: Mapping[str, str],
+        conf: gc.GlobalConf,
+    ) -> None:
+        if not self.registry.is_allowed(service, client_id, method, target.backend_path, conf):
+            raise xr.AccessDenied(
+                f"{client_id} may not call {method} {target.backend_path} of {target.service}"
+            )
+        if service.personal_data and not (
+            received.get(xr.X_ROAD_USER_ID) and received.get(xr.X_ROAD_PURPOSE)
+        ):
+            raise xr.PersonalDataRefused(
+                f"{target.service} returns personal data: send X-Road-UserId and X-Road-Purpose"
+            )
+
+    async def _call_backend(
+        self,
+        service: ServiceEntry,
+        method: str,
+        target: R1Target,
+        incoming: CIMultiDictProxy[str],
+        body: bytes,
+    ) -> tuple[int, CIMultiDict[str], bytes]:
+        assert self._backend is not None
+        url = service.backend_url.rstrip("/") + target.backend_path
+        if target.query:
+            url += "?" + target.query
+        headers = CIMultiDict(end_to_end(incoming.items()))
+        for name in BACKEND_XROAD_HEADERS:
+            if name in incoming:
+                headers[name] = incoming[name]
+        timeout_s = service.timeout or self.settings.backend_timeout
+        timeout = aiohttp.ClientTimeout(total=timeout_s, connect=self.settings.connect_timeout)
+        limit = self.settings.max_body_bytes
+        try:
+            async with self._backend.request(
+                method,
+                URL(url, encoded=True),
+                headers=headers,
+                data=body if body else None,
+                allow_redirects=False,
+                timeout=timeout,
+            ) as answer:
+                answer_body = await answer.content.read(limit + 1)
+                if len(answer_body) > limit:
+                    raise xr.ServiceFailed(f"the backend's answer is larger than {limit} bytes")
+                return answer.status, answer.headers.copy(), answer_body
+        except TimeoutError as error:
+            raise xr.ServerTimeout(
+                f"the backend of {target.service} did not answer within {timeout_s:g} s"
+            ) from error
+        except (aiohttp.ClientError, OSError) as error:
+            raise xr.ServiceFailed(f"the backend of {target.service} failed: {error}") from error
+
+    async def _signed_answer(
+        self,
+        status: int,
+        backend_headers: Mapping[str, str],
+        body: bytes,
+        message_id: str,
+        client_id: str,
+        target: R1Target,
+        request_parts: httpsig.RequestParts,
+        request_record: LogEntry,
+        request_hash: str,
+        provider: str,
+        xroad_error: str | None,
+    ) -> web.Response:
+        signer = self.identity.signer(str(target.service.subsystem.member))
+        headers: CIMultiDict[str] = CIMultiDict()
+        for name, value in backend_headers.items():
+            key = name.lower()
+            if key in xr.FILTERED_HEADERS or key in xr.GATEWAY_HEADERS or key.startswith("x-road-"):
+                continue
+            headers.add(name, value)
+        headers[xr.X_ROAD_ID] = message_id
+        headers[xr.X_ROAD_CLIENT] = client_id
+        headers[xr.X_ROAD_SERVICE] = str(target.service)
+        headers[xr.X_ROAD_REQUEST_ID] = str(uuid.uuid4())
+        headers[xr.X_ROAD_REQUEST_HASH] = request_hash
+        if xroad_error is not None:
+            headers[xr.X_ROAD_ERROR] = xroad_error
+        headers[xr.CONTENT_DIGEST] = httpsig.content_digest(body)
+        headers[xr.SIGNER_CERTIFICATE] = signer.certificate_header
+        signed = httpsig.sign_response(
+            httpsig.ResponseParts(status, combined_headers(headers)),
+            request=request_parts,
+            components=RESPONSE_COMPONENTS + (('"x-road-error"',) if xroad_error else ()),
+            key=signer.key,
+            key_id=signer.key_id,
+            created=int(time.time()),
+            label=LABEL,
+        )
+        headers[xr.SIGNATURE_INPUT] = signed.signature_input
+        headers[xr.SIGNATURE] = signed.signature
+        response_record = self._entry(
+            "response", "server", message_id, client_id, str(target.service), None, None, status,
+            combined_headers(headers), body, None, self._body_logging(provider),
+        )  # fmt: skip
+        await self._log(request_record, response_record)
+        return web.Response(status=status, body=body, headers=headers)
+
+    # --- message log --------------------------------------------------------------------------
+
+    def _body_logging(self, subsystem_id: str) -> bool:
+        client = self.registry.client(subsystem_id)
+        return client.body_logging if client is not None else True
+
+    @staticmethod
+    def _entry(
+        kind: Kind,
+        side: Side,
+        message_id: str,
+        client: str,
+        service: str,
+        method: str | None,
+        target: str | None,
+        status: int | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        target_uri: str | None,
+        keep_body: bool,
+    ) -> LogEntry:
+        logged: dict[str, Any] = {k: v for k, v in headers.items() if k in LOGGED_HEADERS}
+        if target_uri is not None:
+            logged["@target-uri"] = target_uri
+        return LogEntry(
+            message_id=message_id,
+            kind=kind,
+            side=side,
+            client=client,
+            service=service,
+            method=method,
+            target=target,
+            status=status,
+            headers=logged,
+            body=body if keep_body else None,
+            body_digest=headers.get(xr.CONTENT_DIGEST) or httpsig.content_digest(body),
+        )
+
+    async def _log(self, *entries: LogEntry) -> None:
+        """Durably log, in order, before answering (the log's writer commits in groups)."""
+        try:
+            await asyncio.gather(*(self.message_log.append(entry) for entry in entries))
+        except Exception as error:
+            log.exception("message log write failed")
+            raise xr.ServerInternalError("the message could not be logged") from error
+
+
+def _connection_fingerprint(answer: aiohttp.ClientResponse) -> str | None:
+    connection = answer.connection
+    transport = connection.transport if connection is not None else None
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    with contextlib.suppress(Exception):
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der:
+            return x509.certificate_fingerprint(x509.load_certificate(der))
+    return None

@@ -1,0 +1,62 @@
+"""A provider backend for the exchange tests, run as its own process: `python backend.py PORT`.
+
+Routes: GET /persons/{code} (a 1 KiB JSON answer echoing what the exchange passed), POST /echo,
+GET /slow?seconds=N, GET /redirect (302, never to be followed), GET /fail (500), and
+GET /headers (the request headers it received)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from aiohttp import web
+
+
+async def person(request: web.Request) -> web.Response:
+    return web.json_response(
+        {
+            "national_code": request.match_info["code"],
+            "query": request.query_string,
+            "x_road_client": request.headers.get("X-Road-Client"),
+            "x_road_id": request.headers.get("X-Road-Id"),
+            "padding": "x" * 800,
+        },
+        headers={"X-Backend": "persons"},
+    )
+
+
+async def echo(request: web.Request) -> web.Response:
+    body = await request.read()
+    return web.Response(body=body, content_type=request.content_type)
+
+
+async def slow(request: web.Request) -> web.Response:
+    await asyncio.sleep(float(request.query.get("seconds", "5")))
+    return web.json_response({"slow": True})
+
+
+async def redirect(_request: web.Request) -> web.Response:
+    return web.Response(status=302, headers={"Location": "https://example.invalid/elsewhere"})
+
+
+async def fail(_request: web.Request) -> web.Response:
+    return web.json_response({"error": "backend says no"}, status=500)
+
+
+async def headers(request: web.Request) -> web.Response:
+    return web.json_response({k.lower(): v for k, v in request.headers.items()})
+
+
+def make_app() -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_get("/persons/{code}", person)
+    app.router.add_post("/echo", echo)
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/redirect", redirect)
+    app.router.add_get("/fail", fail)
+    app.router.add_get("/headers", headers)
+    return app
+
+
+if __name__ == "__main__":
+    web.run_app(make_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None)
