@@ -44,12 +44,15 @@ class CentralProcess:
         )
 
 
-def start_central(data_dir: Path, database_url: str | None) -> CentralProcess:
+def start_central(
+    data_dir: Path, database_url: str | None, extra_env: dict[str, str] | None = None
+) -> CentralProcess:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZB_")}
     # Re-issue on change only, so conditional GETs are predictable; the minute's re-issue is
     # tested at the service level.
     env["ZB_CONF_REFRESH_SECONDS"] = "3600"
+    env.update(extra_env or {})
     if database_url:
         env["ZB_DATABASE_URL"] = database_url
     process = subprocess.Popen(

@@ -6,6 +6,8 @@ import typer
 
 from zistboom import __version__
 from zistboom.central.cli import app as central_app
+from zistboom.evidence_cli import app as evidence_app
+from zistboom.gateway.cli import app as gateway_app
 from zistboom.demo import demo
 
 app = typer.Typer(
@@ -14,6 +16,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(central_app, name="central")
+app.add_typer(gateway_app, name="gateway")
+app.add_typer(evidence_app, name="evidence")
 app.command()(demo)
 
 

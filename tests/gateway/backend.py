@@ -2,7 +2,7 @@
 
 Routes: GET /persons/{code} (a 1 KiB JSON answer echoing what the exchange passed), POST /echo,
 GET /slow?seconds=N, GET /redirect (302, never to be followed), GET /fail (500), and
-GET /headers (the request headers it received)."""
+GET /headers (the request headers it received), GET /hits?path=P (how often P was called)."""
 
 from __future__ import annotations
 
@@ -47,8 +47,25 @@ async def headers(request: web.Request) -> web.Response:
     return web.json_response({k.lower(): v for k, v in request.headers.items()})
 
 
+HITS: dict[str, int] = {}
+
+
+@web.middleware
+async def count(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    if request.path != "/hits":
+        HITS[request.path] = HITS.get(request.path, 0) + 1
+    return await handler(request)
+
+
+async def hits(request: web.Request) -> web.Response:
+    return web.json_response(
+        {"path": request.query["path"], "hits": HITS.get(request.query["path"], 0)}
+    )
+
+
 def make_app() -> web.Application:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[count])
+    app.router.add_get("/hits", hits)
     app.router.add_get("/persons/{code}", person)
     app.router.add_post("/echo", echo)
     app.router.add_get("/slow", slow)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cryptography import x509 as cx509
 
+from zistboom.core import exchange as xr
 from zistboom.core import globalconf as gc
 from zistboom.core.crypto import keys
 from zistboom.core.database import create_engine, migrate, session_factory
@@ -36,6 +37,7 @@ from zistboom.gateway.catalogue import CataloguePublisher
 from zistboom.gateway.messagelog import MessageLog
 from zistboom.gateway.monitoring import Monitor
 from zistboom.gateway.proxy import Exchange
+from zistboom.gateway.proxy import error_response as proxy_error
 from zistboom.gateway.settings import GatewaySettings
 from zistboom.gateway.trust import GatewayIdentity, Trust
 
@@ -181,12 +183,18 @@ class Gateway:
 
     async def _refresh_conf(self) -> None:
         assert self.conf_client is not None
+        version = self.conf_client.current.version
         while True:
             await asyncio.sleep(self.settings.conf_refresh_seconds)
             try:
-                await self.conf_client.refresh()
+                conf = await self.conf_client.refresh()
             except GlobalConfError as error:
                 log.warning("global configuration refresh failed: %s", error.detail)
+                continue
+            if conf.version != version and self.exchange is not None:
+                # Certificates may have been revoked: pinned peer connections start afresh.
+                version = conf.version
+                self.exchange.reload_tls()
 
     async def _health(self, _request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "gateway": self.settings.gateway_id})
@@ -210,16 +218,18 @@ class Gateway:
         return web.json_response(body, status=200 if not problems else 503)
 
     async def _list_clients(self, request: web.Request) -> web.Response:
+        """``GET /listClients``, answered locally from the global configuration."""
         assert self.conf_client is not None
         try:
             conf = self.conf_client.current
+            status, headers, body = metaservices.answer_list_clients(
+                conf, query=request.query, accept=request.headers.get("accept", "")
+            )
         except GlobalConfError as error:
-            return web.json_response({"detail": error.detail}, status=503)
-        shape = "govstack" if request.query.get("shape") == "govstack" else "xroad"
-        body = metaservices.list_clients(
-            conf, shape=shape, instance=request.query.get("xRoadInstance")
-        )
-        return web.Response(body=body, content_type="application/json")
+            return proxy_error(xr.OutdatedGlobalConf(error.detail), None)
+        except xr.ExchangeError as error:
+            return proxy_error(error, None)
+        return web.Response(status=status, body=body, headers=headers)
 
 
 def _signing_pair(

@@ -16,18 +16,18 @@ request, log both messages durably, answer. Nothing is forwarded before every ch
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.client_proto import ResponseHandler
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -207,6 +207,37 @@ def peer_certificate_fingerprint(request: web.Request) -> str | None:
     return x509.certificate_fingerprint(x509.load_certificate(der)) if der else None
 
 
+class PinnedConnector(aiohttp.TCPConnector):
+    """Connections to peer gateways whose TLS certificate must be one the global configuration
+    names for the gateway at that address, checked when the connection is made (pooled
+    connections are dropped whenever the configuration changes)."""
+
+    def __init__(self, pins: Callable[[str], Collection[str]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pins = pins
+
+    async def _wrap_create_connection(
+        self, *args: Any, req: aiohttp.ClientRequest, **kwargs: Any
+    ) -> tuple[asyncio.Transport, ResponseHandler]:
+        transport, protocol = await super()._wrap_create_connection(*args, req=req, **kwargs)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        address = f"{req.url.host}:{req.url.port}"
+        fingerprint = x509.certificate_fingerprint(x509.load_certificate(der)) if der else ""
+        allowed = self._pins(address)
+        if fingerprint not in allowed:
+            transport.close()
+            raise PeerCertificateRefused(address, fingerprint)
+        return transport, protocol
+
+
+class PeerCertificateRefused(aiohttp.ClientConnectionError):
+    def __init__(self, address: str, fingerprint: str) -> None:
+        super().__init__(f"the gateway at {address} presented certificate {fingerprint[:16]}…")
+        self.address = address
+        self.fingerprint = fingerprint
+
+
 class ReplayGuard:
     """Signatures seen within the freshness window (per key and nonce); older ones are refused
     by their ``created`` time anyway, so the window bounds the memory."""
@@ -249,14 +280,26 @@ class Exchange:
         self._peer: aiohttp.ClientSession | None = None
         self._backend: aiohttp.ClientSession | None = None
 
-    async def start(self) -> None:
-        self._peer = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                ssl=self.identity.client_tls_context(), limit=0, keepalive_timeout=60
+    def _peer_session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=PinnedConnector(
+                self._pins, ssl=self.identity.client_tls_context(), limit=0, keepalive_timeout=60
             ),
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
         )
+
+    def _pins(self, address: str) -> Collection[str]:
+        conf = self.trust.conf(xr.OutdatedGlobalConf)
+        return {
+            fingerprint
+            for gateway in conf.gateways
+            if gateway.address == address
+            for fingerprint in gateway.auth_certificates
+        }
+
+    async def start(self) -> None:
+        self._peer = self._peer_session()
         self._backend = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30),
             auto_decompress=False,
@@ -269,15 +312,10 @@ class Exchange:
                 await session.close()
 
     def reload_tls(self) -> None:
-        """Use renewed certificates for new peer connections."""
+        """New peer connections from now on: after a renewal (our certificate changed) or a new
+        configuration (a peer's certificate may have been revoked)."""
         old = self._peer
-        self._peer = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                ssl=self.identity.client_tls_context(), limit=0, keepalive_timeout=60
-            ),
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
-        )
+        self._peer = self._peer_session()
         if old is not None:
             asyncio.get_running_loop().create_task(old.close())
 
@@ -414,12 +452,6 @@ class Exchange:
                 allow_redirects=False,
                 timeout=timeout,
             ) as answer:
-                fingerprint = _connection_fingerprint(answer)
-                if fingerprint is None or fingerprint not in gateway.auth_certificates:
-                    raise xr.ClientSslAuthenticationFailed(
-                        f"the gateway at {gateway.address} presented a certificate that the "
-                        f"global configuration does not name for {gateway.id}"
-                    )
                 limit = self.settings.max_body_bytes
                 if answer.content_length is not None and answer.content_length > limit:
                     raise xr.ClientInternalError("the provider's answer is too large")
@@ -432,6 +464,11 @@ class Exchange:
             raise xr.ClientTimeout(
                 f"the provider gateway {gateway.id} did not answer within "
                 f"{self.settings.peer_timeout:g} s"
+            ) from error
+        except PeerCertificateRefused as error:
+            raise xr.ClientSslAuthenticationFailed(
+                f"the gateway at {gateway.address} presented a certificate that the global "
+                f"configuration does not name for {gateway.id}"
             ) from error
         except aiohttp.ClientConnectorCertificateError as error:
             raise xr.ClientSslAuthenticationFailed(
@@ -769,14 +806,3 @@ class Exchange:
         except Exception as error:
             log.exception("message log write failed")
             raise xr.ServerInternalError("the message could not be logged") from error
-
-
-def _connection_fingerprint(answer: aiohttp.ClientResponse) -> str | None:
-    connection = answer.connection
-    transport = connection.transport if connection is not None else None
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-    with contextlib.suppress(Exception):
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        if der:
-            return x509.certificate_fingerprint(x509.load_certificate(der))
-    return None
