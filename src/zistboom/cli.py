@@ -6,9 +6,9 @@ import typer
 
 from zistboom import __version__
 from zistboom.central.cli import app as central_app
+from zistboom.demo import demo
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.cli import app as gateway_app
-from zistboom.demo import demo
 
 app = typer.Typer(
     help="Zistboom (زیست‌بوم): the government digital ecosystems platform.",

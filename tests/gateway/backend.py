@@ -16,7 +16,7 @@ async def person(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "national_code": request.match_info["code"],
-            "query": request.query_string,
+            "query": request.rel_url.raw_query_string,
             "x_road_client": request.headers.get("X-Road-Client"),
             "x_road_id": request.headers.get("X-Road-Id"),
             "padding": "x" * 800,

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from central_process import ZISTBOOM
 from federation import Federation, GatewayProcess, start_federation
 from support import free_port
-
-from zistboom.core import exchange as xr
 from zistboom.core.crypto import httpsig, keys, x509
 
 PERSON = "0499370899"
@@ -341,8 +341,8 @@ def crafted(
 
 def test_a_correct_crafted_message_is_accepted(fed: Federation) -> None:
     # The baseline for the negatives below: the hand-made message itself is right.
-    headers, body = crafted(fed)
-    assert headers["status"] == "404"  # POST to a GET-only backend path: the backend's answer
+    headers, _ = crafted(fed)
+    assert headers["status"] == "405"  # POST to a GET-only backend path: the backend's answer
     assert "x-road-error" not in headers
     assert headers["signature"]
 
@@ -451,13 +451,13 @@ def test_evidence_of_a_message_verifies_and_a_changed_byte_is_named(
         gateway = fed.gateways[side]
         bundle = tmp_path / f"{side}.json"
         exported = subprocess.run(
-            ["zistboom", "evidence", "export", "--data-dir", str(gateway.data_dir),
+            [ZISTBOOM, "evidence", "export", "--data-dir", str(gateway.data_dir),
              "--message-id", message_id, "--out", str(bundle)],
             env=gateway.env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert exported.returncode == 0, exported.stdout + exported.stderr
         verified = subprocess.run(
-            ["zistboom", "evidence", "verify", str(bundle),
+            [ZISTBOOM, "evidence", "verify", str(bundle),
              "--ca", str(gateway.data_dir / "certs" / "ca.pem")],
             env=gateway.env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
@@ -468,7 +468,7 @@ def test_evidence_of_a_message_verifies_and_a_changed_byte_is_named(
         assert tampered != bundle.read_text()
         (tmp_path / "t.json").write_text(tampered)
         broken = subprocess.run(
-            ["zistboom", "evidence", "verify", str(tmp_path / "t.json"),
+            [ZISTBOOM, "evidence", "verify", str(tmp_path / "t.json"),
              "--ca", str(gateway.data_dir / "certs" / "ca.pem")],
             env=gateway.env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip

@@ -426,3 +426,124 @@ async def audit_verify(state: State, authorization: Authorization = None) -> Aud
             first_bad_seq=result.first_bad_seq,
             problem=result.problem,
         )
+
+
+# --- catalogue -------------------------------------------------------------------------------
+# The service catalogue: providers publish signed descriptions of their services; anyone reads.
+
+from datetime import datetime  # noqa: E402
+
+from pydantic import BaseModel  # noqa: E402
+
+from zistboom.central import catalogue  # noqa: E402
+from zistboom.central.models import CatalogueService, Member  # noqa: E402
+
+
+class CatalogueEndpointOut(BaseModel):
+    method: str
+    path: str
+    operation_id: str | None = None
+    summary: str | None = None
+
+
+class CatalogueEntryOut(BaseModel):
+    service_id: str
+    member_id: str
+    member_name_fa: str
+    member_name_en: str
+    subsystem_code: str
+    service_code: str
+    description: str
+    ecosystem: str | None
+    service_kind: str | None
+    personal_data: bool
+    endpoints: list[CatalogueEndpointOut]
+    published_at: datetime
+    published_at_jalali: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: CatalogueService, member: Member) -> CatalogueEntryOut:
+        return cls(
+            service_id=row.service_id,
+            member_id=member.identifier,
+            member_name_fa=member.name_fa,
+            member_name_en=member.name_en,
+            subsystem_code=row.subsystem_code,
+            service_code=row.service_code,
+            description=row.description,
+            ecosystem=row.ecosystem,
+            service_kind=row.service_kind,
+            personal_data=row.personal_data,
+            endpoints=[CatalogueEndpointOut(**e) for e in row.endpoints],
+            published_at=row.published_at,
+            published_at_jalali=to_jalali_iso(row.published_at),
+            updated_at=row.updated_at,
+        )
+
+
+class CatalogueEntryDetailOut(CatalogueEntryOut):
+    openapi: dict[str, object] | None
+    statement: str
+
+    @classmethod
+    def detail(cls, row: CatalogueService, member: Member) -> CatalogueEntryDetailOut:
+        summary = CatalogueEntryOut.of(row, member).model_dump()
+        return cls(**summary, openapi=row.openapi, statement=row.statement)
+
+
+async def _limited_body(request: Request, limit: int) -> bytes:
+    received = bytearray()
+    async for chunk in request.stream():
+        received.extend(chunk)
+        if len(received) > limit:
+            raise ValidationError(
+                f"a catalogue publication is at most {limit // (1024 * 1024)} MiB",
+                field="statement",
+            )
+    return bytes(received)
+
+
+@api.post(
+    "/catalogue/services",
+    tags=["catalogue"],
+    summary="Publish (add or replace) a service, signed by its provider member",
+    response_model=CatalogueEntryOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/jose": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def publish_catalogue_service(request: Request, state: State) -> CatalogueEntryOut:
+    body = await _limited_body(request, catalogue.MAX_STATEMENT_BYTES)
+    statement = body.decode("ascii", errors="replace").strip()
+    async with transaction(state.sessions) as session:
+        row = await catalogue.publish(session, state.settings, state.keys, statement=statement)
+        member = await session.get(Member, row.member_id)
+        assert member is not None
+        return CatalogueEntryOut.of(row, member)
+
+
+@api.get("/catalogue", tags=["catalogue"], response_model=list[CatalogueEntryOut])
+async def list_catalogue(
+    state: State,
+    ecosystem: str | None = None,
+    member_id: str | None = None,
+    q: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[CatalogueEntryOut]:
+    async with transaction(state.sessions) as session:
+        rows = await catalogue.list_entries(
+            session, ecosystem=ecosystem, member_id=member_id, q=q, limit=limit, offset=offset
+        )
+        return [CatalogueEntryOut.of(row, member) for row, member in rows]
+
+
+@api.get("/catalogue/{service_id:path}", tags=["catalogue"], response_model=CatalogueEntryDetailOut)
+async def get_catalogue_entry(service_id: str, state: State) -> CatalogueEntryDetailOut:
+    async with transaction(state.sessions) as session:
+        row, member = await catalogue.get_entry(session, service_id)
+        return CatalogueEntryDetailOut.detail(row, member)

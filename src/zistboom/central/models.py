@@ -210,3 +210,28 @@ async def find_member(
         )
     )
     return result.scalar_one_or_none()
+
+
+class CatalogueService(Base):
+    """A service as its provider member last published it to the catalogue (signed)."""
+
+    __tablename__ = "catalogue_services"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(255), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    subsystem_code: Mapped[str] = mapped_column(String(64))
+    service_code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text)
+    ecosystem: Mapped[str | None] = mapped_column(ForeignKey("ecosystems.key"), index=True)
+    service_kind: Mapped[str | None] = mapped_column(String(64))
+    personal_data: Mapped[bool]
+    openapi: Mapped[dict[str, Any] | None]
+    endpoints: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    search_text: Mapped[str] = mapped_column(Text)
+    """Service id, codes and description, normalised and lower-cased, for ``q`` searches."""
+    statement: Mapped[str] = mapped_column(Text)
+    """The signed publication (compact JWS) as received, so anyone can check it again."""
+    signer_serial: Mapped[str] = mapped_column(String(48))
+    published_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

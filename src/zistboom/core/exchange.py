@@ -118,7 +118,9 @@ class ExchangeError(ZistboomError):
 
 
 def _error(name: str, xroad_type: str, status: int, doc: str) -> type[ExchangeError]:
-    return type(name, (ExchangeError,), {"xroad_type": xroad_type, "status": status, "__doc__": doc})
+    return type(
+        name, (ExchangeError,), {"xroad_type": xroad_type, "status": status, "__doc__": doc}
+    )
 
 
 # Errors caused by the consumer information system (HTTP 4xx).

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import uvicorn
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from cryptography import x509 as cx509
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from zistboom.core import exchange as xr
 from zistboom.core import globalconf as gc

@@ -118,9 +118,7 @@ class AccessRight(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
-    endpoint_id: Mapped[int | None] = mapped_column(
-        ForeignKey("endpoints.id", ondelete="CASCADE")
-    )
+    endpoint_id: Mapped[int | None] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
     subject_kind: Mapped[str] = mapped_column(String(16))
     """``subsystem``, ``local-group`` or ``global-group``."""
     subject: Mapped[str] = mapped_column(String(255))

@@ -446,7 +446,7 @@ class Exchange:
         try:
             async with self._peer.request(
                 method,
-                target_uri,
+                URL(target_uri, encoded=True),
                 headers=headers,
                 data=body if body else None,
                 allow_redirects=False,

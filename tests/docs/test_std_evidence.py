@@ -1,0 +1,179 @@
+"""ZB-STD-005 (evidence bundles) agrees with the reference implementation.
+
+Every ```zb-example NAME``` block of the standard is checked: the example record has the
+documented canonical form and hash, the example bundle passes every check of §9 against the
+example CA, its tables list exactly the members the bundle has, and the OpenSSL commands of §10
+accept its timestamp token as written.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from zistboom.core.crypto.keys import generate_private_key, sha256_hex
+from zistboom.core.crypto.x509 import (
+    certificate_kind,
+    certificate_pem,
+    create_ca_certificate,
+    load_certificate,
+)
+from zistboom.core.evidence import CHECKS, FORMAT, RecordContent, parse_time, verify_bundle
+
+STANDARD = Path(__file__).parents[2] / "docs" / "standards" / "ZB-STD-005-evidence-bundle.md"
+KNOWN_EXAMPLES = {
+    "record-content",
+    "canonical-form",
+    "record-hash",
+    "evidence-bundle",
+    "ca-certificate",
+}
+FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def standard_text() -> str:
+    return STANDARD.read_text(encoding="utf-8")
+
+
+def example_blocks() -> list[tuple[str, str]]:
+    blocks = []
+    for match in FENCE.finditer(standard_text()):
+        words = match["info"].split()
+        if words and words[0].startswith("zb-ex"):
+            assert words[0] == "zb-example", f"misspelt example marker {match['info']!r}"
+            assert len(words) == 2, f"zb-example block needs exactly one name: {match['info']!r}"
+            blocks.append((words[1], match["body"]))
+    return blocks
+
+
+def example(name: str) -> str:
+    bodies = [body for block_name, body in example_blocks() if block_name == name]
+    assert len(bodies) == 1, f"expected one zb-example {name} block, found {len(bodies)}"
+    return bodies[0]
+
+
+def section(title: str) -> str:
+    """The text of the section whose heading starts with ``title`` (up to the next heading of
+    the same or a higher level)."""
+    text = standard_text()
+    match = re.search(rf"^(#+) {re.escape(title)}.*$", text, re.MULTILINE)
+    assert match, f"no section {title}"
+    level = len(match[1])
+    rest = text[match.end() :]
+    end = re.search(rf"^#{{1,{level}}} ", rest, re.MULTILINE)
+    return rest[: end.start()] if end else rest
+
+
+def table_names(text: str, after: str) -> list[str]:
+    """The back-quoted names in the first column of the first table after ``after``."""
+    start = text.index(after)
+    names: list[str] = []
+    for line in text[start:].splitlines()[1:]:
+        if not line.startswith("|"):
+            if names:
+                break
+            continue
+        names.extend(re.findall(r"`([^`]+)`", line.split("|")[1]))
+    return names
+
+
+@pytest.fixture(scope="module")
+def bundle() -> dict[str, Any]:
+    value = orjson.loads(example("evidence-bundle"))
+    assert isinstance(value, dict)
+    return value
+
+
+def test_every_example_is_known_and_appears_once() -> None:
+    names = [name for name, _ in example_blocks()]
+    assert set(names) == KNOWN_EXAMPLES, f"unknown or missing examples: {names}"
+    assert len(names) == len(set(names))
+
+
+def test_the_example_record_has_the_documented_canonical_form_and_hash(
+    bundle: dict[str, Any],
+) -> None:
+    fields = orjson.loads(example("record-content"))
+    content = RecordContent(**(fields | {"at": parse_time(fields["at"])}))
+    assert content.canonical_json() == example("canonical-form").rstrip("\n").encode()
+    assert content.record_hash() == example("record-hash").strip()
+    assert sha256_hex(example("canonical-form").rstrip("\n").encode()) == content.record_hash()
+    # It follows the bundle's records, as the text says.
+    assert content.prev_hash == bundle["records"][-1]["record_hash"]
+    assert content.seq == bundle["records"][-1]["seq"] + 1
+
+
+def test_the_example_bundle_passes_every_check() -> None:
+    anchor = load_certificate(example("ca-certificate"))
+    report = verify_bundle(example("evidence-bundle").encode(), trust_anchor=anchor)
+    assert report.ok, report.failures()
+    assert not report.warnings
+    assert [(r.seq, r.kind) for r in report.records] == [(1, "request"), (2, "response")]
+    for record in report.records:
+        assert [(c.name, c.status) for c in record.checks] == [(name, "ok") for name in CHECKS]
+
+
+def test_the_example_bundle_is_refused_under_another_trust_anchor() -> None:
+    # The example CA is not merely decoration: change the anchor and the proofs fall.
+    stranger = create_ca_certificate(generate_private_key(), common_name="IR-DEMO Instance CA")
+    report = verify_bundle(example("evidence-bundle").encode(), trust_anchor=stranger)
+    assert {tuple(r.failed) for r in report.records} == {("timestamp", "signature")}
+
+
+def test_the_example_bundle_has_the_documented_shape(bundle: dict[str, Any]) -> None:
+    bundle_section = section("8 The evidence bundle")
+    records_section = section("3.1 Fields")
+    assert bundle["format"] == FORMAT
+    assert list(bundle) == table_names(bundle_section, "| Member | Type | Content |")
+    record_members = table_names(records_section, "| Field |") + table_names(
+        bundle_section, "Each record object"
+    )
+    for record in bundle["records"]:
+        assert sorted(record) == sorted(record_members)
+    batch_members: list[str] = []
+    for name in table_names(bundle_section, "Each batch object"):
+        batch_members.extend(part.strip() for part in name.split(","))
+    for batch in bundle["batches"]:
+        assert sorted(batch) == sorted(batch_members)
+    assert bundle["gateway"]["instances"] == ["gw1"]
+    anchor = load_certificate(example("ca-certificate"))
+    assert certificate_pem(anchor) in bundle["certificates"]
+
+
+def test_the_openssl_commands_of_section_10_accept_the_token(
+    bundle: dict[str, Any], tmp_path: Path
+) -> None:
+    commands = re.search(r"```sh\n(?P<body>.*?)```", section("10 Checking"), re.DOTALL)
+    assert commands
+    (tmp_path / "bundle.json").write_text(example("evidence-bundle"))
+    (tmp_path / "ca.pem").write_text(example("ca-certificate"))
+    tsa = [
+        pem for pem in bundle["certificates"] if certificate_kind(load_certificate(pem)) == "tsa"
+    ]
+    assert len(tsa) == 1
+    (tmp_path / "tsa.pem").write_text(tsa[0])
+    script = "set -euo pipefail\n" + commands["body"]
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Verification: OK" in result.stdout
+    # The same commands refuse a token for another root.
+    wrong = dict(bundle, batches=[dict(bundle["batches"][0], root="00" * 32)])
+    (tmp_path / "bundle.json").write_bytes(orjson.dumps(wrong))
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "Verification: OK" not in result.stdout
+
+
+def test_the_timestamp_is_the_documented_one(bundle: dict[str, Any]) -> None:
+    batch = bundle["batches"][0]
+    assert (batch["first_seq"], batch["last_seq"], batch["size"]) == (1, 2, 2)
+    assert parse_time(batch["timestamped_at"]) > parse_time(bundle["records"][1]["at"])
