@@ -103,6 +103,16 @@ async def _enrol(
     return x509.load_certificate(body["certificate"]), x509.load_certificate(body["ca_certificate"])
 
 
+def _prepare_directory(data_dir: Path) -> None:
+    if (data_dir / SETTINGS_FILE).exists():
+        raise ConfigurationError(f"{data_dir} already holds a gateway; use another directory")
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _load_pair(key_path: Path, cert_path: Path) -> tuple[keys.PrivateKey, cx509.Certificate]:
+    return keys.load_private_key(key_path), x509.load_certificate(cert_path.read_bytes())
+
+
 async def init(
     data_dir: Path,
     *,
@@ -114,9 +124,7 @@ async def init(
 ) -> str:
     """Set up a gateway in ``data_dir``; returns its identifier."""
     member = MemberId.parse(member_id, field="member")
-    if (data_dir / SETTINGS_FILE).exists():
-        raise ConfigurationError(f"{data_dir} already holds a gateway; use another directory")
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _prepare_directory(data_dir)
     anchor = await fetch_anchor(central_url, anchor_fingerprint)
     if anchor.instance != member.instance:
         raise ValidationError(
@@ -166,8 +174,7 @@ async def renew(
     central_url: str, key_path: Path, cert_path: Path, *, http: httpx.AsyncClient
 ) -> cx509.Certificate:
     """Replace one key and certificate with a successor (new key), proving the current key."""
-    current_key = keys.load_private_key(key_path)
-    current = x509.load_certificate(cert_path.read_bytes())
+    current_key, current = _load_pair(key_path, cert_path)
     new_key = keys.generate_private_key()
     request = jws.sign_jws(
         orjson.dumps(
