@@ -6,7 +6,7 @@ import typer
 
 from zistboom import __version__
 from zistboom.central.cli import app as central_app
-from zistboom.demo import demo
+from zistboom.demo.command import demo
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.cli import app as gateway_app
 

@@ -52,8 +52,8 @@ async def open_database(
     return engine, session_factory(engine)
 
 
-class _AdminServer(uvicorn.Server):
-    """The management API's server inside the gateway's loop: signals are the gateway's."""
+class EmbeddedServer(uvicorn.Server):
+    """A uvicorn server inside a loop that handles signals itself (uvicorn must not)."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -125,7 +125,7 @@ class Gateway:
             settings.central_url, lambda member: _signing_pair(identity, member)
         )
         admin = create_management_app(sessions, settings, publisher)
-        self.admin_server = _AdminServer(
+        self.admin_server = EmbeddedServer(
             uvicorn.Config(
                 admin, host=settings.admin_host, port=settings.admin_port, log_level="warning"
             )
