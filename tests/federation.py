@@ -86,7 +86,8 @@ class GatewayProcess:
             text=True,
         )
         drain(self.process, self.output)
-        wait_http(f"{self.url}/health", self.process, self.output)
+        # The admin port opens last, once the client and peer ports listen.
+        wait_http(f"http://127.0.0.1:{self.admin_port}/openapi.json", self.process, self.output)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

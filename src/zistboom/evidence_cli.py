@@ -1,11 +1,11 @@
 """``zistboom evidence``: export evidence bundles from a gateway's message log and verify them
 offline (ZB-STD-005).
 
-``export`` reads the gateway's database (``ZB_DATABASE_URL``, else ``DATA_DIR/gateway.db``) and
-puts every certificate found in ``DATA_DIR/certs/*.pem`` into the bundle (the instance CA is
-expected at ``DATA_DIR/certs/ca.pem``), besides the signer and TSA certificates the records and
-tokens name. ``verify`` needs nothing but the bundle and, preferably, the CA certificate the
-verifier trusts.
+``export`` reads the gateway's database as the gateway's settings name it (``ZB_DATABASE_URL``,
+else ``database_url`` in ``DATA_DIR/gateway.toml``, else ``DATA_DIR/gateway.db``) and puts every
+certificate found in ``DATA_DIR/certs/*.pem`` into the bundle (the instance CA is expected at
+``DATA_DIR/certs/ca.pem``), besides the signer and TSA certificates the records and tokens name.
+``verify`` needs nothing but the bundle and, preferably, the CA certificate the verifier trusts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import typer
 from cryptography import x509
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from zistboom.core.crypto.x509 import load_certificate
 from zistboom.core.database import create_engine
@@ -108,6 +109,9 @@ def export(
         bundle = asyncio.run(run())
     except ZistboomError as exc:
         raise _fail(exc.detail) from None
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise _fail(f"cannot read the gateway's message log: {cause}") from None
     out.write_bytes(bundle)
     count = len(orjson.loads(bundle)["records"])
     typer.echo(f"wrote {count} records to {out}")

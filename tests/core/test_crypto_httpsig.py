@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import string
 from collections.abc import Callable, Mapping
 
@@ -25,7 +24,6 @@ from zistboom.core.crypto.httpsig import (
     SignatureParams,
     SignedFields,
     content_digest,
-    request_hash,
     sign_request,
     sign_response,
     verify_content_digest,
@@ -590,15 +588,6 @@ def test_response_round_trip_bound_to_the_request(
         expected_tag="zistboom-r1",
     )
     assert verified.signature_base == fields.signature_base
-
-
-def test_request_hash_is_sha512_of_the_signature_base() -> None:
-    fields = sign_request(
-        gateway_request(), components=REQUEST_COMPONENTS, key=EC_A, key_id="k", created=NOW
-    )
-    value = request_hash(fields.signature_base)
-    assert value == base64.b64encode(hashlib.sha512(fields.signature_base).digest()).decode()
-    assert len(value) == 88 and value.endswith("==")
 
 
 def test_required_components_compare_by_meaning_not_spelling() -> None:

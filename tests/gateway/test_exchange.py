@@ -11,10 +11,14 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
 
 from central_process import ZISTBOOM
 from federation import Federation, GatewayProcess, start_federation
@@ -38,12 +42,20 @@ def fed(
         a = federation.add_member("Client agency", ["client"])
         b = federation.add_member("Registry agency", ["registry"])
         c = federation.add_member("Other agency", ["other"])
+        d = federation.add_member("HTTPS agency", ["secure"])
         gw_a = federation.add_gateway("a", a, env={"ZB_MAX_BODY_BYTES": str(256 * 1024)})
         gw_b = federation.add_gateway("b", b)
         gw_c = federation.add_gateway("c", c)
+        gw_d = federation.add_gateway("d", d, env={"ZB_CLIENT_TLS": "true"})
         backend = federation.start_backend()
         gw_a.cli("client", "add", f"{a}/client")
         gw_c.cli("client", "add", f"{c}/other")
+        gw_d.cli("client", "add", f"{d}/secure")
+        is_dir = root / "information-system"
+        is_dir.mkdir()
+        write_self_signed(is_dir, "registered")
+        write_self_signed(is_dir, "stranger")
+        gw_d.cli("client", "add-certificate", f"{d}/secure", str(is_dir / "registered.pem"))
         gw_b.cli("client", "add", f"{b}/registry")
         gw_b.cli("service", "add", f"{b}/registry", "persons", backend, "--description", "persons")
         gw_b.cli("service", "add", f"{b}/registry", "slow", backend, "--timeout", "1")
@@ -51,12 +63,32 @@ def fed(
         gw_b.cli("service", "add", f"{b}/registry", "hidden", backend)
         for code in ("persons", "slow", "down"):
             gw_b.cli("access", "grant", f"{b}/registry", code, f"{a}/client")
-        for gateway in (gw_b, gw_a, gw_c):
+        gw_b.cli("access", "grant", f"{b}/registry", "persons", f"{d}/secure")
+        for gateway in (gw_b, gw_a, gw_c, gw_d):
             gateway.start()
         federation.backend = backend
         yield federation
     finally:
         federation.stop()
+
+
+def write_self_signed(folder: Path, name: str) -> None:
+    """An information system's own self-signed TLS client certificate (and its key)."""
+    key = keys.generate_private_key()
+    subject = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        cx509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(cx509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    (folder / f"{name}.pem").write_text(x509.certificate_pem(cert))
+    keys.save_private_key(key, folder / f"{name}.key")
 
 
 def ids(fed: Federation) -> tuple[str, str, str]:
@@ -163,6 +195,32 @@ def test_the_last_x_road_client_header_wins(fed: Federation) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["x-road-client"] == client
+
+
+def test_information_systems_may_connect_over_https_with_a_registered_certificate(
+    fed: Federation,
+) -> None:
+    _, provider, _ = ids(fed)
+    d = fed.gateways["d"]
+    folder = fed.root / "information-system"
+    url = f"https://127.0.0.1:{d.client_port}/r1/{provider}/persons/persons/{PERSON}"
+    headers = {"X-Road-Client": f"{d.member_id}/secure"}
+
+    def context(name: str | None) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(d.data_dir / "certs" / "ca.pem"))
+        ctx.check_hostname = False
+        if name:
+            ctx.load_cert_chain(str(folder / f"{name}.pem"), str(folder / f"{name}.key"))
+        return ctx
+
+    ok = httpx.get(url, headers=headers, verify=context("registered"), timeout=30)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["national_code"] == PERSON
+    for name in (None, "stranger"):
+        with pytest.raises((httpx.TransportError, ssl.SSLError)):
+            httpx.get(url, headers=headers, verify=context(name), timeout=10).raise_for_status()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{d.client_port}/r1/{provider}/persons/x", timeout=5)
 
 
 # --- refused on the client side ----------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,7 @@ class ClientEntry:
     subsystem_id: str
     body_logging: bool
     certificate_fingerprints: set[str] = field(default_factory=set)
+    certificate_pems: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -108,6 +110,7 @@ class Registry:
         self._checked = 0.0
         self._lock = asyncio.Lock()
         self.snapshot = Snapshot()
+        self.on_reload: list[Callable[[Snapshot], None]] = []
 
     async def current(self) -> Snapshot:
         """The snapshot, reloaded first if the stored version moved (checked every few s)."""
@@ -125,6 +128,12 @@ class Registry:
                 if version == self.snapshot.version and not force:
                     return
                 self.snapshot = await _load(session, version)
+            for callback in self.on_reload:
+                callback(self.snapshot)
+
+    def client_certificates(self) -> list[str]:
+        """Every information system certificate registered for any local client (PEM)."""
+        return [pem for c in self.snapshot.clients.values() for pem in c.certificate_pems]
 
     def client(self, subsystem_id: str) -> ClientEntry | None:
         return self.snapshot.clients.get(subsystem_id)
@@ -205,7 +214,9 @@ async def _load(session: AsyncSession, version: int) -> Snapshot:
     for cert in (await session.execute(select(ClientCertificate))).scalars():
         owner = clients.get(cert.client_id)
         if owner is not None:
-            snapshot.clients[owner.subsystem_id].certificate_fingerprints.add(cert.fingerprint)
+            holder = snapshot.clients[owner.subsystem_id]
+            holder.certificate_fingerprints.add(cert.fingerprint)
+            holder.certificate_pems.append(cert.pem)
     services: dict[int, ServiceEntry] = {}
     for row in (await session.execute(select(Service))).scalars():
         owner = clients.get(row.client_id)

@@ -38,7 +38,7 @@ from zistboom.gateway.monitoring import Monitor
 from zistboom.gateway.proxy import Exchange
 from zistboom.gateway.proxy import error_response as proxy_error
 from zistboom.gateway.settings import GatewaySettings
-from zistboom.gateway.trust import GatewayIdentity, Trust
+from zistboom.gateway.trust import GatewayIdentity, Trust, trust_client_certificates
 
 log = logging.getLogger("zistboom.gateway")
 MIGRATIONS = "zistboom.gateway:migrations"
@@ -111,7 +111,15 @@ class Gateway:
         client_app.router.add_route("*", "/{tail:.*}", self.exchange.client_handler)
         peer_app = web.Application(client_max_size=settings.max_body_bytes)
         peer_app.router.add_route("*", "/{tail:.*}", self.exchange.peer_handler)
-        client_tls = identity.server_tls_context() if settings.client_tls else None
+        client_tls = identity.information_system_tls_context() if settings.client_tls else None
+        if client_tls is not None:
+            loaded: set[str] = set()
+            trust_client_certificates(client_tls, registry.client_certificates(), loaded)
+            registry.on_reload.append(
+                lambda snapshot: trust_client_certificates(
+                    client_tls, registry.client_certificates(), loaded
+                )
+            )
         for app, host, port, tls in (
             (client_app, settings.client_host, settings.client_port, client_tls),
             (peer_app, settings.peer_host, settings.peer_port, identity.server_tls_context()),

@@ -61,6 +61,8 @@ def init(
 def serve(data_dir: DataDir) -> None:
     """Run the gateway until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         uvloop.run(serve_gateway(GatewaySettings.load(data_dir)))
     except ZistboomError as error:

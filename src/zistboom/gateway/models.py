@@ -49,6 +49,8 @@ class ClientCertificate(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     fingerprint: Mapped[str] = mapped_column(String(64))
+    pem: Mapped[str] = mapped_column(Text)
+    """The certificate itself: the client port trusts exactly the registered certificates."""
     created_at: Mapped[datetime]
 
 

@@ -223,7 +223,12 @@ async def add_client_certificate(
             f"certificate {fingerprint} is already registered for {client.subsystem_id}",
             field="certificate",
         )
-    row = ClientCertificate(client_id=client.id, fingerprint=fingerprint, created_at=utc_now())
+    row = ClientCertificate(
+        client_id=client.id,
+        fingerprint=fingerprint,
+        pem=x509.certificate_pem(cert),
+        created_at=utc_now(),
+    )
     session.add(row)
     await _changed(session)
     return row

@@ -101,6 +101,18 @@ class GatewayIdentity:
         context.load_cert_chain(str(self.auth_cert_path), str(self.auth_key_path))
         return context
 
+    def information_system_tls_context(self) -> ssl.SSLContext:
+        """HTTPS towards information systems: the gateway's certificate, and client
+        certificates required; the registered ones are added with :func:`trust_client_certificates`
+        (self-signed or a leaf of any CA: partial chains are accepted, the registration is the
+        trust decision)."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        context.load_cert_chain(str(self.auth_cert_path), str(self.auth_key_path))
+        return context
+
     def client_tls_context(self) -> ssl.SSLContext:
         """TLS 1.3 towards peer gateways with our certificate; the peer's certificate must chain
         to the instance CA and is then pinned by fingerprint against the configuration (the
@@ -187,3 +199,12 @@ class Trust:
             certificate.not_valid_after_utc,
         )
         return public_key
+
+
+def trust_client_certificates(context: ssl.SSLContext, pems: list[str], loaded: set[str]) -> None:
+    """Add newly registered information-system certificates to the client port's trust store
+    (removals take effect per request: only registered fingerprints may act as a client)."""
+    fresh = [pem for pem in pems if pem not in loaded]
+    if fresh:
+        context.load_verify_locations(cadata="\n".join(fresh))
+        loaded.update(fresh)

@@ -18,7 +18,6 @@ request's own signature (``"signature";req;key="zb"``). This module owns
 - the verification policy: required components, ``created`` within a clock skew, ``expires``,
   ``tag``, exact label selection; every failure is a :class:`~zistboom.core.errors.CryptoError`
   whose message names what was wrong;
-- :func:`request_hash`, the ``X-Road-Request-Hash`` of the exchange.
 
 Structured fields (RFC 8941) are parsed and serialised by a small strict implementation here
 rather than by the http-sfv package: the exchange needs only Dictionaries, Inner Lists and
@@ -66,7 +65,6 @@ __all__ = [
     "SignedFields",
     "VerifiedSignature",
     "content_digest",
-    "request_hash",
     "sign_request",
     "sign_response",
     "verify_content_digest",
@@ -542,17 +540,6 @@ def verify_content_digest(value: str, body: bytes) -> None:
         checked += 1
     if not checked:
         raise CryptoError("Content-Digest lists no digest algorithm we accept (sha-256, sha-512)")
-
-
-def request_hash(signature_base: bytes) -> str:
-    """The ``X-Road-Request-Hash`` of a request: standard padded base64 of the SHA-512 of the
-    request's signature base.
-
-    The signature base covers the request's identifiers and, when ``content-digest`` is among
-    the covered components, its body, so the hash pins one exact signed request and lets the
-    response and the message logs of both gateways refer to it.
-    """
-    return base64.b64encode(hashlib.sha512(signature_base).digest()).decode("ascii")
 
 
 # --------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("client_id", sa.Integer(), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("pem", sa.Text(), nullable=False),
         sa.Column("created_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"],
