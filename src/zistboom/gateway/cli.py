@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ import uvloop
 from rich.console import Console
 
 from zistboom.core.errors import ZistboomError
+from zistboom.core.logs import configure_logging
 from zistboom.gateway import enrolment
 from zistboom.gateway.app import serve as serve_gateway
 from zistboom.gateway.management_cli import app as management_app
@@ -60,9 +60,7 @@ def init(
 @app.command()
 def serve(data_dir: DataDir) -> None:
     """Run the gateway until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for chatty in ("httpx", "httpcore"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging()
     try:
         uvloop.run(serve_gateway(GatewaySettings.load(data_dir)))
     except ZistboomError as error:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 
-import orjson
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -60,21 +59,19 @@ class Monitor:
         self.duration.labels(side).observe(elapsed)
         if operational.isEnabledFor(logging.INFO):
             operational.info(
-                orjson.dumps(
-                    {
-                        "gateway": self.gateway_id,
-                        "side": side,
-                        "message_id": response.headers.get(xr.X_ROAD_ID),
-                        "client": request.headers.get(xr.X_ROAD_CLIENT),
-                        "method": request.method,
-                        "target": request.rel_url.raw_path[:300],
-                        "status": response.status,
-                        "outcome": outcome,
-                        "request_bytes": request.content_length or 0,
-                        "response_bytes": response.content_length or 0,
-                        "duration_ms": round(elapsed * 1000, 3),
-                    }
-                ).decode()
+                {
+                    "gateway": self.gateway_id,
+                    "side": side,
+                    "message_id": response.headers.get(xr.X_ROAD_ID),
+                    "client": request.headers.get(xr.X_ROAD_CLIENT),
+                    "method": request.method,
+                    "target": request.rel_url.raw_path[:300],
+                    "status": response.status,
+                    "outcome": outcome,
+                    "request_bytes": request.content_length or 0,
+                    "response_bytes": response.content_length or 0,
+                    "duration_ms": round(elapsed * 1000, 3),
+                }
             )
 
     async def metrics(self, _request: web.Request) -> web.Response:
