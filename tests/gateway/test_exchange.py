@@ -431,7 +431,7 @@ def test_a_replayed_message_is_refused(fed: Federation) -> None:
 def test_a_peer_presenting_another_gateways_certificate_is_refused(fed: Federation) -> None:
     # Gateway C's own, valid TLS certificate, but a message from member A: C is not A's gateway.
     headers, _ = crafted(fed, tls_from="c")
-    assert headers["status"] == "401"
+    assert headers["status"] == "403"
     assert headers["x-road-error"] == "Server.ServerProxy.SslAuthenticationFailed"
 
 

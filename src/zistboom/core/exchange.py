@@ -178,7 +178,7 @@ UnknownService = _error(
 ServerSslAuthenticationFailed = _error(
     "ServerSslAuthenticationFailed",
     "Server.ServerProxy.SslAuthenticationFailed",
-    401,
+    403,
     "The calling gateway's TLS certificate is not the one the configuration names.",
 )
 ServerInvalidSignature = _error(

@@ -222,7 +222,8 @@ class PinnedConnector(aiohttp.TCPConnector):
         transport, protocol = await super()._wrap_create_connection(*args, req=req, **kwargs)
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        address = f"{req.url.host}:{req.url.port}"
+        host = req.url.host or ""
+        address = f"[{host}]:{req.url.port}" if ":" in host else f"{host}:{req.url.port}"
         fingerprint = x509.certificate_fingerprint(x509.load_certificate(der)) if der else ""
         allowed = self._pins(address)
         if fingerprint not in allowed:
@@ -355,8 +356,10 @@ class Exchange:
             )
 
     async def _client_exchange(self, request: web.Request, message_id: str) -> web.Response:
-        if len(message_id) > 255 or not message_id.isprintable():
-            raise xr.BadRequest("X-Road-Id must be printable and at most 255 characters")
+        if not 0 < len(message_id) <= 255 or not all(33 <= ord(c) <= 126 for c in message_id):
+            raise xr.BadRequest(
+                "X-Road-Id must be 1 to 255 visible ASCII characters (a UUID is recommended)"
+            )
         clients = request.headers.getall("X-Road-Client", [])
         if not clients:
             raise xr.InvalidClientIdentifier("the X-Road-Client header is missing")
@@ -403,15 +406,21 @@ class Exchange:
         for gateway in gateways:
             target_uri = f"https://{gateway.address}{target.path_and_query}"
             parts = httpsig.RequestParts(request.method, target_uri, combined_headers(headers))
-            signed = httpsig.sign_request(
-                parts,
-                components=components,
-                key=signer.key,
-                key_id=signer.key_id,
-                created=int(time.time()),
-                nonce=message_id,
-                label=LABEL,
-            )
+            try:
+                signed = httpsig.sign_request(
+                    parts,
+                    components=components,
+                    key=signer.key,
+                    key_id=signer.key_id,
+                    created=int(time.time()),
+                    nonce=message_id,
+                    label=LABEL,
+                )
+            except CryptoError as error:
+                raise xr.BadRequest(
+                    f"a signed header cannot be carried as sent: {error.detail} (X-Road headers "
+                    "and Content-Type must be ASCII; percent-encode other text)"
+                ) from error
             headers[xr.SIGNATURE_INPUT] = signed.signature_input
             headers[xr.SIGNATURE] = signed.signature
             sent = httpsig.RequestParts(request.method, target_uri, combined_headers(headers))
@@ -439,6 +448,49 @@ class Exchange:
         message_id: str,
         conf: gc.GlobalConf,
     ) -> web.Response:
+        """Send one signed request to one provider gateway; log the request with its answer,
+        or with the error that ended the attempt, before answering."""
+        keep_body = self._body_logging(client_id)
+        request_record = self._entry(
+            "request", "client", message_id, client_id, str(target.service), method,
+            target.path_and_query, None, combined_headers(headers), body, target_uri, keep_body,
+        )  # fmt: skip
+        try:
+            status, answer_headers, answer_body = await self._exchange_with_peer(
+                method, target_uri, headers, body, sent, signed, target, gateway, message_id, conf
+            )
+        except xr.ExchangeError as error:
+            failure = {
+                xr.X_ROAD_ERROR: error.xroad_type,
+                "content-type": "application/json; charset=utf-8",
+            }
+            error_body = error.body(message_id)
+            error_record = self._entry(
+                "response", "client", message_id, client_id, str(target.service), None, None,
+                error.status, failure, error_body, None, keep_body,
+            )  # fmt: skip
+            await self._log(request_record, error_record)
+            raise
+        response_record = self._entry(
+            "response", "client", message_id, client_id, str(target.service), None, None, status,
+            combined_headers(answer_headers), answer_body, None, keep_body,
+        )  # fmt: skip
+        await self._log(request_record, response_record)
+        return self._to_information_system(status, answer_headers, answer_body, message_id)
+
+    async def _exchange_with_peer(
+        self,
+        method: str,
+        target_uri: str,
+        headers: CIMultiDict[str],
+        body: bytes,
+        sent: httpsig.RequestParts,
+        signed: httpsig.SignedFields,
+        target: R1Target,
+        gateway: gc.GatewayEntry,
+        message_id: str,
+        conf: gc.GlobalConf,
+    ) -> tuple[int, CIMultiDict[str], bytes]:
         assert self._peer is not None
         timeout = aiohttp.ClientTimeout(
             total=self.settings.peer_timeout, connect=self.settings.connect_timeout
@@ -459,7 +511,7 @@ class Exchange:
                 if len(answer_body) > limit:
                     raise xr.ClientInternalError("the provider's answer is too large")
                 status = answer.status
-                answer_headers = answer.headers.copy()
+                answer_headers = CIMultiDict(answer.headers)
         except TimeoutError as error:
             raise xr.ClientTimeout(
                 f"the provider gateway {gateway.id} did not answer within "
@@ -480,21 +532,10 @@ class Exchange:
             ) from error
 
         received = combined_headers(answer_headers)
-        request_hash = xr.request_hash(signed.signature_base, body)
-        request_record = self._entry(
-            "request", "client", message_id, client_id, str(target.service), method,
-            target.path_and_query, None, combined_headers(headers), body, target_uri,
-            self._body_logging(client_id),
-        )  # fmt: skip
         if xr.X_ROAD_ERROR in received and xr.SIGNATURE not in received:
             # An error raised by the provider's gateway before it could sign: the peer is
             # authenticated by TLS; pass it on as it is.
-            response_record = self._entry(
-                "response", "client", message_id, client_id, str(target.service), None, None,
-                status, received, answer_body, None, self._body_logging(client_id),
-            )  # fmt: skip
-            await self._log(request_record, response_record)
-            return self._to_information_system(status, answer_headers, answer_body, message_id)
+            return status, answer_headers, answer_body
         provider_member = str(target.service.subsystem.member)
         try:
             httpsig.verify_content_digest(received.get(xr.CONTENT_DIGEST, ""), answer_body)
@@ -514,18 +555,13 @@ class Exchange:
             raise xr.ClientInvalidSignature(
                 f"the provider's answer does not verify: {error.detail}"
             ) from error
-        if received.get(xr.X_ROAD_REQUEST_HASH) != request_hash:
+        if received.get(xr.X_ROAD_REQUEST_HASH) != xr.request_hash(signed.signature_base, body):
             raise xr.ClientInvalidSignature(
                 "the provider's answer is bound to another request (X-Road-Request-Hash differs)"
             )
         if received.get(xr.X_ROAD_ID) != message_id:
             raise xr.ClientInvalidSignature("the provider's answer carries another X-Road-Id")
-        response_record = self._entry(
-            "response", "client", message_id, client_id, str(target.service), None, None, status,
-            received, answer_body, None, self._body_logging(client_id),
-        )  # fmt: skip
-        await self._log(request_record, response_record)
-        return self._to_information_system(status, answer_headers, answer_body, message_id)
+        return status, answer_headers, answer_body
 
     @staticmethod
     def _to_information_system(
@@ -566,6 +602,8 @@ class Exchange:
                 "the message log has not been timestamped within the grace period"
             )
         target = parse_target(request.rel_url.raw_path, request.rel_url.raw_query_string)
+        if any(len(request.headers.getall(h, [])) > 1 for h in (xr.X_ROAD_ID, xr.X_ROAD_CLIENT)):
+            raise xr.InvalidMessage("X-Road-Id and X-Road-Client must appear once between gateways")
         message_id = request.headers.get(xr.X_ROAD_ID)
         client_header = request.headers.get(xr.X_ROAD_CLIENT)
         if not message_id or not client_header:
@@ -609,9 +647,9 @@ class Exchange:
                 max_skew=self.settings.max_clock_skew,
                 label=LABEL,
             )
+        except httpsig.StaleSignature as error:
+            raise xr.ReplayedMessage(f"stale signature: {error.detail}") from error
         except CryptoError as error:
-            if "created" in error.detail or "expired" in error.detail:
-                raise xr.ReplayedMessage(f"stale signature: {error.detail}") from error
             raise xr.ServerInvalidSignature(
                 f"the request's signature does not verify: {error.detail}"
             ) from error
@@ -619,6 +657,10 @@ class Exchange:
             raise xr.ServerInvalidSignature("the signature's nonce is not the X-Road-Id")
         self.replays.check(verified.params.key_id, message_id)
         client_id = str(client)
+        if str(target.service.subsystem.member) not in self.identity.signers:
+            raise xr.UnknownService(
+                f"this gateway does not serve {target.service.subsystem.member}"
+            )
         request_hash = xr.request_hash(verified.signature_base, body)
         request_record = self._entry(
             "request", "server", message_id, client_id, str(target.service), request.method,
@@ -805,4 +847,7 @@ class Exchange:
             await asyncio.gather(*(self.message_log.append(entry) for entry in entries))
         except Exception as error:
             log.exception("message log write failed")
-            raise xr.ServerInternalError("the message could not be logged") from error
+            failure = (
+                xr.ClientInternalError if entries[0].side == "client" else xr.ServerInternalError
+            )
+            raise failure("the message could not be logged; nothing was answered") from error

@@ -137,7 +137,8 @@ class Trust:
         self.client = client
         self._ca: cx509.Certificate | None = None
         self._ca_source: str | None = None
-        self._signers: dict[tuple[str, str], tuple[int, keys.PublicKey, datetime]] = {}
+        # (keyid, member) -> (configuration version, key, not after, certificate header)
+        self._signers: dict[tuple[str, str], tuple[int, keys.PublicKey, datetime, str]] = {}
 
     def conf(self, outdated: type[exchange.ExchangeError]) -> gc.GlobalConf:
         """The current configuration, or the exchange error that says it has expired."""
@@ -170,7 +171,12 @@ class Trust:
         ``member_id``; raises CryptoError saying which check failed."""
         cached = self._signers.get((key_id, member_id))
         now = utc_now()
-        if cached is not None and cached[0] == conf.version and cached[2] > now:
+        if (
+            cached is not None
+            and cached[0] == conf.version
+            and cached[2] > now
+            and cached[3] == header
+        ):
             return cached[1]
         if not header:
             raise CryptoError("the message carries no signer certificate")
@@ -197,6 +203,7 @@ class Trust:
             conf.version,
             public_key,
             certificate.not_valid_after_utc,
+            header,
         )
         return public_key
 

@@ -63,6 +63,7 @@ __all__ = [
     "ResponseParts",
     "SignatureParams",
     "SignedFields",
+    "StaleSignature",
     "VerifiedSignature",
     "content_digest",
     "sign_request",
@@ -108,6 +109,11 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 # --------------------------------------------------------------------------------------------
 # Messages and results
+
+
+class StaleSignature(CryptoError):
+    """A signature outside its freshness window (too old, from the future, or expired): the
+    exchange treats it as a replay."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1136,17 +1142,17 @@ def _verify(
     if expected_tag is not None and params.tag != expected_tag:
         raise CryptoError(f"signature {label!r} has tag {params.tag!r}, expected {expected_tag!r}")
     if created > now + max_skew:
-        raise CryptoError(
+        raise StaleSignature(
             f"signature {label!r} was created {created - now} s in the future (allowed "
             f"skew {max_skew} s); check the clocks"
         )
     if created < now - max_skew:
-        raise CryptoError(
+        raise StaleSignature(
             f"signature {label!r} was created {now - created} s ago, more than the allowed "
             f"{max_skew} s"
         )
     if params.expires is not None and params.expires < now:
-        raise CryptoError(f"signature {label!r} expired {now - params.expires} s ago")
+        raise StaleSignature(f"signature {label!r} expired {now - params.expires} s ago")
 
     # Re-serialising the parsed parameters gives the canonical @signature-params value.
     try:
