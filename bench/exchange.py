@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -234,7 +233,7 @@ class Federation:
     plain_url: str = ""
     client_id: str = ""
     provider_id: str = ""
-    _run: str = field(default_factory=lambda: secrets.token_hex(4))
+    run_id: str = field(default_factory=lambda: secrets.token_hex(4))
 
     # processes ---------------------------------------------------------------------------
 
@@ -269,10 +268,16 @@ class Federation:
             for name, (args, env) in commands.items()
         }
         failures = []
-        for name, popen in running.items():
-            output, _ = popen.communicate(timeout=120)
-            if popen.returncode != 0:
-                failures.append(f"{name} failed ({popen.returncode}):\n{output.decode()}")
+        try:
+            for name, popen in running.items():
+                output, _ = popen.communicate(timeout=120)
+                if popen.returncode != 0:
+                    failures.append(f"{name} failed ({popen.returncode}):\n{output.decode()}")
+        finally:  # interrupted: none of them may outlive the benchmark
+            for popen in running.values():
+                if popen.poll() is None:
+                    popen.kill()
+                    popen.wait()
         if failures:
             raise SetUpFailed("\n".join(failures))
 
@@ -295,10 +300,10 @@ class Federation:
     def base_env(self) -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith("ZB_")}
 
-    def database_url(self, role: str) -> str | None:
+    def new_database(self, role: str) -> str | None:
         if not self.postgres:
             return None
-        name = f"zb_bench_{self._run}_{role}"
+        name = f"zb_bench_{self.run_id}_{role}"
         asyncio.run(create_database(name))
         self.databases.append(name)
         base = POSTGRES.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
@@ -360,7 +365,7 @@ class Federation:
         # Re-issue the configuration on the next fetch once it is a second old, so gateways
         # started after their registration see one another.
         env["ZB_CONF_REFRESH_SECONDS"] = "1"
-        url = self.database_url("central")
+        url = self.new_database("central")
         if url:
             env["ZB_DATABASE_URL"] = url
         central = self.spawn(
@@ -441,7 +446,7 @@ class Federation:
                 )  # fmt: skip
         self.run_all(commands)
         for gateway in gateways:
-            url = self.database_url(f"gateway_{gateway.name}")
+            url = self.new_database(f"gateway_{gateway.name}")
             if url:
                 gateway.env["ZB_DATABASE_URL"] = url
 
@@ -729,7 +734,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+def _stop(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
@@ -741,8 +746,10 @@ def benchmark(arguments: argparse.Namespace) -> int:
         warmup=arguments.warmup if arguments.warmup is not None else (1.0 if quick else 2.0),
         sequential=arguments.sequential or (150 if quick else 500),
     )
-    console = Console(width=110, highlight=False)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    console = Console(width=110, highlight=False, soft_wrap=True)
+    # Interrupted or terminated, even when started with SIGINT ignored: tear down first.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     root = Path(tempfile.mkdtemp(prefix="zb-bench-"))
     federation = Federation(root, postgres=not quick)
     began = time.monotonic()
@@ -750,13 +757,19 @@ def benchmark(arguments: argparse.Namespace) -> int:
         if quick:
             console.print(f"databases: SQLite (files under {root})")
         else:
+            server = POSTGRES.rsplit("@", 1)[-1].rsplit("/", 1)[0]
             console.print(
-                f"databases: PostgreSQL at {POSTGRES.rsplit('@', 1)[-1]} (fresh databases "
-                f"zb_bench_{federation._run}_*, dropped at the end)"
+                f"databases: PostgreSQL at {server} (fresh databases "
+                f"zb_bench_{federation.run_id}_*, dropped at the end)"
             )
         console.print(
-            f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, aiohttp "
-            f"{aiohttp.__version__}, uvloop {metadata.version('uvloop')}; everything on this host"
+            f"machine: {os.cpu_count()} cores (load average {os.getloadavg()[0]:.2f} at start), "
+            f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, uvloop "
+            f"{metadata.version('uvloop')}; everything on this host"
+        )
+        console.print(
+            "gateways: durable message log with bodies (group commit), seal interval 60 s, "
+            "operational log to a file"
         )
         console.print("setting up central, gateways A and B, the backend and the plain proxies …")
         federation.start()
@@ -771,7 +784,9 @@ def benchmark(arguments: argparse.Namespace) -> int:
         ]
         results = uvloop.run(measure(routes, plan, console.print))
         last = report(console, results, plan)
-        console.print(f"took {time.monotonic() - began:.1f} s", highlight=False)
+        console.print(
+            f"took {time.monotonic() - began:.1f} s (load average {os.getloadavg()[0]:.2f} at end)"
+        )
     except SetUpFailed as error:
         console.print(f"[red]set-up failed:[/red] {error}", highlight=False, markup=False)
         return 2
@@ -799,6 +814,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         sys.exit(main())
-    sys.exit(130)
+    except KeyboardInterrupt:
+        print("interrupted: every process stopped, temporary files removed", file=sys.stderr)
+        sys.exit(130)
