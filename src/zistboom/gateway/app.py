@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc as garbage_collector
 import logging
 import signal
 from collections.abc import Iterator
@@ -99,7 +100,7 @@ class Gateway:
             timestamp_grace=settings.timestamp_grace_seconds,
         )
         await self.message_log.start()
-        monitor = Monitor(settings.gateway_id)
+        monitor = Monitor(settings.gateway_id, operational_log=settings.operational_log)
         self.exchange = Exchange(settings, identity, trust, registry, self.message_log, monitor)
         await self.exchange.start()
 
@@ -250,6 +251,12 @@ async def serve(settings: GatewaySettings) -> None:
     """Run the gateway until SIGINT or SIGTERM."""
     gateway = Gateway(settings)
     await gateway.start()
+    # Long-lived objects made at start-up leave the cyclic collector's view, and collections
+    # run less often: the message path allocates many short-lived objects (measured: +17 %
+    # throughput, p99 at saturation 218 → 148 ms, bench/README.md).
+    garbage_collector.collect()
+    garbage_collector.freeze()
+    garbage_collector.set_threshold(50_000, 50, 100)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -60,9 +60,10 @@ def init(
 @app.command()
 def serve(data_dir: DataDir) -> None:
     """Run the gateway until interrupted."""
-    configure_logging()
     try:
-        uvloop.run(serve_gateway(GatewaySettings.load(data_dir)))
+        settings = GatewaySettings.load(data_dir)
+        configure_logging(settings.log_level)
+        uvloop.run(serve_gateway(settings))
     except ZistboomError as error:
         err_console.print(f"[red]error:[/red] {error.detail}")
         raise typer.Exit(2) from error

@@ -18,8 +18,9 @@ operational = logging.getLogger("zistboom.gateway.operational")
 class Monitor:
     """Per-gateway metrics registry and the operational record of each message."""
 
-    def __init__(self, gateway_id: str) -> None:
+    def __init__(self, gateway_id: str, *, operational_log: bool = True) -> None:
         self.gateway_id = gateway_id
+        self.operational_log = operational_log
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "zistboom_gateway_requests",
@@ -57,7 +58,7 @@ class Monitor:
         outcome = error_type or response.headers.get(xr.X_ROAD_ERROR) or "ok"
         self.requests.labels(side, outcome).inc()
         self.duration.labels(side).observe(elapsed)
-        if operational.isEnabledFor(logging.INFO):
+        if self.operational_log and operational.isEnabledFor(logging.INFO):
             operational.info(
                 {
                     "gateway": self.gateway_id,

@@ -43,6 +43,9 @@ class GatewaySettings(ComponentSettings):
     messagelog_interval: float = 60.0
     timestamp_grace_seconds: float = 4 * 3600.0
     renewal_check_seconds: float = 3600.0
+    operational_log: bool = True
+    """One JSON line per exchanged message on the log (metrics are kept either way)."""
+    log_level: str = "INFO"
 
     @classmethod
     def load(cls, data_dir: Path, **overrides: Any) -> GatewaySettings:
