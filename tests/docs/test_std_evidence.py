@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
+from standard_examples import fenced_examples
 from zistboom.core.crypto.keys import generate_private_key, sha256_hex
 from zistboom.core.crypto.x509 import (
     certificate_kind,
@@ -33,7 +34,6 @@ KNOWN_EXAMPLES = {
     "evidence-bundle",
     "ca-certificate",
 }
-FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 def standard_text() -> str:
@@ -41,14 +41,8 @@ def standard_text() -> str:
 
 
 def example_blocks() -> list[tuple[str, str]]:
-    blocks = []
-    for match in FENCE.finditer(standard_text()):
-        words = match["info"].split()
-        if words and words[0].startswith("zb-ex"):
-            assert words[0] == "zb-example", f"misspelt example marker {match['info']!r}"
-            assert len(words) == 2, f"zb-example block needs exactly one name: {match['info']!r}"
-            blocks.append((words[1], match["body"]))
-    return blocks
+    """(name, body) of every fenced block whose info string starts with ``zb-example``."""
+    return fenced_examples(standard_text())
 
 
 def example(name: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509 as cx509
 
+from standard_examples import fenced_examples
 from zistboom.core import exchange
 from zistboom.core.crypto import httpsig, x509
 from zistboom.core.crypto.keys import PublicKey
@@ -43,7 +44,6 @@ KNOWN_EXAMPLES = {
     "provider-certificate",
     "error-types",
 }
-FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 CLIENT_MEMBER = "IR-DEMO/GOV/10380284790"
 PROVIDER_MEMBER = "IR-DEMO/GOV/12147922321"
 
@@ -54,13 +54,7 @@ def standard_text() -> str:
 
 def example_blocks() -> list[tuple[str, str]]:
     """(name, body) of every fenced block whose info string starts with ``zb-example``."""
-    blocks = []
-    for match in FENCE.finditer(standard_text()):
-        words = match["info"].split()
-        if words and words[0] == "zb-example":
-            assert len(words) == 2, f"zb-example block needs exactly one name: {match['info']!r}"
-            blocks.append((words[1], match["body"]))
-    return blocks
+    return fenced_examples(standard_text())
 
 
 def example(name: str) -> str:

@@ -18,6 +18,7 @@ import pytest
 from cryptography import x509
 from pydantic import BaseModel
 
+from standard_examples import fenced_examples
 from zistboom.core.globalconf import (
     JWS_TYPE,
     Anchor,
@@ -33,7 +34,6 @@ from zistboom.core.globalconf import (
 
 STANDARD = Path(__file__).parents[2] / "docs" / "standards" / "ZB-STD-003-global-configuration.md"
 KNOWN_EXAMPLES = {"global-conf-payload", "anchor", "global-conf-jws"}
-FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 def standard_text() -> str:
@@ -42,13 +42,7 @@ def standard_text() -> str:
 
 def example_blocks() -> list[tuple[str, str]]:
     """(name, body) of every fenced block whose info string starts with ``zb-example``."""
-    blocks = []
-    for match in FENCE.finditer(standard_text()):
-        words = match["info"].split()
-        if words and words[0] == "zb-example":
-            assert len(words) == 2, f"zb-example block needs exactly one name: {match['info']!r}"
-            blocks.append((words[1], match["body"]))
-    return blocks
+    return fenced_examples(standard_text())
 
 
 def example(name: str) -> str:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from standard_examples import fenced_examples
 from zistboom.core.crypto import jws
 from zistboom.core.crypto.keys import public_key_der
 from zistboom.core.crypto.timestamp import (
@@ -62,7 +63,6 @@ KNOWN_EXAMPLES = {
     "timestamp-reply",
     "timestamp-rejection",
 }
-FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 TIMESTAMPED_DATA = b"Zistboom timestamp example\n"
 GRANTED_AT = datetime(2026, 11, 28, 10, 15, 30, 250000, tzinfo=UTC)
 MEMBER = "IR-DEMO/GOV/10380284790"
@@ -81,14 +81,7 @@ def standard_text() -> str:
 
 def example_blocks() -> list[tuple[str, str]]:
     """(name, body) of every fenced block whose info string starts with ``zb-example``."""
-    blocks = []
-    for match in FENCE.finditer(standard_text()):
-        words = match["info"].split()
-        if words and words[0].startswith("zb-ex"):
-            assert words[0] == "zb-example", f"misspelt example marker {match['info']!r}"
-            assert len(words) == 2, f"zb-example block needs exactly one name: {match['info']!r}"
-            blocks.append((words[1], match["body"]))
-    return blocks
+    return fenced_examples(standard_text())
 
 
 def example(name: str) -> str:
