@@ -107,6 +107,7 @@ class Federation:
     backends: list[subprocess.Popen[str]] = field(default_factory=list)
     pg_databases: list[str] = field(default_factory=list)
     backend: str = ""
+    hosted_member: str = ""
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZB_")}

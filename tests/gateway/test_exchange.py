@@ -43,6 +43,7 @@ def fed(
         b = federation.add_member("Registry agency", ["registry"])
         c = federation.add_member("Other agency", ["other"])
         d = federation.add_member("HTTPS agency", ["secure"])
+        e = federation.add_member("Hosted agency", ["hosted"])
         gw_a = federation.add_gateway("a", a, env={"ZB_MAX_BODY_BYTES": str(256 * 1024)})
         gw_b = federation.add_gateway("b", b)
         gw_c = federation.add_gateway("c", c)
@@ -64,6 +65,22 @@ def fed(
         for code in ("persons", "slow", "down"):
             gw_b.cli("access", "grant", f"{b}/registry", code, f"{a}/client")
         gw_b.cli("access", "grant", f"{b}/registry", "persons", f"{d}/secure")
+        # Gateway B also serves member E's subsystem (multi-tenant hosting).
+        _, b_class, b_code = b.split("/")
+        with federation.admin() as admin:
+            hosted = admin.post(
+                f"/api/v1/members/{b_class}/{b_code}/gateways/gw1/hosted-members",
+                json={"member_id": e},
+            )
+            assert hosted.status_code == 201, hosted.text
+            sign_token = admin.post(
+                "/api/v1/enrolment-tokens", json={"member_id": e, "kind": "sign"}
+            ).json()["token"]
+        gw_b.cli("member", "add", "--member", e, "--token", sign_token)
+        gw_b.cli("client", "add", f"{e}/hosted")
+        gw_b.cli("service", "add", f"{e}/hosted", "persons", backend)
+        gw_b.cli("access", "grant", f"{e}/hosted", "persons", f"{a}/client")
+        federation.hosted_member = e
         for gateway in (gw_b, gw_a, gw_c, gw_d):
             gateway.start()
         federation.backend = backend
@@ -174,6 +191,18 @@ def test_a_post_body_arrives_intact_and_ids_are_generated(fed: Federation) -> No
     assert response.content == payload
     assert response.headers["content-type"].startswith("application/json")
     assert uuid.UUID(response.headers["x-road-id"])
+
+
+def test_a_gateway_serves_the_subsystems_of_a_member_it_hosts(fed: Federation) -> None:
+    client, _, _ = ids(fed)
+    hosted = f"{fed.hosted_member}/hosted"
+    response = call(fed.gateways["a"], f"{hosted}/persons", f"/persons/{PERSON}", client=client)
+    assert response.status_code == 200, response.text
+    assert response.json()["national_code"] == PERSON
+    assert response.headers["x-road-service"] == f"{hosted}/persons"
+    # Gateway A verified the answer as signed by the hosted member, through B's TLS identity.
+    other = call(fed.gateways["c"], f"{hosted}/persons", "/persons/1", client=ids(fed)[2])
+    assert_xroad_error(other, 403, "Server.ServerProxy.AccessDenied")
 
 
 def test_provider_errors_and_redirects_pass_as_they_are(fed: Federation) -> None:

@@ -29,6 +29,7 @@ from zistboom.central.schemas import (
     GlobalGroupCreate,
     GlobalGroupMemberAdd,
     GlobalGroupOut,
+    HostedMemberAdd,
     MemberCreate,
     MemberOut,
     RevokeRequest,
@@ -262,6 +263,32 @@ async def register_gateway(
             session, member, body.code, body.address, actor=actor
         )
         return GatewayOut.of(gateway, member)
+
+
+@api.post(
+    "/members/{member_class}/{code}/gateways/{gateway_code}/hosted-members",
+    tags=["members"],
+    status_code=201,
+    response_model=GatewayOut,
+)
+async def host_member(
+    member_class: str,
+    code: str,
+    gateway_code: str,
+    body: HostedMemberAdd,
+    state: State,
+    authorization: Authorization = None,
+) -> GatewayOut:
+    """Let this gateway also serve another member's subsystems (multi-tenant hosting)."""
+    actor = await _operator(state, authorization)
+    async with transaction(state.sessions) as session:
+        owner = await service.get_member(
+            session, state.settings.instance, member_class, code, actor=actor
+        )
+        gateway = service.find_gateway(owner, gateway_code)
+        hosted = await service.member_by_id(session, body.member_id, field="member_id")
+        await service.host_member(session, gateway, hosted, actor=actor)
+        return GatewayOut.of(gateway, owner)
 
 
 # --- global groups -------------------------------------------------------------------------------

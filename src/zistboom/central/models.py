@@ -235,3 +235,15 @@ class CatalogueService(Base):
     signer_serial: Mapped[str] = mapped_column(String(48))
     published_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class HostedMember(Base):
+    """A member whose subsystems another member's gateway serves (multi-tenant hosting)."""
+
+    __tablename__ = "gateway_hosted_members"
+    __table_args__ = (UniqueConstraint("gateway_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gateway_id: Mapped[int] = mapped_column(ForeignKey("gateways.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]

@@ -19,6 +19,7 @@ from zistboom.central.models import (
     Ecosystem,
     GlobalConfVersion,
     GlobalGroup,
+    HostedMember,
     Member,
 )
 from zistboom.central.settings import CentralSettings
@@ -51,6 +52,10 @@ async def build_content(
         (await session.execute(select(Ecosystem).order_by(Ecosystem.position))).scalars()
     )
     by_id = {m.id: m for m in members}
+    hosting: dict[int, list[str]] = {}
+    for row in (await session.execute(select(HostedMember).order_by(HostedMember.id))).scalars():
+        if row.member_id in by_id:
+            hosting.setdefault(row.gateway_id, []).append(by_id[row.member_id].identifier)
     return gc.GlobalConf(
         format="zistboom-global-conf/1",
         instance=settings.instance,
@@ -76,6 +81,7 @@ async def build_content(
                 member=m.identifier,
                 address=g.address,
                 auth_certificates=sorted(live_auth.get(g.id, [])),
+                hosted_members=sorted(hosting.get(g.id, [])),
             )
             for m in members
             for g in m.gateways

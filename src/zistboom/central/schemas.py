@@ -49,6 +49,10 @@ class GatewayCreate(Input):
     address: str = Field(max_length=300, description="host:port of the gateway's peer port")
 
 
+class HostedMemberAdd(Input):
+    member_id: str = Field(max_length=300, description="the hosted member, INSTANCE/CLASS/CODE")
+
+
 class GatewayOut(BaseModel):
     id: str
     code: str

@@ -23,6 +23,7 @@ from zistboom.central.models import (
     Gateway,
     GlobalGroup,
     GlobalGroupMember,
+    HostedMember,
     Member,
     Subsystem,
     find_member,
@@ -256,6 +257,37 @@ async def register_gateway(
         details={"address": address},
     )
     return gateway
+
+
+async def host_member(
+    session: AsyncSession, gateway: Gateway, hosted: Member, *, actor: Operator
+) -> HostedMember:
+    """Let ``gateway`` also serve the subsystems of ``hosted`` (another member)."""
+    actor.require("admin", "registrar")
+    if hosted.id == gateway.member_id:
+        raise ValidationError("a gateway always serves its own member", field="member_id")
+    exists = (
+        await session.execute(
+            select(HostedMember).where(
+                HostedMember.gateway_id == gateway.id, HostedMember.member_id == hosted.id
+            )
+        )
+    ).scalar_one_or_none()
+    if exists is not None:
+        raise ConflictError(
+            f"{hosted.identifier} is already hosted by this gateway", field="member_id"
+        )
+    row = HostedMember(gateway_id=gateway.id, member_id=hosted.id, created_at=utc_now())
+    session.add(row)
+    await session.flush()
+    await audit.append(
+        session,
+        actor=actor.actor,
+        action="gateway.host-member",
+        target=f"{gateway.member.identifier}/{gateway.code}",
+        details={"hosted_member": hosted.identifier},
+    )
+    return row
 
 
 def find_gateway(member: Member, code: str) -> Gateway:

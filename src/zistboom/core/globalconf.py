@@ -39,6 +39,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
@@ -157,6 +159,16 @@ class GatewayEntry(_Contract):
     """``host:port`` of the gateway's peer (gateway-to-gateway) port."""
     auth_certificates: list[Fingerprint]
     """SHA-256 fingerprints (lowercase hex) of the DER authentication certificates it may use."""
+    hosted_members: list[MemberId] = Field(default_factory=list)
+    """Other members whose subsystems this gateway also serves (multi-tenant hosting); left
+    out of the document when empty, so documents without hosting keep their exact bytes."""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_hosting(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("hosted_members"):
+            data.pop("hosted_members", None)
+        return data
 
 
 class GlobalGroupEntry(_Contract):
@@ -224,6 +236,11 @@ class GlobalConf(_Contract):
                 problems.append(f"gateways[{index}].member: {gateway.member} is not a member")
             elif gateway.id.rpartition("/")[0] != gateway.member:
                 problems.append(f"gateways[{index}].id: {gateway.id} is not under {gateway.member}")
+            for hosted in gateway.hosted_members:
+                if hosted not in subsystems or hosted == gateway.member:
+                    problems.append(
+                        f"gateways[{index}].hosted_members: {hosted} is not another listed member"
+                    )
         if duplicates := _duplicates([group.code for group in self.global_groups]):
             problems.append(f"global_groups: duplicate codes {', '.join(duplicates)}")
         for index, group in enumerate(self.global_groups):
@@ -266,8 +283,9 @@ class GlobalConf(_Contract):
         return self._members.get(member_id)
 
     def gateway_for_member(self, member_id: str) -> list[GatewayEntry]:
-        """The gateways that serve ``member_id`` (empty if none)."""
-        return [gateway for gateway in self.gateways if gateway.member == member_id]
+        """The gateways that serve ``member_id``: its own, then those hosting it (empty if none)."""
+        own = [gateway for gateway in self.gateways if gateway.member == member_id]
+        return own + [g for g in self.gateways if member_id in g.hosted_members]
 
     def is_revoked(self, serial: int) -> bool:
         """Whether the certificate serial number ``serial`` is on the revocation list."""

@@ -199,6 +199,9 @@ class Gateway:
             except GlobalConfError as error:
                 log.warning("global configuration refresh failed: %s", error.detail)
                 continue
+            if self.exchange is not None:
+                # Signing keys of newly hosted members (`zistboom gateway member add`).
+                self.exchange.identity.reload_certificates(self.settings.data_dir)
             if conf.version != version and self.exchange is not None:
                 # Certificates may have been revoked: pinned peer connections start afresh.
                 version = conf.version

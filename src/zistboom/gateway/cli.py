@@ -57,6 +57,33 @@ def init(
     console.print(f"gateway [bold]{gateway_id}[/bold] set up in {data_dir}")
 
 
+member_app = typer.Typer(help="Members this gateway hosts besides its own.")
+app.add_typer(member_app, name="member")
+
+
+@member_app.command("add")
+def member_add(
+    data_dir: DataDir,
+    member: Annotated[str, typer.Option(help="the hosted member, INSTANCE/CLASS/CODE")],
+    token: Annotated[str, typer.Option(help="one-time enrolment token of kind 'sign'")],
+) -> None:
+    """Enrol a signing certificate for a member this gateway hosts (registered at central)."""
+    try:
+        settings = GatewaySettings.load(data_dir)
+        hosted = asyncio.run(
+            enrolment.add_hosted_member(
+                data_dir, central_url=settings.central_url, member_id=member, token=token
+            )
+        )
+    except ZistboomError as error:
+        err_console.print(f"[red]error:[/red] {error.detail}")
+        raise typer.Exit(2) from error
+    console.print(
+        f"{data_dir} now also serves [bold]{hosted}[/bold] (a running gateway picks the key up "
+        "within its configuration refresh interval)"
+    )
+
+
 @app.command()
 def serve(data_dir: DataDir) -> None:
     """Run the gateway until interrupted."""

@@ -164,6 +164,39 @@ async def init(
     return gateway_id
 
 
+async def add_hosted_member(data_dir: Path, *, central_url: str, member_id: str, token: str) -> str:
+    """Enrol a signing certificate for another member this gateway hosts (the operator has
+    registered the hosting at central and issued a token of kind ``sign`` for that member)."""
+    member = str(MemberId.parse(member_id, field="member"))
+    key = keys.generate_private_key()
+    async with httpx.AsyncClient(timeout=30) as client:
+        certificate, _ = await _enrol(client, central_url, token, "sign", key)
+    if x509.certificate_identity(certificate) != member:
+        raise ConfigurationError(
+            f"the token is for {x509.certificate_identity(certificate)}, not for {member}"
+        )
+    _store_signing_pair(data_dir, member, key, certificate)
+    return member
+
+
+def _store_signing_pair(
+    data_dir: Path, member: str, key: keys.PrivateKey, certificate: cx509.Certificate
+) -> None:
+    name = sign_key_name(member)
+    keys.save_private_key(key, data_dir / "keys" / f"{name}.key")
+    (data_dir / "certs" / f"{name}.pem").write_text(x509.certificate_pem(certificate))
+
+
+def hosted_members(data_dir: Path) -> list[str]:
+    """The members whose signing keys this gateway holds: its own and those it hosts."""
+    members = []
+    for cert_path in sorted((data_dir / "certs").glob("sign-*.pem")):
+        identity = x509.certificate_identity(x509.load_certificate(cert_path.read_bytes()))
+        if identity:
+            members.append(identity)
+    return members
+
+
 def renewal_due(certificate: cx509.Certificate, now: datetime) -> bool:
     """Two thirds of the certificate's life have passed."""
     start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc

@@ -30,6 +30,7 @@ from zistboom.core.errors import (
     NotFoundError,
     ValidationError,
 )
+from zistboom.gateway import enrolment
 from zistboom.gateway.models import (
     AccessRight,
     ClientCertificate,
@@ -88,14 +89,17 @@ async def _changed(session: AsyncSession) -> None:
 
 
 def hosted_members(settings: GatewaySettings) -> list[str]:
-    """The members whose subsystems this gateway serves: for now, the member of its own id."""
+    """The members whose subsystems this gateway serves: its own member, then the members it
+    hosts (those it holds a signing certificate for)."""
     if not settings.gateway_id:
         raise ConfigurationError(
             "this gateway has no gateway_id yet; run 'zistboom gateway init' first",
             field="gateway_id",
         )
     gateway = identifiers.GatewayId.parse(settings.gateway_id, field="gateway_id")
-    return [str(gateway.member)]
+    own = str(gateway.member)
+    hosted = [m for m in enrolment.hosted_members(settings.data_dir) if m != own]
+    return [own, *hosted]
 
 
 @dataclass(frozen=True, slots=True)
