@@ -33,7 +33,7 @@ from yarl import URL
 
 from zistboom.core import exchange as xr
 from zistboom.core import globalconf as gc
-from zistboom.core.crypto import httpsig, x509
+from zistboom.core.crypto import httpsig, keys
 from zistboom.core.errors import CryptoError, ValidationError
 from zistboom.core.evidence import Kind, Side
 from zistboom.core.identifiers import ServiceId, SubsystemId, parse_client_header
@@ -204,7 +204,7 @@ def peer_certificate_fingerprint(request: web.Request) -> str | None:
     transport = request.transport
     ssl_object = transport.get_extra_info("ssl_object") if transport else None
     der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-    return x509.certificate_fingerprint(x509.load_certificate(der)) if der else None
+    return keys.sha256_hex(der) if der else None  # the fingerprint is SHA-256 of the DER
 
 
 class PinnedConnector(aiohttp.TCPConnector):
@@ -224,7 +224,7 @@ class PinnedConnector(aiohttp.TCPConnector):
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         host = req.url.host or ""
         address = f"[{host}]:{req.url.port}" if ":" in host else f"{host}:{req.url.port}"
-        fingerprint = x509.certificate_fingerprint(x509.load_certificate(der)) if der else ""
+        fingerprint = keys.sha256_hex(der) if der else ""
         allowed = self._pins(address)
         if fingerprint not in allowed:
             transport.close()
