@@ -23,6 +23,11 @@ from zistboom.core.crypto.httpsig import (
     ResponseParts,
     SignatureParams,
     SignedFields,
+    # Internals: the Signature-Input fast path and the general parser it must agree with.
+    _InnerList,
+    _parse_dictionary,
+    _parse_signature_input,
+    _StructureError,
     content_digest,
     sign_request,
     sign_response,
@@ -944,6 +949,105 @@ def test_mutated_signature_input_verifies_or_raises_crypto_error(data: st.DataOb
     request = with_headers(SIGNED, signature_input=mutated)
     with contextlib.suppress(CryptoError):
         verify_signed_request(request, required=[])
+
+
+def parsed_shape(text: str, parse: Callable[[str], Mapping[str, object]]) -> object:
+    """What a dictionary parser makes of ``text``, with every value's type, or its error."""
+
+    def item(value: object) -> object:
+        return (type(value).__name__, value)
+
+    def params(values: Mapping[str, object]) -> object:
+        return [(key, item(value)) for key, value in values.items()]
+
+    def member(value: object) -> object:
+        if isinstance(value, _InnerList):
+            return ("inner", [(item(v), params(p)) for v, p in value.items], params(value.params))
+        assert isinstance(value, tuple)
+        return (item(value[0]), params(value[1]))
+
+    try:
+        return [(key, member(value)) for key, value in parse(text).items()]
+    except _StructureError as exc:
+        return ("error", str(exc))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_signature_input_fast_path_agrees_with_the_general_parser(
+    data: st.DataObject,
+) -> None:
+    # Mutations of the shape every signer sends: what the cached prefix parse makes of a field
+    # must be what the general parser makes of it, down to the error message.
+    original = data.draw(
+        st.sampled_from(
+            [
+                SIGNED.headers["signature-input"],
+                signed_response_input(),
+                SIGNED.headers["signature-input"] + ', other=("@method");created=1;keyid="x"',
+            ]
+        )
+    )
+    mutated = original
+    for _ in range(data.draw(st.integers(0, 3))):
+        position = data.draw(st.integers(0, len(mutated)))
+        insert = data.draw(st.text(alphabet=SF_ALPHABET + ")", max_size=3))
+        cut = data.draw(st.integers(0, 3))
+        mutated = mutated[:position] + insert + mutated[position + cut :]
+    fast = parsed_shape(mutated, lambda text: _parse_signature_input(text)[0])
+    assert fast == parsed_shape(mutated, _parse_dictionary)
+
+
+def signed_response_input() -> str:
+    request = signed_request()
+    fields = sign_response(
+        gateway_response(),
+        request=request,
+        components=RESPONSE_COMPONENTS,
+        key=EC_B,
+        key_id="k",
+        created=NOW,
+    )
+    return fields.signature_input
+
+
+def test_the_signature_input_fast_path_takes_the_fields_signers_send() -> None:
+    for text in (SIGNED.headers["signature-input"], signed_response_input()):
+        members, start = _parse_signature_input(text)
+        assert start is not None and start.components is not None
+        assert members == _parse_dictionary(text)
+    # Two members, or an inner list that is not first, take the general parser.
+    for text in (
+        SIGNED.headers["signature-input"] + ', b=("@method");created=1;keyid="x"',
+        'b=:AAAA:, zb=("@method");created=1;keyid="x"',
+    ):
+        assert _parse_signature_input(text) == (_parse_dictionary(text), None)
+
+
+def test_an_unsupported_component_fails_each_time_with_the_same_message() -> None:
+    # The cached prefix holds no components then; the general path names the problem.
+    request = with_headers(
+        SIGNED, signature_input=f'zb=("@method" "X-Road-Id");created={NOW};keyid="k"'
+    )
+    for _ in range(2):
+        with pytest.raises(CryptoError, match='component "X-Road-Id" is neither'):
+            verify_signed_request(request, required=[])
+
+
+def test_required_identifiers_are_checked_in_order_each_time() -> None:
+    request = gateway_request()
+    fields = sign_request(
+        request, components=REQUEST_COMPONENTS[:-1], key=EC_A, key_id="k", created=NOW
+    )
+    signed = attach(request, fields)
+    for _ in range(2):
+        # The uncovered identifier comes before the malformed one, and is the one named.
+        with pytest.raises(CryptoError, match='does not cover the required "x-road-user-id"'):
+            verify_signed_request(signed, required=["x-road-user-id", '"@method";'])
+        with pytest.raises(CryptoError, match="is malformed"):
+            verify_signed_request(signed, required=['"@method";', "x-road-user-id"])
+    with pytest.raises(CryptoError, match="is malformed"):
+        sign_request(request, components=['"@method";'], key=EC_A, key_id="k", created=NOW)
 
 
 @settings(max_examples=200, deadline=None)

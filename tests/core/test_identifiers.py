@@ -266,6 +266,43 @@ def test_client_header_refusals(value: str, message: str) -> None:
     assert error.field == "X-Road-Client"
 
 
+# --- Memoised parsing ------------------------------------------------------------------------
+
+
+def test_parsing_again_gives_the_same_frozen_value() -> None:
+    assert SubsystemId.parse(SUBSYSTEM) is SubsystemId.parse(SUBSYSTEM, field="subsystem_id")
+    assert ServiceId.parse_path(SERVICE) == ServiceId.parse(SERVICE)
+    assert parse_client_header(SUBSYSTEM) is parse_client_header(SUBSYSTEM)
+
+
+def test_one_text_keeps_its_meaning_per_kind_and_form() -> None:
+    # Shared caches must not carry a result over to another kind or another form.
+    encoded = MEMBER + "/%70opulation"
+    assert SubsystemId.parse_path(encoded) == SubsystemId.parse(SUBSYSTEM)
+    assert "contains '%'" in refusal(SubsystemId.parse, encoded).detail
+    gateway = GatewayId.parse(SUBSYSTEM)
+    assert isinstance(gateway, GatewayId)
+    assert isinstance(SubsystemId.parse(SUBSYSTEM), SubsystemId)
+    assert gateway.segments() == SubsystemId.parse(SUBSYSTEM).segments()
+
+
+@pytest.mark.parametrize(
+    ("call", "text"),
+    [
+        (SubsystemId.parse, MEMBER + "/bad code"),
+        (ServiceId.parse_path, SUBSYSTEM + "/a%2Fb"),
+        (parse_client_header, "IR-DEMO/XYZ/10380284790"),
+    ],
+)
+def test_a_refusal_is_raised_each_time_with_its_own_field(call: Any, text: str) -> None:
+    first = refusal(call, text, field="first")
+    again = refusal(call, text, field="first")
+    other = refusal(call, text, field="other")
+    assert first is not again
+    assert (first.detail, first.field) == (again.detail, again.field)
+    assert (first.field, other.field) == ("first", "other")
+
+
 # --- JSON form -------------------------------------------------------------------------------
 
 

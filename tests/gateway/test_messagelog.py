@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from aiohttp import web
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from cryptography import x509
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
 from typer.testing import CliRunner
 
 from central_process import CentralProcess, start_central
@@ -41,10 +43,12 @@ from zistboom.core.crypto.x509 import (
     subject_name,
 )
 from zistboom.core.database import create_engine, migrate, utc_now
-from zistboom.core.errors import ZistboomError
+from zistboom.core.errors import ConfigurationError, ZistboomError
 from zistboom.core.evidence import GENESIS_HASH, RecordContent, verify_bundle
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.messagelog import (
+    COPY_FROM,
+    WRITER_APPLICATION,
     LogBatch,
     LogEntry,
     LogRecord,
@@ -587,3 +591,187 @@ async def test_start_finds_unsealed_records(engine: AsyncEngine, instance: Insta
         assert not log.timestamping_ok()
     finally:
         await log.stop()
+
+
+async def test_headers_are_stored_as_the_canonical_json_the_hash_covers(
+    engine: AsyncEngine, instance: Instance
+) -> None:
+    # A clock in another zone: the stored time is the same instant, read back as UTC.
+    tehran = timezone(timedelta(hours=3, minutes=30))
+    log = message_log(engine, instance, clock=lambda: datetime.now(tehran))
+    await log.start()
+    try:
+        request, response = exchange(instance, "msg-json")
+        headers = dict(request.headers) | {"X-Note": 'گزارش "ماهانه"'}
+        entry = replace(request, headers=headers)
+        logged = [await log.append(entry), await log.append(response)]
+    finally:
+        await log.stop()
+    rows = await chain_rows(engine, "gw1")
+    assert_one_chain(rows, 2)
+    expected = {name.lower(): value for name, value in headers.items()}
+    assert rows[0]["headers"] == expected
+    assert [row["at"] for row in rows] == [record.at.astimezone(UTC) for record in logged]
+    assert all(row["at"].tzinfo == UTC for row in rows)
+    async with engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                text("SELECT CAST(headers AS TEXT) FROM log_records ORDER BY seq")
+            )
+        ).scalars()
+        stored_texts = list(stored)
+    assert stored_texts[0] == orjson.dumps(expected, option=orjson.OPT_SORT_KEYS).decode()
+    assert '"x-note":"گزارش \\"ماهانه\\""' in stored_texts[0]
+    canonical = RecordContent(
+        **{name: rows[0][name] for name in RecordContent.__dataclass_fields__}
+    ).canonical_json()
+    assert stored_texts[0].encode() in canonical
+
+
+@pytest.mark.parametrize("size", [2, COPY_FROM - 1, COPY_FROM, 40])
+async def test_a_group_is_written_whole_or_not_at_all(
+    engine: AsyncEngine, instance: Instance, size: int
+) -> None:
+    # Below COPY_FROM records PostgreSQL gets a prepared INSERT, from it on COPY.
+    log = message_log(engine, instance)
+    await log.start()
+    try:
+        await log.append(plain_entry(0))
+        # Seq 3 is taken: the group's first record (seq 2) alone would fit, the group does not.
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(LogRecord).values(
+                    instance="gw1",
+                    seq=3,
+                    at=utc_now(),
+                    message_id="intruder",
+                    kind="request",
+                    side="client",
+                    headers={},
+                    body_digest="sha-256=:x:",
+                    prev_hash=GENESIS_HASH,
+                    record_hash="f" * 64,
+                )
+            )
+        results = await asyncio.gather(
+            *(log.append(plain_entry(n)) for n in range(1, size + 1)), return_exceptions=True
+        )
+        assert all(isinstance(r, ZistboomError) for r in results), results
+        assert [row["message_id"] for row in await chain_rows(engine, "gw1")] == ["m-0", "intruder"]
+        # The next group, in one piece and of the same size, goes on after the intruder.
+        records = await asyncio.gather(
+            *(log.append(plain_entry(n)) for n in range(100, 100 + size))
+        )
+        assert [r.seq for r in records] == list(range(4, 4 + size))
+    finally:
+        await log.stop()
+    rows = await chain_rows(engine, "gw1")
+    assert [row["message_id"] for row in rows[2:]] == [f"m-{n}" for n in range(100, 100 + size)]
+
+
+async def test_the_writer_reconnects_after_losing_its_connection(
+    engine: AsyncEngine, instance: Instance
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only a PostgreSQL server can cut the writer's connection from outside")
+    writers = text(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = :name"
+    ).bindparams(name=WRITER_APPLICATION)
+    log = message_log(engine, instance)
+    await log.start()
+    try:
+        await log.append(plain_entry(1))
+        async with engine.connect() as connection:
+            pids = list((await connection.execute(writers)).scalars())
+            assert len(pids) == 1
+            # Waits (up to 5 s) until the server process has gone.
+            await connection.execute(
+                text("SELECT pg_terminate_backend(:pid, 5000)").bindparams(pid=pids[0])
+            )
+        await asyncio.sleep(0.05)
+        record = await log.append(plain_entry(2))
+        assert record.seq == 2
+        async with engine.connect() as connection:
+            assert len(list((await connection.execute(writers)).scalars())) == 1
+    finally:
+        await log.stop()
+    assert_one_chain(await chain_rows(engine, "gw1"), 2)
+    async with engine.connect() as connection:
+        assert list((await connection.execute(writers)).scalars()) == []  # closed at stop
+
+
+async def test_a_sqlite_commit_waits_for_another_writers_lock(
+    engine: AsyncEngine, instance: Instance
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the write lock of a database file is SQLite's")
+    assert engine.url.database is not None
+    log = message_log(engine, instance)
+    await log.start()
+    other = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        await log.append(plain_entry(0))
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a while
+        try:
+            waiting = asyncio.ensure_future(log.append(plain_entry(1)))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+        finally:
+            other.execute("COMMIT")
+        record = await asyncio.wait_for(waiting, 5)
+        assert record.seq == 2
+    finally:
+        other.close()
+        await log.stop()
+    assert_one_chain(await chain_rows(engine, "gw1"), 2)
+
+
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+async def test_both_sqlite_durability_settings_write_the_chain(
+    engine: AsyncEngine, instance: Instance, synchronous: str
+) -> None:
+    # The setting applies to SQLite only; PostgreSQL takes it and ignores it.
+    log = message_log(engine, instance, sqlite_synchronous=synchronous)
+    await log.start()
+    try:
+        await asyncio.gather(*(log.append(plain_entry(n)) for n in range(20)))
+        await log.append(plain_entry(20))
+    finally:
+        await log.stop()
+    assert_one_chain(await chain_rows(engine, "gw1"), 21)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite://",
+        "sqlite+aiosqlite:///:memory:",
+        "sqlite+aiosqlite:///file:log?mode=memory&uri=true",
+    ],
+)
+async def test_an_in_memory_database_is_refused(url: str) -> None:
+    engine = create_engine(url, poolclass=StaticPool)
+    try:
+        with pytest.raises(ConfigurationError, match="in-memory"):
+            MessageLog(engine, instance="gw1", tsa_url="http://127.0.0.1:9/tsa", ca_cert=_CA)
+    finally:
+        await engine.dispose()
+
+
+async def test_an_unknown_durability_setting_is_refused(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'log.db'}")
+    try:
+        with pytest.raises(ConfigurationError, match="FULL or NORMAL"):
+            MessageLog(
+                engine,
+                instance="gw1",
+                tsa_url="http://127.0.0.1:9/tsa",
+                ca_cert=_CA,
+                sqlite_synchronous="OFF",  # type: ignore[arg-type]
+            )
+    finally:
+        await engine.dispose()
+
+
+_CA = create_ca_certificate(generate_private_key(), common_name="Unused CA")

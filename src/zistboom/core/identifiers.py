@@ -11,10 +11,11 @@ identifier would let access rights and message logs disagree about who is who.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
-from typing import ClassVar, Final, Literal, Self
+from typing import ClassVar, Final, Literal, Self, cast
 from urllib.parse import quote, unquote
 
 from zistboom.core.errors import ValidationError
@@ -188,16 +189,22 @@ class _Identifier:
     @classmethod
     def parse(cls, text: str, *, field: str | None = None) -> Self:
         """Parse the textual form; nothing is trimmed, decoded or case-folded."""
-        name = field or cls.DEFAULT_FIELD
+        return cast(Self, _parsed(cls._from_text, text, field or cls.DEFAULT_FIELD))
+
+    @classmethod
+    def parse_path(cls, path: str, *, field: str | None = None) -> Self:
+        """Parse the URL path form, percent-decoding each segment before it is validated."""
+        return cast(Self, _parsed(cls._from_path, path, field or cls.DEFAULT_FIELD))
+
+    @classmethod
+    def _from_text(cls, text: str, name: str) -> Self:
         segments = _segments_of(
             text, count=cls._segment_count(), name=cls.NAME, shape=cls.SHAPE, field=name
         )
         return cls._build(segments, context=text, fields=[name] * len(segments))
 
     @classmethod
-    def parse_path(cls, path: str, *, field: str | None = None) -> Self:
-        """Parse the URL path form, percent-decoding each segment before it is validated."""
-        name = field or cls.DEFAULT_FIELD
+    def _from_path(cls, path: str, name: str) -> Self:
         segments = _segments_of(
             path, count=cls._segment_count(), name=cls.NAME, shape=cls.SHAPE, field=name
         )
@@ -374,6 +381,19 @@ class GatewayId(_Identifier):
 
 ExchangeId = MemberId | SubsystemId | ServiceId | GatewayId
 
+# Parsing is memoised: the gateway parses the same few identifiers in every message. The values
+# are frozen, so one instance can serve every caller; a text that does not parse raises anew
+# each time (lru_cache keeps results, never exceptions), with its own field name in the message.
+_PARSED_CACHE_SIZE: Final = 1024
+
+
+@lru_cache(maxsize=_PARSED_CACHE_SIZE)
+def _parsed(parse: Callable[[str, str], _Identifier], text: str, field: str) -> _Identifier:
+    """``parse`` is a class's ``_from_text`` or ``_from_path``: equal (so one cache entry)
+    whenever it is the same class's."""
+    return parse(text, field)
+
+
 _BY_OBJECT_TYPE: Final[Mapping[str, type[MemberId | SubsystemId | ServiceId | GatewayId]]] = (
     MappingProxyType(
         {
@@ -405,6 +425,11 @@ def parse_client_header(value: str, *, field: str = "X-Road-Client") -> Subsyste
     Surrounding spaces and tabs (HTTP optional whitespace) are ignored; each segment is
     percent-decoded before it is validated, as in the URL path form.
     """
+    return _parsed_client_header(value, field)
+
+
+@lru_cache(maxsize=_PARSED_CACHE_SIZE)
+def _parsed_client_header(value: str, field: str) -> SubsystemId | MemberId:
     text = value.strip(" \t")
     count = text.count("/") + 1
     if count == 4:

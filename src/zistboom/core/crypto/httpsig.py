@@ -34,7 +34,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
@@ -675,10 +675,17 @@ def _component_from_text(text: str) -> _Component:
     return _make_component(value, params)
 
 
-def _components_from_texts(texts: Sequence[str] | Collection[str]) -> list[_Component]:
+def _components_from_texts(texts: Sequence[str] | Collection[str]) -> Sequence[_Component]:
     if isinstance(texts, str):
         raise CryptoError("components must be a sequence of identifiers, not one string")
-    return [_component_from_text(text) for text in texts]
+    return _required_components(tuple(texts))
+
+
+@lru_cache(maxsize=256)
+def _required_components(texts: tuple[str, ...]) -> tuple[_Component, ...]:
+    """The components a caller names (to sign, or to require), in its order; a list of
+    identifiers repeats from message to message."""
+    return tuple(_component_from_text(text) for text in texts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1040,16 +1047,75 @@ def sign_response(
     )
 
 
+def _listed_component(value: _BareItem, params: _Params, label: str) -> _Component:
+    """The component an item of a Signature-Input inner list names."""
+    if not isinstance(value, str) or isinstance(value, _Token):
+        raise CryptoError(f"Signature-Input {label!r} lists a component that is not a string")
+    # The type is part of the key: a token equals the string with the same text, True == 1.
+    typed = tuple((name, type(v), v) for name, v in params.items()) if params else ()
+    return _cached_component(value, typed)
+
+
+@dataclass(frozen=True, slots=True)
+class _InputStart:
+    """A Signature-Input field up to the ``)`` closing its first member's inner list, parsed."""
+
+    key: str
+    items: list[_Item]  # shared between the messages that start alike: never changed
+    components: tuple[_Component, ...] | None  # None when an item is not a component we take
+
+
+@lru_cache(maxsize=256)
+def _input_start(prefix: str) -> _InputStart | None:
+    """``prefix`` parsed as ``key=(...)`` by the general parser, or ``None`` for any other
+    shape. A signer sends the same covered components with every message, so this part of its
+    Signature-Input repeats while the parameters after it (created, nonce) change."""
+    try:
+        i = _skip_ows(prefix, 0)
+        key, i = _parse_key(prefix, i)
+        if prefix[i : i + 2] != "=(":
+            return None
+        inner, end = _parse_inner_list(prefix, i + 1)
+    except _StructureError:
+        return None
+    if end != len(prefix):  # pragma: no cover - prefix ends at the first ')'
+        return None
+    try:
+        components = tuple(_listed_component(v, p, key) for v, p in inner.items)
+    except CryptoError:
+        components = None  # the caller's general path reports it in its turn
+    return _InputStart(key, inner.items, components)
+
+
+def _parse_signature_input(text: str) -> tuple[dict[str, _Member], _InputStart | None]:
+    """:func:`_parse_dictionary` of a Signature-Input field, faster for one member whose
+    inner list starts the field (the shape every signer here sends): that part comes from
+    :func:`_input_start`, the parameters after it are parsed as the general parser would."""
+    close = text.find(")")
+    start = _input_start(text[: close + 1]) if close > 0 and text.isascii() else None
+    if start is not None:
+        try:
+            params, i = _parse_params(text, close + 1)
+        except _StructureError:
+            pass  # the general parser below raises the same error
+        else:
+            if _skip_ows(text, i) == len(text):
+                return {start.key: _InnerList(start.items, params)}, start
+    return _parse_dictionary(text), None
+
+
 def _selected_member(
     headers: Mapping[str, str], label: str, where: str
-) -> tuple[_InnerList, bytes]:
+) -> tuple[_InnerList, bytes, tuple[_Component, ...] | None]:
+    """The labelled Signature-Input member and signature, and the member's components when
+    they came parsed from the cache."""
     signature_input = headers.get("signature-input")
     signature = headers.get("signature")
     if signature_input is None or signature is None:
         missing = "Signature-Input" if signature_input is None else "Signature"
         raise CryptoError(f"the {where} has no {missing} field, so it is not signed")
     try:
-        inputs = _parse_dictionary(signature_input)
+        inputs, start = _parse_signature_input(signature_input)
     except _StructureError as exc:
         raise CryptoError(f"the {where}'s Signature-Input field is malformed: {exc}") from None
     try:
@@ -1064,7 +1130,7 @@ def _selected_member(
         raise CryptoError(f"Signature-Input {label!r} of the {where} is not an inner list")
     if isinstance(value, _InnerList) or not isinstance(value[0], bytes):
         raise CryptoError(f"Signature {label!r} of the {where} is not a byte sequence")
-    return member, value[0]
+    return member, value[0], None if start is None else start.components
 
 
 def _integer_param(params: _Params, name: str) -> int | None:
@@ -1102,15 +1168,13 @@ def _verify(
     _check_label(label)
     where = "request" if response is None else "response"
     message_headers = request.headers if response is None else response.headers
-    member, signature = _selected_member(message_headers, label, where)
+    member, signature, listed = _selected_member(message_headers, label, where)
 
-    components = []
-    for value, item_params in member.items:
-        if not isinstance(value, str) or isinstance(value, _Token):
-            raise CryptoError(f"Signature-Input {label!r} lists a component that is not a string")
-        # The type is part of the key: a token equals the string with the same text, True == 1.
-        typed = tuple((name, type(v), v) for name, v in item_params.items())
-        components.append(_cached_component(value, typed))
+    components = (
+        [_listed_component(value, item_params, label) for value, item_params in member.items]
+        if listed is None
+        else listed
+    )
     unknown = set(member.params) - _SIGNATURE_PARAMETERS
     if unknown:
         raise CryptoError(f"unknown signature parameter(s) {', '.join(sorted(unknown))}")
@@ -1133,8 +1197,11 @@ def _verify(
     if isinstance(required, str):
         raise CryptoError("required must be a collection of identifiers, not one string")
     covered = {c.identity for c in components}
-    for text in required:
-        needed = _component_from_text(text)
+    try:
+        needed_components: Iterable[_Component] = _required_components(tuple(required))
+    except CryptoError:  # report the first uncovered or invalid one, in the caller's order
+        needed_components = map(_component_from_text, required)
+    for needed in needed_components:
         if needed.identity not in covered:
             raise CryptoError(
                 f"signature {label!r} does not cover the required {needed.serialized}"
