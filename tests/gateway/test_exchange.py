@@ -533,21 +533,26 @@ def test_evidence_of_a_message_verifies_and_a_changed_byte_is_named(
         headers={"X-Road-Id": message_id},
     )
     assert ok.status_code == 200
-    time.sleep(5)  # the log is sealed and timestamped every 2 s in these tests
     for side in ("a", "b"):
         gateway = fed.gateways[side]
         bundle = tmp_path / f"{side}.json"
-        exported = subprocess.run(
-            [ZISTBOOM, "evidence", "export", "--data-dir", str(gateway.data_dir),
-             "--message-id", message_id, "--out", str(bundle)],
-            env=gateway.env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert exported.returncode == 0, exported.stdout + exported.stderr
-        verified = subprocess.run(
-            [ZISTBOOM, "evidence", "verify", str(bundle),
-             "--ca", str(gateway.data_dir / "certs" / "ca.pem")],
-            env=gateway.env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        # The log is sealed and timestamped every 2 s in these tests: wait for the seal.
+        deadline = time.monotonic() + 30
+        while True:
+            exported = subprocess.run(
+                [ZISTBOOM, "evidence", "export", "--data-dir", str(gateway.data_dir),
+                 "--message-id", message_id, "--out", str(bundle)],
+                env=gateway.env, capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert exported.returncode == 0, exported.stdout + exported.stderr
+            verified = subprocess.run(
+                [ZISTBOOM, "evidence", "verify", str(bundle),
+                 "--ca", str(gateway.data_dir / "certs" / "ca.pem")],
+                env=gateway.env, capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            if verified.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         document = json.loads(bundle.read_text())
         assert {r["kind"] for r in document["records"]} == {"request", "response"}
