@@ -1,6 +1,7 @@
 """A provider backend for the exchange tests, run as its own process: `python backend.py PORT`.
 
 Routes: GET /persons/{code} (a 1 KiB JSON answer echoing what the exchange passed), POST /echo,
+POST /sink (the body's length),
 GET /slow?seconds=N, GET /redirect (302, never to be followed), GET /fail (500), and
 GET /headers (the request headers it received), GET /hits?path=P (how often P was called)."""
 
@@ -28,6 +29,10 @@ async def person(request: web.Request) -> web.Response:
 async def echo(request: web.Request) -> web.Response:
     body = await request.read()
     return web.Response(body=body, content_type=request.content_type)
+
+
+async def sink(request: web.Request) -> web.Response:
+    return web.json_response({"received": len(await request.read())})
 
 
 async def slow(request: web.Request) -> web.Response:
@@ -68,6 +73,7 @@ def make_app() -> web.Application:
     app.router.add_get("/hits", hits)
     app.router.add_get("/persons/{code}", person)
     app.router.add_post("/echo", echo)
+    app.router.add_post("/sink", sink)
     app.router.add_get("/slow", slow)
     app.router.add_get("/redirect", redirect)
     app.router.add_get("/fail", fail)

@@ -32,6 +32,8 @@ BUDGET = 16 * MiB
 BODY = 10 * MiB
 MAX_CONNECTIONS = 5
 PERSON = "0499370899"
+# Central, three gateways and a backend start in the fixture: slow on a loaded machine.
+pytestmark = pytest.mark.timeout(400)
 LIMITED = {
     "ZB_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
     "ZB_BODY_TIMEOUT": str(BODY_TIMEOUT),
@@ -199,12 +201,7 @@ async def concurrent_bodies(
 ) -> list[tuple[int, dict[str, str], bytes]]:
     """``count`` requests announcing a BODY-byte body each, their bodies sent at once once
     every head is in (the gateway decides on each head: reserve or refuse)."""
-    streams = [
-        await asyncio.open_connection("127.0.0.1", port, ssl=tls, server_hostname=None)
-        if tls
-        else await asyncio.open_connection("127.0.0.1", port)
-        for _ in range(count)
-    ]
+    streams = [await asyncio.open_connection("127.0.0.1", port, ssl=tls) for _ in range(count)]
     for _, writer in streams:
         writer.write(head.replace(b"{id}", str(uuid.uuid4()).encode()))
         await writer.drain()
@@ -217,9 +214,9 @@ async def concurrent_bodies(
     await asyncio.to_thread(wait_for, all_heads_decided, 60, "every head reserved or refused")
     body = b"z" * BODY
 
-    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple[
-        int, dict[str, str], bytes
-    ]:
+    async def one(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> tuple[int, dict[str, str], bytes]:
         sending = asyncio.ensure_future(send_ignoring_close(writer, body))
         try:
             return await asyncio.wait_for(read_response(reader), 120)
@@ -334,16 +331,12 @@ def slow_body(
     port: int, head: bytes, tls: ssl.SSLContext | None
 ) -> tuple[float, int, dict[str, str], bytes]:
     async def run() -> tuple[float, int, dict[str, str], bytes]:
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", port, ssl=tls, server_hostname=None if tls else None
-        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
         started = time.monotonic()
         writer.write(head + b"only ten b")
         await writer.drain()
         try:
-            status, headers, body = await asyncio.wait_for(
-                read_response(reader), BODY_TIMEOUT + 15
-            )
+            status, headers, body = await asyncio.wait_for(read_response(reader), BODY_TIMEOUT + 15)
         except TimeoutError:
             raise AssertionError(
                 f"no answer {BODY_TIMEOUT + 15:.0f} s into a body that never ends"
@@ -447,10 +440,11 @@ def test_connections_beyond_the_cap_are_closed_at_once(fed: Federation) -> None:
 
 
 def rss_bound() -> int:
-    """What the gateway may grow by while its budget is full: each admitted body is held a few
-    times over on its way (buffer, bytes, digest input, message log), plus the runtime's
-    slack; far below what 20 bodies of 10 MiB held at once take."""
-    return 4 * BUDGET + 16 * MiB
+    """What a gateway may grow by while its budget is full: an admitted body is held several
+    times over on its way (read buffer, bytes, the message log's record, the TLS write buffer;
+    measured: a consumer gateway +77 MiB for one 10 MiB body, a provider +23 MiB). Without the
+    budget, 20 such bodies at once took the consumer +620 MiB and the provider +174 MiB."""
+    return 8 * BUDGET
 
 
 def test_twenty_concurrent_bodies_stay_within_the_budget_on_the_client_port(
@@ -461,7 +455,7 @@ def test_twenty_concurrent_bodies_stay_within_the_budget_on_the_client_port(
     refused_before = metric(a, "zistboom_gateway_refusals_total", listener="client",
                             reason="body_budget")  # fmt: skip
     head = (
-        f"POST /r1/{provider_id(fed)}/persons/echo HTTP/1.1\r\nHost: gateway\r\n"
+        f"POST /r1/{provider_id(fed)}/persons/sink HTTP/1.1\r\nHost: gateway\r\n"
         f"X-Road-Client: {client_id(fed)}\r\nX-Road-Id: {{id}}\r\n"
         f"Content-Type: application/octet-stream\r\nContent-Length: {BODY}\r\n\r\n"
     ).encode()
@@ -472,7 +466,7 @@ def test_twenty_concurrent_bodies_stay_within_the_budget_on_the_client_port(
     admitted = [answer for answer in answers if answer[0] != 503]
     assert len(admitted) == BUDGET // BODY, [answer[:2] for answer in answers]
     for status, _, body in admitted:
-        assert status == 200 and len(body) == BODY
+        assert status == 200 and json.loads(body) == {"received": BODY}, (status, body[:300])
     for answer in answers:
         if answer[0] == 503:
             assert_busy(answer, "Server.ClientProxy.Busy")
@@ -496,7 +490,7 @@ def test_twenty_concurrent_bodies_stay_within_the_budget_on_the_peer_port(
     # An enrolled peer (gateway A's TLS identity) sending bodies that are not even signed:
     # the provider must not hold more of them than its budget before checking anything.
     head = (
-        f"POST /r1/{provider_id(fed)}/persons/echo HTTP/1.1\r\nHost: gateway\r\n"
+        f"POST /r1/{provider_id(fed)}/persons/sink HTTP/1.1\r\nHost: gateway\r\n"
         f"X-Road-Client: {client_id(fed)}\r\nX-Road-Id: {{id}}\r\n"
         f"Content-Type: application/octet-stream\r\nContent-Length: {BODY}\r\n\r\n"
     ).encode()
@@ -524,7 +518,7 @@ def test_chunked_bodies_are_reserved_as_they_are_read(fed: Federation) -> None:
     a = fed.gateways["a"]
     part = 9 * MiB
     head = (
-        f"POST /r1/{provider_id(fed)}/persons/echo HTTP/1.1\r\nHost: gateway\r\n"
+        f"POST /r1/{provider_id(fed)}/persons/sink HTTP/1.1\r\nHost: gateway\r\n"
         f"X-Road-Client: {client_id(fed)}\r\nX-Road-Id: {{id}}\r\n"
         "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
     ).encode()
@@ -557,5 +551,5 @@ def test_chunked_bodies_are_reserved_as_they_are_read(fed: Federation) -> None:
 
     refused, admitted = asyncio.run(run())
     assert_busy(refused, "Server.ClientProxy.Busy")
-    assert admitted[0] == 200 and len(admitted[2]) == part, admitted[:2]
+    assert admitted[0] == 200 and json.loads(admitted[2]) == {"received": part}, admitted
     assert metric(a, "zistboom_gateway_body_bytes_in_flight_peak") <= BUDGET

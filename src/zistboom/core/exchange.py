@@ -223,3 +223,32 @@ PersonalDataRefused = _error(
 ServerInternalError = _error(
     "ServerInternalError", "Server.ServerProxy.InternalError", 500, "Provider gateway failure."
 )
+
+
+# Resource limits of a gateway's listeners (ZB-STD-004, limits).
+class RequestTimeout(ExchangeError):
+    """The information system did not send the whole body within the body timeout."""
+
+    xroad_type = "Client.RequestTimeout"
+    status = 408
+
+
+class ClientBusy(ExchangeError):
+    """The consumer gateway's memory budget for bodies in flight is spent; retry later."""
+
+    xroad_type = "Server.ClientProxy.Busy"
+    status = 503
+
+
+class ServerRequestTimeout(ExchangeError):
+    """The calling gateway did not send the whole body within the body timeout."""
+
+    xroad_type = "Server.ServerProxy.RequestTimeout"
+    status = 408
+
+
+class ServerBusy(ExchangeError):
+    """The provider gateway's memory budget for bodies in flight is spent; retry later."""
+
+    xroad_type = "Server.ServerProxy.Busy"
+    status = 503

@@ -34,6 +34,7 @@ from zistboom.gateway import enrolment, metaservices
 from zistboom.gateway.access import Registry
 from zistboom.gateway.api import create_management_app
 from zistboom.gateway.catalogue import CataloguePublisher
+from zistboom.gateway.limits import LISTENER, listeners
 from zistboom.gateway.messagelog import MessageLog
 from zistboom.gateway.monitoring import Monitor
 from zistboom.gateway.proxy import Exchange
@@ -100,7 +101,9 @@ class Gateway:
             timestamp_grace=settings.timestamp_grace_seconds,
         )
         await self.message_log.start()
+        client_limits, peer_limits = listeners(settings)
         monitor = Monitor(settings.gateway_id, operational_log=settings.operational_log)
+        monitor.watch_limits((client_limits, peer_limits))
         self.exchange = Exchange(settings, identity, trust, registry, self.message_log, monitor)
         await self.exchange.start()
 
@@ -109,9 +112,15 @@ class Gateway:
         client_app.router.add_get("/ready", self._ready)
         client_app.router.add_get("/metrics", monitor.metrics)
         client_app.router.add_get("/listClients", self._list_clients)
-        client_app.router.add_route("*", "/{tail:.*}", self.exchange.client_handler)
+        client_app.router.add_route(
+            "*", "/{tail:.*}", client_limits.releasing(self.exchange.client_handler)
+        )
+        client_app[LISTENER] = client_limits
         peer_app = web.Application(client_max_size=settings.max_body_bytes)
-        peer_app.router.add_route("*", "/{tail:.*}", self.exchange.peer_handler)
+        peer_app.router.add_route(
+            "*", "/{tail:.*}", peer_limits.releasing(self.exchange.peer_handler)
+        )
+        peer_app[LISTENER] = peer_limits
         client_tls = identity.information_system_tls_context() if settings.client_tls else None
         if client_tls is not None:
             loaded: set[str] = set()
@@ -121,13 +130,15 @@ class Gateway:
                     client_tls, registry.client_certificates(), loaded
                 )
             )
-        for app, host, port, tls in (
-            (client_app, settings.client_host, settings.client_port, client_tls),
-            (peer_app, settings.peer_host, settings.peer_port, identity.server_tls_context()),
+        peer_tls = identity.server_tls_context()
+        for app, limits, host, port, tls in (
+            (client_app, client_limits, settings.client_host, settings.client_port, client_tls),
+            (peer_app, peer_limits, settings.peer_host, settings.peer_port, peer_tls),
         ):
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
-            await web.TCPSite(runner, host, port, ssl_context=tls, backlog=1024).start()
+            # The site applies the header timeout and the connection cap (gateway/limits.py).
+            await limits.site(runner, host, port, ssl_context=tls, backlog=1024).start()
             self.runners.append(runner)
 
         publisher = CataloguePublisher(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator, Sequence
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
 
 from zistboom.core import exchange as xr
+from zistboom.gateway.limits import Listener
 
 operational = logging.getLogger("zistboom.gateway.operational")
 
@@ -46,6 +50,11 @@ class Monitor:
             registry=self.registry,
         )
 
+    def watch_limits(self, listeners: Sequence[Listener]) -> None:
+        """Expose the listeners' connections, refusals and the body budget (read when scraped:
+        nothing is added to the message path)."""
+        self.registry.register(LimitsCollector(listeners))
+
     def record(
         self,
         side: str,
@@ -79,3 +88,46 @@ class Monitor:
         return web.Response(
             body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
+
+
+class LimitsCollector:
+    """The resource limits' counters (gateway/limits.py) as Prometheus metrics."""
+
+    def __init__(self, listeners: Sequence[Listener]) -> None:
+        self.listeners = listeners
+
+    def collect(self) -> Iterator[Metric]:
+        budget = self.listeners[0].budget
+        yield GaugeMetricFamily(
+            "zistboom_gateway_body_bytes_in_flight",
+            "Bytes of request bodies held now (reserved in the body budget), both ports",
+            value=budget.in_flight,
+        )
+        yield GaugeMetricFamily(
+            "zistboom_gateway_body_bytes_in_flight_peak",
+            "The most bytes of request bodies held at once since the gateway started",
+            value=budget.peak,
+        )
+        yield GaugeMetricFamily(
+            "zistboom_gateway_body_budget_bytes",
+            "The body budget: bytes of request bodies the gateway holds at most",
+            value=budget.limit,
+        )
+        connections = GaugeMetricFamily(
+            "zistboom_gateway_connections",
+            "Connections held now, by listener (client or peer port)",
+            labels=("listener",),
+        )
+        refusals = CounterMetricFamily(
+            "zistboom_gateway_refusals",
+            "Connections and requests refused by a resource limit, by listener and reason "
+            "(connections: the cap; body_budget: 503 Busy; body_timeout: 408)",
+            labels=("listener", "reason"),
+        )
+        for listener in self.listeners:
+            connections.add_metric((listener.name,), listener.connections)
+            refusals.add_metric((listener.name, "connections"), listener.refused_connections)
+            refusals.add_metric((listener.name, "body_budget"), listener.refused_bodies)
+            refusals.add_metric((listener.name, "body_timeout"), listener.body_timeouts)
+        yield connections
+        yield refusals

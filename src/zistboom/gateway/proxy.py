@@ -39,6 +39,7 @@ from zistboom.core.evidence import Kind, Side
 from zistboom.core.identifiers import ServiceId, SubsystemId, parse_client_header
 from zistboom.gateway import metaservices
 from zistboom.gateway.access import Registry, ServiceEntry
+from zistboom.gateway.limits import LISTENER
 from zistboom.gateway.messagelog import LogEntry, MessageLog
 from zistboom.gateway.monitoring import Monitor
 from zistboom.gateway.settings import GatewaySettings
@@ -190,14 +191,8 @@ def error_response(error: xr.ExchangeError, message_id: str | None) -> web.Respo
 
 
 async def read_body(request: web.Request, limit: int, too_large: type[xr.ExchangeError]) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large(f"the body has {request.content_length} bytes; at most {limit} allowed")
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > limit:
-            raise too_large(f"the body is larger than the {limit} bytes allowed")
-    return bytes(body)
+    """The body, within its listener's limits: size, body timeout, body budget (limits.py)."""
+    return await request.app[LISTENER].read_body(request, limit, too_large)
 
 
 def peer_certificate_fingerprint(request: web.Request) -> str | None:

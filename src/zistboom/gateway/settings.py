@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from zistboom.core.settings import ComponentSettings
@@ -38,6 +39,17 @@ class GatewaySettings(ComponentSettings):
     connect_timeout: float = 5.0
     max_body_bytes: int = 10 * 1024 * 1024
     max_clock_skew: int = 30
+    header_timeout: float = Field(10.0, gt=0)
+    """Seconds from a connection (or the end of the previous response on it) to the end of
+    the next request's head, and for a TLS handshake; then the connection is closed."""
+    body_timeout: float = Field(60.0, gt=0)
+    """Seconds for a whole request body; then the request is refused (408)."""
+    max_connections: int = Field(1000, gt=0)
+    """Connections each message listener (client port, peer port) holds at once; beyond, a
+    new connection is closed at once."""
+    body_budget_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    """Bytes of request bodies the process holds at once, both ports together; a body that
+    does not fit is refused (503, ``…Busy``). At least ``max_body_bytes``."""
 
     conf_refresh_seconds: float = 60.0
     messagelog_interval: float = 60.0
