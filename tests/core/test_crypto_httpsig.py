@@ -1027,8 +1027,10 @@ REFUSED_SIGNATURE_INPUT_CHANGES = {
 }
 
 
-@pytest.mark.parametrize("mutated", HARMLESS_SIGNATURE_INPUT_CHANGES.values(),
-                         ids=HARMLESS_SIGNATURE_INPUT_CHANGES.keys())  # fmt: skip
+@pytest.mark.parametrize(
+    "mutated",
+    [pytest.param(text, id=name) for name, text in HARMLESS_SIGNATURE_INPUT_CHANGES.items()],
+)
 def test_signature_input_changes_that_keep_the_signed_member_verify(mutated: str) -> None:
     assert mutated != SIGNED_INPUT
     verified = verify_signed_request(with_headers(SIGNED, signature_input=mutated), required=[])
@@ -1037,8 +1039,10 @@ def test_signature_input_changes_that_keep_the_signed_member_verify(mutated: str
     assert verified.signature_base == original.signature_base
 
 
-@pytest.mark.parametrize(("mutated", "reason"), REFUSED_SIGNATURE_INPUT_CHANGES.values(),
-                         ids=REFUSED_SIGNATURE_INPUT_CHANGES.keys())  # fmt: skip
+@pytest.mark.parametrize(
+    ("mutated", "reason"),
+    [pytest.param(*case, id=name) for name, case in REFUSED_SIGNATURE_INPUT_CHANGES.items()],
+)
 def test_signature_input_changes_that_alter_the_signed_member_are_refused(
     mutated: str, reason: str
 ) -> None:
