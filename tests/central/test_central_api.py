@@ -340,8 +340,12 @@ def test_audit_verify_detects_an_edited_row(
 
         def execute(statement: str) -> None:
             if fresh_backend_database is None:
-                with sqlite3.connect(central.data_dir / "central.db") as db:
-                    assert db.execute(statement).rowcount == 1
+                db = sqlite3.connect(central.data_dir / "central.db")
+                try:
+                    with db:  # commits
+                        assert db.execute(statement).rowcount == 1
+                finally:
+                    db.close()
                 return
 
             async def run() -> None:
