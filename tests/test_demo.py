@@ -5,6 +5,7 @@ takes only the calls through it down; stopping the demo stops every component.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -21,6 +22,7 @@ import httpx
 
 from zistboom.demo import federation, population
 from zistboom.demo.federation import ORGANISATIONS, PERSON, Ports
+from zistboom.demo.supervisor import Component, Supervisor, tail
 
 ZISTBOOM = str(Path(sys.executable).with_name("zistboom"))
 CURL_COULD_NOT_CONNECT = 7
@@ -214,3 +216,91 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
         for pid in pids.values():
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def shell(name: str, script: str) -> Component:
+    return Component(name, ("bash", "-c", script), listens=(), health_url="http://127.0.0.1:9/")
+
+
+async def wait_until(what: str, condition: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {within} s"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_component_that_dies_is_reported_with_its_last_lines_and_not_restarted(
+    tmp_path: Path,
+) -> None:
+    deaths: list[tuple[str, int, int, list[str]]] = []
+    supervisor = Supervisor(
+        tmp_path / "logs",
+        on_death=lambda running, code: deaths.append(
+            (running.component.name, running.pid, code, tail(running.log_path, running.log_start))
+        ),
+    )
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "crashing.log").write_text("an earlier run's output\n")
+    steady = await supervisor.start(shell("steady", "exec sleep 60"))
+    crashing = await supervisor.start(
+        shell("crashing", "echo starting; echo last words >&2; exit 3")
+    )
+    try:
+        await wait_until("the death reported", lambda: bool(deaths), within=10)
+        name, pid, code, lines = deaths[0]
+        assert (name, pid, code) == ("crashing", crashing.pid, 3)
+        assert lines[-2:] == ["starting", "last words"]
+        assert not any("earlier run" in line for line in lines)
+        assert steady.alive and not supervisor.all_exited.is_set()
+        assert [r.component.name for r in supervisor.running] == ["steady", "crashing"]
+    finally:
+        assert await supervisor.stop(grace=10) == []
+    assert steady.process.returncode == -signal.SIGTERM
+    assert len(deaths) == 1, "a component stopped by the supervisor is not a death"
+
+
+async def test_a_component_that_ignores_sigterm_is_killed_after_the_grace_period(
+    tmp_path: Path,
+) -> None:
+    supervisor = Supervisor(tmp_path / "logs", on_death=lambda running, code: None)
+    stubborn = await supervisor.start(shell("stubborn", "trap '' TERM; sleep 60 & echo $!; wait"))
+    polite = await supervisor.start(shell("polite", "exec sleep 60"))
+    await wait_until("the helper started", lambda: len(tail(stubborn.log_path)) == 2, within=10)
+    helper = int(tail(stubborn.log_path)[-1])
+    started = time.monotonic()
+    killed = await supervisor.stop(grace=1)
+    assert [r.component.name for r in killed] == ["stubborn"]
+    assert 1 <= time.monotonic() - started < 10
+    assert stubborn.process.returncode == -signal.SIGKILL
+    assert polite.process.returncode == -signal.SIGTERM
+    await wait_until("what the component started gone too", lambda: not alive(helper), within=10)
+
+
+def test_components_do_not_outlive_a_killed_supervisor(tmp_path: Path) -> None:
+    script = f"""
+import asyncio
+from pathlib import Path
+from zistboom.demo.supervisor import Component, Supervisor
+
+async def main() -> None:
+    supervisor = Supervisor(Path({str(tmp_path / "logs")!r}), on_death=lambda r, c: None)
+    running = await supervisor.start(Component("child", ("sleep", "60"), (), "http://127.0.0.1:9/"))
+    print(running.pid, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        child = int(process.stdout.readline())
+        assert alive(child)
+        process.kill()
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while alive(child):
+            assert time.monotonic() < deadline, "the child outlived its supervisor"
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.kill()

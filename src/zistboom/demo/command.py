@@ -117,10 +117,17 @@ def gateway_component(
 async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> setup.CentralSeed:
     """Set the federation up and start every component; returns once all of them serve."""
     zistboom = zistboom_command()
+    gateways = [
+        gateway_component(zistboom, data_dir, org, index, ports)
+        for index, org in enumerate(ORGANISATIONS)
+    ]
+    central_process = central_component(zistboom, data_dir, ports)
+    backend_process = backend_component(zistboom, ports)
+    await supervisor.check_ports_free([central_process, backend_process, *gateways])
     central_settings = setup.central_settings(data_dir, ports)
     seed = await setup.seed_central(central_settings, ports, data_dir)
-    central = await supervisor.start(central_component(zistboom, data_dir, ports))
-    backend = await supervisor.start(backend_component(zistboom, ports))
+    central = await supervisor.start(central_process)
+    backend = await supervisor.start(backend_process)
     backend_url = f"http://127.0.0.1:{ports.backend}"
     migrations = asyncio.Lock()
 
@@ -131,32 +138,29 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> setu
         fingerprint: str = answer.raise_for_status().json()["key_fingerprint"]
         return fingerprint
 
+    async def gateway(index: int, org: Organisation, anchor: asyncio.Task[str]) -> None:
+        if org.key in seed.tokens:
+            await setup.enrol_gateway(
+                data_dir,
+                org,
+                index,
+                ports,
+                central_url=central_settings.base_url,
+                anchor_fingerprint=await anchor,
+                token=seed.tokens[org.key],
+            )
+        settings = GatewaySettings.load(setup.gateway_dir(data_dir, org))
+        await setup.configure_gateway(settings, org, backend_url, migrations)
+        await anchor  # central serves the global configuration the gateway fetches at start
+        running = await supervisor.start(gateways[index])
+        await supervisor.wait_ready(running, READY_TIMEOUT_SECONDS)
+
     try:
         async with asyncio.TaskGroup() as group:
             anchor = group.create_task(central_anchor())
             group.create_task(supervisor.wait_ready(backend, READY_TIMEOUT_SECONDS))
-
-            async def gateway(index: int, org: Organisation) -> None:
-                if org.key in seed.tokens:
-                    await setup.enrol_gateway(
-                        data_dir,
-                        org,
-                        index,
-                        ports,
-                        central_url=central_settings.base_url,
-                        anchor_fingerprint=await anchor,
-                        token=seed.tokens[org.key],
-                    )
-                settings = GatewaySettings.load(setup.gateway_dir(data_dir, org))
-                await setup.configure_gateway(settings, org, backend_url, migrations)
-                await anchor  # central serves the global configuration the gateway fetches
-                running = await supervisor.start(
-                    gateway_component(zistboom, data_dir, org, index, ports)
-                )
-                await supervisor.wait_ready(running, READY_TIMEOUT_SECONDS)
-
             for index, org in enumerate(ORGANISATIONS):
-                group.create_task(gateway(index, org))
+                group.create_task(gateway(index, org, anchor))
     except* ZistboomError as failures:
         raise failures.exceptions[0] from None
     return seed

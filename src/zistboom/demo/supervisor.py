@@ -3,7 +3,8 @@ stopped.
 
 Each component runs as its own process (its real command, e.g. ``zistboom gateway serve``) in
 its own process group, so a Ctrl-C on the terminal reaches the supervisor only and the
-supervisor stops the components itself: SIGTERM, a grace period, then SIGKILL. A component's
+supervisor stops the components itself: SIGTERM to each component's process group, a grace
+period, then SIGKILL. A component's
 standard output and error go to its log file. A component that dies is reported (name, pid,
 exit code, the last lines of its log) and not restarted; the others keep running. On Linux each
 child also asks the kernel for SIGTERM should the supervisor itself die (``PR_SET_PDEATHSIG``),
@@ -136,7 +137,7 @@ class Supervisor:
         deadline = loop.time() + within
         component = running.component
         async with httpx.AsyncClient(timeout=2) as client:
-            while not await _serves(client, component):
+            while not (await _serves(client, component) and running.alive):
                 if not running.alive:
                     raise ComponentFailedError(
                         f"{component.name} (pid {running.pid}) exited while starting "
@@ -150,14 +151,28 @@ class Supervisor:
                     )
                 await asyncio.sleep(0.1)
 
+    async def check_ports_free(self, components: list[Component]) -> None:
+        """Fails, naming them, when something already listens on any of the ports (another
+        demo, say), before any component is started."""
+        busy = [
+            f"{port} ({component.name}, {label})"
+            for component in components
+            for label, port in component.listens
+            if await _accepts(port)
+        ]
+        if busy:
+            raise ComponentFailedError(
+                f"already in use: port {', '.join(busy)}. Is another demo running? Stop it, or "
+                "move every port with --base-port"
+            )
+
     async def stop(self, grace: float = 10.0) -> list[Running]:
         """Stop every component still running: SIGTERM, and SIGKILL for those still there
         after ``grace`` seconds. Returns the components that had to be killed."""
         self._stopping = True
         alive = [r for r in self.running if r.alive]
         for running in alive:
-            with contextlib.suppress(ProcessLookupError):
-                running.process.terminate()
+            _signal_group(running, signal.SIGTERM)
         waits = [asyncio.create_task(r.process.wait()) for r in alive]
         killed: list[Running] = []
         if waits:
@@ -165,8 +180,7 @@ class Supervisor:
             for running in alive:
                 if running.alive:
                     killed.append(running)
-                    with contextlib.suppress(ProcessLookupError):
-                        running.process.kill()
+                    _signal_group(running, signal.SIGKILL)
             await asyncio.gather(*waits)
         for watcher in self._watchers:
             watcher.cancel()
@@ -195,6 +209,12 @@ class Supervisor:
         return in_child
 
 
+def _signal_group(running: Running, signum: signal.Signals) -> None:
+    """The component and anything it started: it leads its own process group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(running.pid, signum)
+
+
 def _linux_prctl() -> Callable[[int, int], int] | None:
     """``prctl(2)``, loaded before any fork (None on other systems)."""
     if not sys.platform.startswith("linux"):
@@ -203,15 +223,21 @@ def _linux_prctl() -> Callable[[int, int], int] | None:
     return prctl
 
 
+async def _accepts(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
 async def _serves(client: httpx.AsyncClient, component: Component) -> bool:
     for _, port in component.listens:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
+        if not await _accepts(port):
             return False
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
     try:
         return (await client.get(component.health_url)).status_code == 200
     except httpx.TransportError:
