@@ -45,7 +45,10 @@ from zistboom.demo.supervisor import (
 from zistboom.gateway.settings import GatewaySettings
 
 console = Console()
-app = typer.Typer(help="The demo federation (instance IR-DEMO) on one machine.")
+app = typer.Typer(
+    help="Run the demo federation (instance IR-DEMO) on this machine, one process per component, "
+    "until interrupted."
+)
 STOP_GRACE_SECONDS = 10.0
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -107,7 +110,7 @@ def gateway_component(
         argv=(zistboom, "gateway", "serve", "--data-dir", str(setup.gateway_dir(data_dir, org))),
         listens=(
             ("client", ports.client(index)),
-            ("peer TLS", ports.peer(index)),
+            ("peer/tls", ports.peer(index)),
             ("admin", ports.admin(index)),
         ),
         health_url=f"http://127.0.0.1:{ports.client(index)}/health",
@@ -247,14 +250,14 @@ def print_summary(
     processes = Table(title=f"Processes (logs in {data_dir / 'logs'})")
     processes.add_column("component", no_wrap=True)
     processes.add_column("pid", no_wrap=True, justify="right")
-    processes.add_column("ports", no_wrap=True)
-    processes.add_column("log", overflow="fold")
+    processes.add_column("ports")
+    processes.add_column("log", no_wrap=True)
     order = component_names()
     for component in sorted(running, key=lambda r: order.index(r.component.name)):
         processes.add_row(
             component.component.name,
             str(component.pid),
-            ", ".join(f"{label} {port}" for label, port in component.component.listens),
+            ", ".join(f"{label}:{port}" for label, port in component.component.listens),
             component.log_path.name,
         )
     console.print(processes)
