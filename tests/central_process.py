@@ -15,6 +15,7 @@ import httpx
 from support import free_port
 
 ZISTBOOM = str(Path(sys.executable).with_name("zistboom"))
+FIRST_ADMIN_KEY = "First admin API key"
 
 
 @dataclass
@@ -44,10 +45,9 @@ class CentralProcess:
         )
 
 
-def start_central(
-    data_dir: Path, database_url: str | None, extra_env: dict[str, str] | None = None
-) -> CentralProcess:
-    port = free_port()
+def central_env(
+    database_url: str | None, extra_env: dict[str, str] | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZB_")}
     # Re-issue on change only, so conditional GETs are predictable; the minute's re-issue is
     # tested at the service level.
@@ -55,6 +55,27 @@ def start_central(
     env.update(extra_env or {})
     if database_url:
         env["ZB_DATABASE_URL"] = database_url
+    return env
+
+
+class Output(list[str]):
+    """A process's output lines, collected by a thread as they come."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.complete = threading.Event()
+
+    def text(self, timeout: float = 15) -> str:
+        """All of it, once the process has closed its output (or ``timeout`` has passed)."""
+        self.complete.wait(timeout)
+        return "".join(self)
+
+
+def launch_central(
+    data_dir: Path, port: int, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], Output]:
+    """``zistboom central serve`` on ``port``, its output (stdout and stderr) collected as it
+    comes, so that a failure can show it."""
     process = subprocess.Popen(
         [ZISTBOOM, "central", "serve", "--data-dir", str(data_dir), "--port", str(port)],
         env=env,
@@ -62,31 +83,63 @@ def start_central(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    output: list[str] = []
-    key_seen = threading.Event()
+    output = Output()
 
     def drain() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             output.append(line)
-            if "First admin API key" in line:
-                key_seen.set()
+        output.complete.set()
 
     threading.Thread(target=drain, daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    return process, output
+
+
+def wait_until_serving(
+    process: subprocess.Popen[str],
+    output: list[str],
+    url: str,
+    *,
+    printed: str | None = None,
+    seconds: float = 60,
+) -> None:
+    """Wait until central answers ``/health`` with 200 (and has printed a line containing
+    ``printed``, if given); kill it and raise, with its output, if it exits or the deadline
+    passes first."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("central exited:\n" + "".join(output))
+            raise RuntimeError(f"central exited with {process.returncode}:\n" + "".join(output))
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200 and key_seen.is_set():
-                break
+            healthy = httpx.get(f"{url}/health", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
+            healthy = False
+        if healthy and (printed is None or any(printed in line for line in output)):
+            return
         time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("central did not start:\n" + "".join(output))
-    key_line = next(line for line in output if "First admin API key" in line)
+    process.kill()
+    raise RuntimeError(f"central did not start within {seconds} s:\n" + "".join(output))
+
+
+def start_central(
+    data_dir: Path, database_url: str | None, extra_env: dict[str, str] | None = None
+) -> CentralProcess:
+    """A first start of central on an empty data folder (and database): it prints the admin key."""
+    port = free_port()
+    env = central_env(database_url, extra_env)
+    process, output = launch_central(data_dir, port, env)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_serving(process, output, url, printed=FIRST_ADMIN_KEY)
+    key_line = next(line for line in output if FIRST_ADMIN_KEY in line)
     admin_key = key_line.rsplit(" ", 1)[-1].strip()
     return CentralProcess(url, data_dir, env, process, admin_key, output)
+
+
+def stop_central(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)

@@ -51,6 +51,21 @@ def backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
         asyncio.run(drop_pg_database(name))
 
 
+@pytest.fixture(params=BACKENDS)
+def fresh_backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """For one test: None for SQLite (the component's default file in the test's own data
+    folder), or a PostgreSQL database of its own; for tests that change what they are given."""
+    _backend_counts[request.param] += 1
+    if request.param == "sqlite":
+        yield None
+        return
+    name, url = asyncio.run(create_pg_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_pg_database(name))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Show that the database tests ran on both backends (tests passed per backend)."""
     passed: Counter[str] = Counter()

@@ -1,68 +1,306 @@
-"""`zistboom demo` (what `make demo` runs): central and six organisations with their gateways,
-and the printed curl calls working as printed (the last one refused by access rights)."""
+"""`zistboom demo` (what `make demo` runs): central, six organisations' gateways and the
+population backend, each its own process under the demo's supervision; the printed curl calls
+answer what they should (the last one refused by access rights); a gateway stopped on its own
+takes only the calls through it down; stopping the demo stops every component."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import random
+import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from zistboom.demo import federation, population
+from zistboom.demo.federation import ORGANISATIONS, PERSON, Ports
+from zistboom.demo.supervisor import Component, Supervisor, tail
+
 ZISTBOOM = str(Path(sys.executable).with_name("zistboom"))
+CURL_COULD_NOT_CONNECT = 7
 
 
-def test_the_demo_federation_serves_and_its_printed_calls_work(tmp_path: Path) -> None:
-    # Below the ephemeral range (32768+) that free ports and outgoing connections come from.
-    base = random.randrange(12000, 32000, 100)
+@dataclass
+class DemoProcess:
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, what: str, condition: Callable[[], bool], within: float) -> None:
+        deadline = time.monotonic() + within
+        while not condition():
+            assert time.monotonic() < deadline, f"{what}: not within {within} s\n{self.output}"
+            time.sleep(0.2)
+
+
+def start_demo(data_dir: Path, base: int) -> DemoProcess:
     process = subprocess.Popen(
-        [ZISTBOOM, "demo", "--data-dir", str(tmp_path / "demo"), "--base-port", str(base)],
+        [ZISTBOOM, "demo", "--data-dir", str(data_dir), "--base-port", str(base)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "COLUMNS": "100"},
     )
-    lines: list[str] = []
+    demo = DemoProcess(process)
 
     def drain() -> None:
         assert process.stdout is not None
-        lines.extend(iter(process.stdout.readline, ""))
+        demo.lines.extend(iter(process.stdout.readline, ""))
 
     threading.Thread(target=drain, daemon=True).start()
+    return demo
+
+
+def printed_pids(lines: list[str]) -> dict[str, int]:
+    """The processes table's rows: component name → pid."""
+    names = {"central", "population-backend", *(f"gateway {org.key}" for org in ORGANISATIONS)}
+    pids: dict[str, int] = {}
+    for line in lines:
+        cells = [cell.strip() for cell in line.replace("|", "│").split("│")]
+        if len(cells) > 3 and cells[1] in names and cells[2].isdigit():
+            pids[cells[1]] = int(cells[2])
+    return pids
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped, is not)."""
     try:
-        deadline = time.monotonic() + 120
-        while not any("Serving until interrupted" in line for line in lines):
-            assert process.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.2)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def command_line(pid: int) -> list[str]:
+    """The command as started: without the interpreter the script's first line names."""
+    argv = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+    return argv[1:] if argv[0] != ZISTBOOM else argv
+
+
+def curl(line: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", line], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def check_printed_calls(curls: list[str], ports: Ports) -> None:
+    """Each call answers what it should: the person, the service list, the clients, and the
+    refusal; no other X-Road error, whether ``Server.*`` or ``Client.*``."""
+    provider = federation.organisation(federation.PROVIDER)
+    for line in curls:
+        result = curl(line)
+        assert result.returncode == 0, (line, result.stderr)
+        answer = json.loads(result.stdout)
+        if line.endswith("# refused"):
+            assert answer["type"] == "Server.ServerProxy.AccessDenied", (line, answer)
+            continue
+        assert "type" not in answer, (line, answer)
+        if "/persons/" in line:
+            assert answer == population.person(PERSON), (line, answer)
+        elif line.endswith("/allowedMethods"):
+            (service,) = answer["service"]
+            assert service["member_code"] == provider.member.code, answer
+            assert service["subsystem_code"] == provider.subsystem, answer
+            assert service["service_code"] == federation.SERVICE_CODE, answer
+            assert service["endpoint_list"] == [
+                {"method": "GET", "path": "/persons/{nationalCode}"}
+            ]
+        elif line.endswith("/listClients"):
+            listed = {m["id"].get("subsystem_code") for m in answer["member"]}
+            assert listed - {None} == {org.subsystem for org in ORGANISATIONS}, answer
+        else:
+            raise AssertionError(f"a printed call this test does not know: {line}")
+    assert sum("/persons/" in line for line in curls) == 3
+
+
+def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Path) -> None:
+    # Below the ephemeral range (32768+) that free ports and outgoing connections come from.
+    base = random.randrange(12000, 32000, 100)
+    ports = Ports(base)
+    data_dir = tmp_path / "demo"
+    demo = start_demo(data_dir, base)
+    pids: dict[str, int] = {}
+    try:
+        demo.wait_for(
+            "the demo serving",
+            lambda: demo.process.poll() is not None or "Serving until interrupted" in demo.output,
+            within=120,
+        )
+        assert demo.process.poll() is None, demo.output
+
         central = f"http://127.0.0.1:{base}"
         assert httpx.get(f"{central}/openapi.json").json()["info"]["title"] == "Zistboom central"
         assert httpx.get(f"{central}/docs").status_code == 200
         assert httpx.get(f"{central}/global-conf").text.count(".") == 2
         assert len(httpx.get(f"{central}/api/v1/ecosystems").json()) == 13
-        curls = [line.strip() for line in lines if line.startswith("curl ")]
-        assert len(curls) >= 4
-        refused = [line for line in curls if line.endswith("# refused")]
-        assert len(refused) == 1
-        for line in curls:
-            result = subprocess.run(
-                ["bash", "-c", line], capture_output=True, text=True, timeout=30, check=False
-            )
-            assert result.returncode == 0, line
-            answer = json.loads(result.stdout)
-            if line in refused:
-                assert answer["type"] == "Server.ServerProxy.AccessDenied", line
-            else:
-                assert "type" not in answer or not str(answer["type"]).startswith("Server"), line
-        person = json.loads(
-            subprocess.run(["bash", "-c", curls[0]], capture_output=True, text=True).stdout
+
+        # One live process per component, started by the demo with the component's command.
+        pids = printed_pids(demo.lines)
+        expected = {
+            "central": [
+                "central",
+                "serve",
+                "--data-dir",
+                str(data_dir / "central"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(base),
+            ],
+            "population-backend": ["demo", "population-backend", "--port", str(ports.backend)],
+            **{
+                f"gateway {org.key}": ["gateway", "serve", "--data-dir", str(data_dir / org.key)]
+                for org in ORGANISATIONS
+            },
+        }
+        assert set(pids) == set(expected), demo.output
+        assert len(set(pids.values())) == len(pids), pids
+        for name, pid in pids.items():
+            assert alive(pid), name
+            assert parent_of(pid) == demo.process.pid, name
+            assert command_line(pid) == [ZISTBOOM, *expected[name]], name
+
+        curls = [line.strip() for line in demo.lines if line.startswith("curl ")]
+        assert len(curls) == 5
+        assert [line.endswith("# refused") for line in curls].count(True) == 1
+        check_printed_calls(curls, ports)
+
+        # One gateway stopped on its own: calls through it cannot connect, the demo says so,
+        # does not restart it, and the other gateways keep answering.
+        index = {org.key: i for i, org in enumerate(ORGANISATIONS)}
+        through_tax = next(c for c in curls if f":{ports.client(index['tax'])}/" in c)
+        through_window = next(
+            c
+            for c in curls
+            if f":{ports.client(index['single-window'])}/" in c and "/persons/" in c
         )
-        assert person["national_code"] == "0499370899"
-        assert person["synthetic"] is True
+        os.kill(pids["gateway tax"], signal.SIGTERM)
+        died = f"gateway tax (pid {pids['gateway tax']}) died"
+        demo.wait_for("the death reported", lambda: died in demo.output, within=30)
+        demo.wait_for("the gateway gone", lambda: not alive(pids["gateway tax"]), within=10)
+        assert curl(through_tax).returncode == CURL_COULD_NOT_CONNECT
+        assert json.loads(curl(through_window).stdout) == population.person(PERSON)
+        for name, pid in pids.items():
+            assert alive(pid) or name == "gateway tax", name
+        assert demo.process.poll() is None
+        assert not alive(pids["gateway tax"]), "restarted behind the operator's back?"
+
+        # SIGTERM to the demo stops every component, and the demo itself.
+        demo.process.send_signal(signal.SIGTERM)
+        assert demo.process.wait(timeout=30) == 0, demo.output
+        demo.wait_for(
+            "every component stopped",
+            lambda: not any(alive(pid) for pid in pids.values()),
+            within=15,
+        )
+        assert "All components stopped." in demo.output
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if demo.process.poll() is None:
+            demo.process.terminate()
+            demo.process.wait(timeout=30)
+        for pid in pids.values():
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def shell(name: str, script: str) -> Component:
+    return Component(name, ("bash", "-c", script), listens=(), health_url="http://127.0.0.1:9/")
+
+
+async def wait_until(what: str, condition: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {within} s"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_component_that_dies_is_reported_with_its_last_lines_and_not_restarted(
+    tmp_path: Path,
+) -> None:
+    deaths: list[tuple[str, int, int, list[str]]] = []
+    supervisor = Supervisor(
+        tmp_path / "logs",
+        on_death=lambda running, code: deaths.append(
+            (running.component.name, running.pid, code, tail(running.log_path, running.log_start))
+        ),
+    )
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "crashing.log").write_text("an earlier run's output\n")
+    steady = await supervisor.start(shell("steady", "exec sleep 60"))
+    crashing = await supervisor.start(
+        shell("crashing", "echo starting; echo last words >&2; exit 3")
+    )
+    try:
+        await wait_until("the death reported", lambda: bool(deaths), within=10)
+        name, pid, code, lines = deaths[0]
+        assert (name, pid, code) == ("crashing", crashing.pid, 3)
+        assert lines[-2:] == ["starting", "last words"]
+        assert not any("earlier run" in line for line in lines)
+        assert steady.alive and not supervisor.all_exited.is_set()
+        assert [r.component.name for r in supervisor.running] == ["steady", "crashing"]
+    finally:
+        assert await supervisor.stop(grace=10) == []
+    assert steady.process.returncode == -signal.SIGTERM
+    assert len(deaths) == 1, "a component stopped by the supervisor is not a death"
+
+
+async def test_a_component_that_ignores_sigterm_is_killed_after_the_grace_period(
+    tmp_path: Path,
+) -> None:
+    supervisor = Supervisor(tmp_path / "logs", on_death=lambda running, code: None)
+    stubborn = await supervisor.start(shell("stubborn", "trap '' TERM; sleep 60 & echo $!; wait"))
+    polite = await supervisor.start(shell("polite", "exec sleep 60"))
+    await wait_until("the helper started", lambda: len(tail(stubborn.log_path)) == 2, within=10)
+    helper = int(tail(stubborn.log_path)[-1])
+    started = time.monotonic()
+    killed = await supervisor.stop(grace=1)
+    assert [r.component.name for r in killed] == ["stubborn"]
+    assert 1 <= time.monotonic() - started < 10
+    assert stubborn.process.returncode == -signal.SIGKILL
+    assert polite.process.returncode == -signal.SIGTERM
+    await wait_until("what the component started gone too", lambda: not alive(helper), within=10)
+
+
+def test_components_do_not_outlive_a_killed_supervisor(tmp_path: Path) -> None:
+    script = f"""
+import asyncio
+from pathlib import Path
+from zistboom.demo.supervisor import Component, Supervisor
+
+async def main() -> None:
+    supervisor = Supervisor(Path({str(tmp_path / "logs")!r}), on_death=lambda r, c: None)
+    running = await supervisor.start(Component("child", ("sleep", "60"), (), "http://127.0.0.1:9/"))
+    print(running.pid, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        child = int(process.stdout.readline())
+        assert alive(child)
+        process.kill()
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while alive(child):
+            assert time.monotonic() < deadline, "the child outlived its supervisor"
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.kill()

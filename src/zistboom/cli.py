@@ -6,7 +6,7 @@ import typer
 
 from zistboom import __version__
 from zistboom.central.cli import app as central_app
-from zistboom.demo.command import demo
+from zistboom.demo.command import app as demo_app
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.cli import app as gateway_app
 
@@ -18,7 +18,7 @@ app = typer.Typer(
 app.add_typer(central_app, name="central")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(evidence_app, name="evidence")
-app.command()(demo)
+app.add_typer(demo_app, name="demo")
 
 
 @app.command()

@@ -126,8 +126,9 @@ def refused(response: httpx.Response, status: int, field: str) -> str:
     return str(body["detail"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def provider(central: CentralProcess) -> tuple[dict, keys.PrivateKey, cx509.Certificate]:
+    """A member of its own for each test: what one test publishes no other test sees under it."""
     member = new_member(central, "returns", "archive")
     key, cert, _ = enrol_signing(central, member)
     return member, key, cert
@@ -298,18 +299,27 @@ def serve_gateway_management(
         finally:
             await engine.dispose()
 
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not failures:
         try:
             if httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     else:
-        raise RuntimeError("the gateway management API did not start")
+        raise RuntimeError(f"the gateway management API did not start: {failures}")
     try:
         yield url, (data_dir / "admin-token").read_text().strip()
     finally:
@@ -333,7 +343,8 @@ def test_the_gateway_management_api_publishes_to_central(
         with httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as gateway:
-            assert gateway.post("/api/v1/clients", json={"subsystem_id": subsystem}).is_success
+            client = gateway.post("/api/v1/clients", json={"subsystem_id": subsystem})
+            assert client.status_code == 201, client.text
             created = gateway.post(
                 "/api/v1/services",
                 json={

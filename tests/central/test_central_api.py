@@ -6,16 +6,25 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import orjson
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from central_process import ZISTBOOM, CentralProcess, start_central
+from central_process import (
+    FIRST_ADMIN_KEY,
+    CentralProcess,
+    launch_central,
+    start_central,
+    stop_central,
+    wait_until_serving,
+)
 from support import free_port
 from zistboom.core import globalconf as gc
 from zistboom.core.crypto import jws, keys, x509
@@ -205,7 +214,12 @@ def test_renewal_with_the_current_key_and_revocation(central: CentralProcess) ->
         new_key,
         headers={"x5c": [base64.b64encode(cert.public_bytes(Encoding.DER)).decode()]},
     )
-    assert httpx.post(f"{central.url}/api/v1/ca/renew", content=forged).status_code in (400, 422)
+    # ZB-STD-002 §11.3 step 3: a JWS signature that does not verify with the current
+    # certificate's key is 400, problem type crypto-error.
+    refused_forgery = httpx.post(f"{central.url}/api/v1/ca/renew", content=forged)
+    assert refused_forgery.status_code == 400, refused_forgery.text
+    assert refused_forgery.headers["content-type"].startswith("application/problem+json")
+    assert refused_forgery.json()["type"].endswith("/crypto-error"), refused_forgery.text
     with central.admin as client:
         revoked = client.post(
             f"/api/v1/ca/certificates/{current['serial']}/revoke", json={"reason": "superseded"}
@@ -250,7 +264,7 @@ def test_bad_member_input_names_the_field(
     }
     with central.admin as client:
         response = client.post("/api/v1/members", json=body)
-        assert 400 <= response.status_code < 500
+        assert response.status_code == 422, response.text
         assert field in problem_field(response)
         assert client.get(f"/api/v1/members/GOV/{body['code']}").status_code == 404
 
@@ -309,76 +323,72 @@ def test_roles_are_enforced(central: CentralProcess) -> None:
 
 
 def test_audit_verify_detects_an_edited_row(
-    central: CentralProcess, backend_database: str | None
+    fresh_backend_database: str | None, tmp_path: Path
 ) -> None:
-    new_member(central)
-    ok = central.cli("audit", "verify")
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "intact" in ok.stdout
-    with central.admin as client:
-        records = client.get("/api/v1/audit", params={"limit": 1000}).json()
-    target = next(r for r in records if r["action"] == "member.register")
-    tampered_target = target["target"].replace("GOV", "PUB")
-    sql = f"UPDATE audit_log SET target = '{tampered_target}' WHERE seq = {target['seq']}"
-    if backend_database is None:
-        import sqlite3
+    # A central and database of its own: the chain it breaks is seen by no other test.
+    central = start_central(tmp_path / "central", fresh_backend_database)
+    try:
+        new_member(central)
+        ok = central.cli("audit", "verify")
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "intact" in ok.stdout
+        with central.admin as client:
+            records = client.get("/api/v1/audit", params={"limit": 1000}).json()
+        target = next(r for r in records if r["action"] == "member.register")
+        tampered_target = target["target"].replace("GOV", "PUB")
+        sql = f"UPDATE audit_log SET target = '{tampered_target}' WHERE seq = {target['seq']}"
 
-        with sqlite3.connect(central.data_dir / "central.db") as db:
-            db.execute(sql)
-    else:
-        import asyncpg
+        def execute(statement: str) -> None:
+            if fresh_backend_database is None:
+                db = sqlite3.connect(central.data_dir / "central.db")
+                try:
+                    with db:  # commits
+                        assert db.execute(statement).rowcount == 1
+                finally:
+                    db.close()
+                return
 
-        async def edit() -> None:
-            connection = await asyncpg.connect(backend_database.replace("+asyncpg", ""))
-            await connection.execute(sql)
-            await connection.close()
+            async def run() -> None:
+                url = fresh_backend_database.replace("+asyncpg", "")
+                connection = await asyncpg.connect(url)
+                try:
+                    assert await connection.execute(statement) == "UPDATE 1"
+                finally:
+                    await connection.close()
 
-        asyncio.run(edit())
-    broken = central.cli("audit", "verify")
-    assert broken.returncode == 1
-    assert f"record {target['seq']}" in broken.stdout
-    # Put it back so later tests in this module see an intact chain.
-    restore = sql.replace(tampered_target, target["target"])
-    if backend_database is None:
-        import sqlite3
+            asyncio.run(run())
 
-        with sqlite3.connect(central.data_dir / "central.db") as db:
-            db.execute(restore)
-    else:
-
-        async def undo() -> None:
-            connection = await asyncpg.connect(backend_database.replace("+asyncpg", ""))
-            await connection.execute(restore)
-            await connection.close()
-
-        asyncio.run(undo())
-    assert central.cli("audit", "verify").returncode == 0
+        execute(sql)
+        broken = central.cli("audit", "verify")
+        assert broken.returncode == 1, broken.stdout + broken.stderr
+        assert f"record {target['seq']}" in broken.stdout
+        # Putting the row back makes the chain intact again: it was that edit that was found.
+        execute(sql.replace(tampered_target, target["target"]))
+        restored = central.cli("audit", "verify")
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+    finally:
+        stop_central(central.process)
 
 
 def test_first_start_prints_the_admin_key_once(tmp_path: Path) -> None:
     proc = start_central(tmp_path / "c", None)
-    proc.process.terminate()
-    proc.process.wait(timeout=15)
+    stop_central(proc.process)
     assert proc.admin_key.startswith("zb_")
-    env = proc.env
     port = free_port()
-    second = subprocess.Popen(
-        [ZISTBOOM, "central", "serve", "--data-dir", str(tmp_path / "c"), "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    second, output = launch_central(tmp_path / "c", port, proc.env)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_serving(second, output, url, seconds=30)
+        # The key printed at the first start still opens the API on the second.
+        members = httpx.get(
+            f"{url}/api/v1/members", headers={"Authorization": f"Bearer {proc.admin_key}"}
+        )
+        assert members.status_code == 200, members.text
     finally:
-        second.terminate()
-        out, _ = second.communicate(timeout=15)
-    assert "First admin API key" not in out
-    assert proc.admin_key not in out
+        stop_central(second)
+    printed = output.text()
+    assert FIRST_ADMIN_KEY not in printed
+    assert proc.admin_key not in printed
 
 
 def test_api_key_command_creates_working_scoped_keys(central: CentralProcess) -> None:

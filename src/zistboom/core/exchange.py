@@ -117,115 +117,216 @@ class ExchangeError(ZistboomError):
         return orjson.dumps(payload)
 
 
-def _error(name: str, xroad_type: str, status: int, doc: str) -> type[ExchangeError]:
-    return type(
-        name, (ExchangeError,), {"xroad_type": xroad_type, "status": status, "__doc__": doc}
-    )
-
+# Each error type of ZB-STD-004 §3.7 is one class: its X-Road type, its HTTP status and, as its
+# docstring, what it means.
 
 # Errors caused by the consumer information system (HTTP 4xx).
-BadRequest = _error("BadRequest", "Client.BadRequest", 400, "Not an r1 request.")
-InvalidClientIdentifier = _error(
-    "InvalidClientIdentifier", "Client.InvalidClientIdentifier", 400, "Bad X-Road-Client."
-)
-InvalidServiceIdentifier = _error(
-    "InvalidServiceIdentifier", "Client.InvalidServiceIdentifier", 400, "Bad service id."
-)
-UnknownClient = _error(
-    "UnknownClient", "Client.UnknownClient", 403, "Not a client this gateway serves."
-)
-UnknownMember = _error(
-    "UnknownMember", "Client.UnknownMember", 404, "No such provider in the configuration."
-)
-RequestTooLarge = _error("RequestTooLarge", "Client.RequestTooLarge", 413, "Body too large.")
+
+
+class BadRequest(ExchangeError):
+    """Not an r1 request, or one the exchange cannot carry as sent."""
+
+    xroad_type = "Client.BadRequest"
+    status = 400
+
+
+class InvalidClientIdentifier(ExchangeError):
+    """Bad or missing X-Road-Client."""
+
+    xroad_type = "Client.InvalidClientIdentifier"
+    status = 400
+
+
+class InvalidServiceIdentifier(ExchangeError):
+    """Bad service id in the request target."""
+
+    xroad_type = "Client.InvalidServiceIdentifier"
+    status = 400
+
+
+class UnknownClient(ExchangeError):
+    """Not a client this gateway serves, or the caller may not act as it."""
+
+    xroad_type = "Client.UnknownClient"
+    status = 403
+
+
+class UnknownMember(ExchangeError):
+    """No such provider in the global configuration."""
+
+    xroad_type = "Client.UnknownMember"
+    status = 404
+
+
+class RequestTooLarge(ExchangeError):
+    """The request body is larger than allowed."""
+
+    xroad_type = "Client.RequestTooLarge"
+    status = 413
+
+
 # Errors of the consumer's gateway (client proxy).
-ClientNetworkError = _error(
-    "ClientNetworkError", "Server.ClientProxy.NetworkError", 502, "Provider gateway unreachable."
-)
-ClientSslAuthenticationFailed = _error(
-    "ClientSslAuthenticationFailed",
-    "Server.ClientProxy.SslAuthenticationFailed",
-    502,
-    "The provider gateway's TLS certificate is not the one the configuration names.",
-)
-ClientInvalidSignature = _error(
-    "ClientInvalidSignature",
-    "Server.ClientProxy.InvalidSignature",
-    502,
-    "The response's signature does not verify.",
-)
-ClientTimeout = _error("ClientTimeout", "Server.ClientProxy.Timeout", 504, "No answer in time.")
-OutdatedGlobalConf = _error(
-    "OutdatedGlobalConf",
-    "Server.ClientProxy.OutdatedGlobalConf",
-    503,
-    "The global configuration has expired.",
-)
-TimestampingFailed = _error(
-    "TimestampingFailed",
-    "Server.ClientProxy.TimestampingFailed",
-    503,
-    "The message log could not be timestamped within the grace period.",
-)
-ClientInternalError = _error(
-    "ClientInternalError", "Server.ClientProxy.InternalError", 500, "Consumer gateway failure."
-)
+
+
+class ClientNetworkError(ExchangeError):
+    """The provider gateway cannot be reached."""
+
+    xroad_type = "Server.ClientProxy.NetworkError"
+    status = 502
+
+
+class ClientSslAuthenticationFailed(ExchangeError):
+    """The provider gateway's TLS certificate is not the one the configuration names."""
+
+    xroad_type = "Server.ClientProxy.SslAuthenticationFailed"
+    status = 502
+
+
+class ClientInvalidSignature(ExchangeError):
+    """The provider's answer is signed, but its signature or its binding does not verify."""
+
+    xroad_type = "Server.ClientProxy.InvalidSignature"
+    status = 502
+
+
+class UnsignedAnswer(ExchangeError):
+    """The provider's gateway answered without a signature: nothing of it is passed on."""
+
+    xroad_type = "Server.ClientProxy.UnsignedAnswer"
+    status = 502
+
+
+class ClientTimeout(ExchangeError):
+    """The provider gateway did not answer in time."""
+
+    xroad_type = "Server.ClientProxy.Timeout"
+    status = 504
+
+
+class OutdatedGlobalConf(ExchangeError):
+    """The consumer gateway's global configuration has expired."""
+
+    xroad_type = "Server.ClientProxy.OutdatedGlobalConf"
+    status = 503
+
+
+class TimestampingFailed(ExchangeError):
+    """The message log could not be timestamped within the grace period."""
+
+    xroad_type = "Server.ClientProxy.TimestampingFailed"
+    status = 503
+
+
+class ClientInternalError(ExchangeError):
+    """A failure of the consumer gateway itself."""
+
+    xroad_type = "Server.ClientProxy.InternalError"
+    status = 500
+
+
 # Errors of the provider's gateway (server proxy).
-AccessDenied = _error("AccessDenied", "Server.ServerProxy.AccessDenied", 403, "No access right.")
-UnknownService = _error(
-    "UnknownService", "Server.ServerProxy.UnknownService", 404, "No such service here."
-)
-ServerSslAuthenticationFailed = _error(
-    "ServerSslAuthenticationFailed",
-    "Server.ServerProxy.SslAuthenticationFailed",
-    403,
-    "The calling gateway's TLS certificate is not the one the configuration names.",
-)
-ServerInvalidSignature = _error(
-    "ServerInvalidSignature",
-    "Server.ServerProxy.InvalidSignature",
-    400,
-    "The request's signature does not verify.",
-)
-InvalidMessage = _error(
-    "InvalidMessage", "Server.ServerProxy.InvalidMessage", 400, "Malformed gateway message."
-)
-ReplayedMessage = _error(
-    "ReplayedMessage", "Server.ServerProxy.ReplayedMessage", 409, "Seen before or too old."
-)
-ServerRequestTooLarge = _error(
-    "ServerRequestTooLarge", "Server.ServerProxy.RequestTooLarge", 413, "Body too large."
-)
-ServiceFailed = _error(
-    "ServiceFailed", "Server.ServerProxy.ServiceFailed", 502, "The provider's backend failed."
-)
-ServerTimeout = _error(
-    "ServerTimeout", "Server.ServerProxy.Timeout", 504, "The provider's backend did not answer."
-)
-ServerOutdatedGlobalConf = _error(
-    "ServerOutdatedGlobalConf",
-    "Server.ServerProxy.OutdatedGlobalConf",
-    503,
-    "The provider gateway's global configuration has expired.",
-)
-ServerTimestampingFailed = _error(
-    "ServerTimestampingFailed",
-    "Server.ServerProxy.TimestampingFailed",
-    503,
-    "The provider gateway's message log could not be timestamped.",
-)
-PersonalDataRefused = _error(
-    "PersonalDataRefused",
-    "Server.ServerProxy.PersonalDataRefused",
-    400,
-    "A personal-data service needs X-Road-UserId and a purpose.",
-)
-ServerInternalError = _error(
-    "ServerInternalError", "Server.ServerProxy.InternalError", 500, "Provider gateway failure."
-)
 
 
-# Resource limits of a gateway's listeners (ZB-STD-004, limits).
+class AccessDenied(ExchangeError):
+    """The client holds no access right for this service, method and path."""
+
+    xroad_type = "Server.ServerProxy.AccessDenied"
+    status = 403
+
+
+class UnknownService(ExchangeError):
+    """No such service at this gateway."""
+
+    xroad_type = "Server.ServerProxy.UnknownService"
+    status = 404
+
+
+class ServerUnknownMember(ExchangeError):
+    """The client (member or subsystem) is not in the global configuration."""
+
+    xroad_type = "Server.ServerProxy.UnknownMember"
+    status = 403
+
+
+class ServerSslAuthenticationFailed(ExchangeError):
+    """The calling gateway's TLS certificate is not the one the configuration names."""
+
+    xroad_type = "Server.ServerProxy.SslAuthenticationFailed"
+    status = 403
+
+
+class ServerInvalidSignature(ExchangeError):
+    """The request's signature does not verify."""
+
+    xroad_type = "Server.ServerProxy.InvalidSignature"
+    status = 400
+
+
+class InvalidMessage(ExchangeError):
+    """A malformed message between gateways."""
+
+    xroad_type = "Server.ServerProxy.InvalidMessage"
+    status = 400
+
+
+class ReplayedMessage(ExchangeError):
+    """A signature seen before, outside its freshness window, or older than the gateway's
+    start."""
+
+    xroad_type = "Server.ServerProxy.ReplayedMessage"
+    status = 409
+
+
+class ServerRequestTooLarge(ExchangeError):
+    """The request body is larger than the service allows."""
+
+    xroad_type = "Server.ServerProxy.RequestTooLarge"
+    status = 413
+
+
+class ServiceFailed(ExchangeError):
+    """The provider's backend failed or answered what cannot be carried."""
+
+    xroad_type = "Server.ServerProxy.ServiceFailed"
+    status = 502
+
+
+class ServerTimeout(ExchangeError):
+    """The provider's backend did not answer in time."""
+
+    xroad_type = "Server.ServerProxy.Timeout"
+    status = 504
+
+
+class ServerOutdatedGlobalConf(ExchangeError):
+    """The provider gateway's global configuration has expired."""
+
+    xroad_type = "Server.ServerProxy.OutdatedGlobalConf"
+    status = 503
+
+
+class ServerTimestampingFailed(ExchangeError):
+    """The provider gateway's message log could not be timestamped."""
+
+    xroad_type = "Server.ServerProxy.TimestampingFailed"
+    status = 503
+
+
+class PersonalDataRefused(ExchangeError):
+    """A personal-data service needs X-Road-UserId and a purpose."""
+
+    xroad_type = "Server.ServerProxy.PersonalDataRefused"
+    status = 400
+
+
+class ServerInternalError(ExchangeError):
+    """A failure of the provider gateway itself."""
+
+    xroad_type = "Server.ServerProxy.InternalError"
+    status = 500
+
+
+# Resource limits of a gateway's listeners (ZB-STD-004 §10.1).
 class RequestTimeout(ExchangeError):
     """The information system did not send the whole body within the body timeout."""
 

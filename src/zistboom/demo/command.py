@@ -1,9 +1,16 @@
-"""``zistboom demo``: the demo federation of instance IR-DEMO on one machine.
+"""``zistboom demo``: the demo federation of instance IR-DEMO on one machine, one process per
+component, as it would be deployed.
 
-Central, six organisations each with its own gateway, keys and SQLite database, and the civil
-registration organisation's example population registry behind its gateway, open to the single
-window and the tax organisation and closed to the private ecosystem company. Everything talks
-real HTTP, with mutual TLS and signatures between the gateways. Re-running reuses the data.
+Central (``zistboom central serve``), six organisations each with its own gateway process
+(``zistboom gateway serve``), keys and SQLite database, and the civil registration
+organisation's example population registry (``zistboom demo population-backend``) behind its
+gateway, open to the single window and the tax organisation and closed to the private ecosystem
+company. Everything talks real HTTP, with mutual TLS and signatures between the gateways.
+
+The command sets the federation up itself (see :mod:`zistboom.demo.setup`), starts the
+processes (in parallel where they do not depend on each other), prints each one's pid, ports
+and log file, and supervises them (:mod:`zistboom.demo.supervisor`) until Ctrl-C or SIGTERM.
+Re-running reuses the data.
 """
 
 from __future__ import annotations
@@ -11,321 +18,222 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
-from dataclasses import dataclass
+import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
-import uvicorn
-import uvloop
-from aiohttp import web
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from zistboom.central import ca, operators, service
-from zistboom.central.app import create_app, prepare
-from zistboom.central.models import find_member
-from zistboom.central.settings import CentralSettings
-from zistboom.core.database import transaction
-from zistboom.core.errors import ConflictError
-from zistboom.core.persian import format_jalali, to_jalali_iso
-from zistboom.demo import population
-from zistboom.gateway import enrolment
-from zistboom.gateway import service as gateway_service
-from zistboom.gateway.app import EmbeddedServer, Gateway, open_database
-from zistboom.gateway.settings import SETTINGS_FILE, GatewaySettings
+from zistboom.core.errors import ConfigurationError, ZistboomError
+from zistboom.core.logs import configure_logging
+from zistboom.demo import federation, population, setup
+from zistboom.demo.federation import INSTANCE, ORGANISATIONS, Organisation, Ports
+from zistboom.demo.supervisor import (
+    Component,
+    Running,
+    Supervisor,
+    describe_exit,
+    tail,
+)
+from zistboom.gateway.settings import GatewaySettings
 
 console = Console()
-INSTANCE = "IR-DEMO"
-PERSON = "0499370899"  # synthetic, with a valid check digit
+app = typer.Typer(
+    help="Run the demo federation (instance IR-DEMO) on this machine, one process per component, "
+    "until interrupted."
+)
+STOP_GRACE_SECONDS = 10.0
+READY_TIMEOUT_SECONDS = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class Organisation:
-    key: str
-    member: service.MemberInput
-    subsystem: str
+def zistboom_command() -> str:
+    """The ``zistboom`` script of this installation, which every component is started with."""
+    script = Path(sys.executable).with_name("zistboom")
+    if script.exists():
+        return str(script)
+    found = shutil.which("zistboom")
+    if found is None:
+        raise ConfigurationError("the zistboom command is neither next to Python nor on PATH")
+    return found
 
 
-# Synthetic organisations (legal-entity IDs generated with valid check digits).
-ORGANISATIONS = (
-    Organisation(
-        "it-authority",
-        service.MemberInput(
-            "GOV", "10380284790", "سازمان فناوری اطلاعات ایران",
-            "Information Technology Organization of Iran", "agency",
+def central_component(zistboom: str, data_dir: Path, ports: Ports) -> Component:
+    return Component(
+        name="central",
+        argv=(
+            zistboom,
+            "central",
+            "serve",
+            "--data-dir",
+            str(data_dir / "central"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ports.central),
         ),
-        "portal",
-    ),
-    Organisation(
-        "civil-registration",
-        service.MemberInput(
-            "GOV", "12147922321", "سازمان ثبت احوال کشور",
-            "National Organization for Civil Registration", "agency",
+        listens=(("http", ports.central),),
+        health_url=f"http://127.0.0.1:{ports.central}/health",
+        env={"ZB_INSTANCE": INSTANCE},
+    )
+
+
+def backend_component(zistboom: str, ports: Ports) -> Component:
+    return Component(
+        name="population-backend",
+        argv=(zistboom, "demo", "population-backend", "--port", str(ports.backend)),
+        listens=(("http", ports.backend),),
+        health_url=f"http://127.0.0.1:{ports.backend}/health",
+    )
+
+
+def gateway_name(org: Organisation) -> str:
+    return f"gateway {org.key}"
+
+
+def component_names() -> list[str]:
+    """Every component's name, in the order the demo lists them."""
+    return ["central", "population-backend", *(gateway_name(org) for org in ORGANISATIONS)]
+
+
+def gateway_component(
+    zistboom: str, data_dir: Path, org: Organisation, index: int, ports: Ports
+) -> Component:
+    return Component(
+        name=gateway_name(org),
+        argv=(zistboom, "gateway", "serve", "--data-dir", str(setup.gateway_dir(data_dir, org))),
+        listens=(
+            ("client", ports.client(index)),
+            ("peer/tls", ports.peer(index)),
+            ("admin", ports.admin(index)),
         ),
-        "population-registry",
-    ),
-    Organisation(
-        "tax",
-        service.MemberInput(
-            "GOV", "60711446972", "سازمان امور مالیاتی کشور",
-            "Iranian National Tax Administration", "agency",
-        ),
-        "tax-services",
-    ),
-    Organisation(
-        "companies-registration",
-        service.MemberInput(
-            "GOV", "16394841376", "اداره ثبت شرکت‌ها", "Companies Registration Office", "agency",
-        ),
-        "company-registry",
-    ),
-    Organisation(
-        "single-window",
-        service.MemberInput(
-            "PUB", "15222078494", "اپراتور پنجره واحد خدمات", "Single Service Window Operator",
-            "public-body",
-        ),
-        "window",
-    ),
-    Organisation(
-        "finance-ecosystem",
-        service.MemberInput(
-            "COM", "88135404915", "شرکت زیست‌بوم مالی نمونه", "Sample Finance Ecosystem Company",
-            "ecosystem-operator",
-        ),
-        "finance-platform",
-    ),
-)  # fmt: skip
-PROVIDER = "civil-registration"
-ALLOWED = ("single-window", "tax")
+        health_url=f"http://127.0.0.1:{ports.client(index)}/health",
+    )
 
 
-def member_id(org: Organisation) -> str:
-    return f"{INSTANCE}/{org.member.member_class}/{org.member.code}"
-
-
-def subsystem_id(org: Organisation) -> str:
-    return f"{member_id(org)}/{org.subsystem}"
-
-
-@dataclass(frozen=True, slots=True)
-class Ports:
-    base: int
-
-    @property
-    def central(self) -> int:
-        return self.base
-
-    @property
-    def backend(self) -> int:
-        return self.base + 1
-
-    def client(self, index: int) -> int:
-        return self.base + 10 + 10 * index
-
-    def peer(self, index: int) -> int:
-        return self.base + 11 + 10 * index
-
-    def admin(self, index: int) -> int:
-        return self.base + 12 + 10 * index
-
-
-async def _seed_central(
-    settings: CentralSettings, ports: Ports, data_dir: Path
-) -> tuple[str | None, dict[str, str], list[list[str]]]:
-    """Members, subsystems, gateways, and enrolment tokens for gateways not yet set up."""
-    prepared = await prepare(settings)
-    tokens: dict[str, str] = {}
-    try:
-        async with transaction(prepared.sessions) as session:
-            for index, org in enumerate(ORGANISATIONS):
-                data = org.member
-                member = await find_member(session, INSTANCE, data.member_class, data.code)
-                if member is None:
-                    member = await service.register_member(
-                        session, INSTANCE, data, actor=operators.SYSTEM
-                    )
-                if not any(s.code == org.subsystem for s in member.subsystems):
-                    await service.add_subsystem(
-                        session, member, org.subsystem, actor=operators.SYSTEM
-                    )
-                address = f"127.0.0.1:{ports.peer(index)}"
-                if not any(g.code == "gw1" for g in member.gateways):
-                    await service.register_gateway(
-                        session, member, "gw1", address, actor=operators.SYSTEM
-                    )
-                if not (data_dir / org.key / SETTINGS_FILE).exists():
-                    _, tokens[org.key] = await ca.create_enrolment_token(
-                        session,
-                        settings,
-                        member=member,
-                        kind="gateway",
-                        gateway_code="gw1",
-                        expires_in_minutes=60,
-                        actor=operators.SYSTEM,
-                    )
-            ecosystems = [
-                [
-                    e.key,
-                    e.name_fa,
-                    str(e.phase),
-                    f"{to_jalali_iso(e.deadline)} ({e.deadline.isoformat()})"
-                    if e.deadline
-                    else "—",
-                    format_jalali(e.deadline) if e.deadline else "—",
-                ]
-                for e in await service.list_ecosystems(session)
-            ]
-        return prepared.first_admin_key, tokens, ecosystems
-    finally:
-        await prepared.engine.dispose()
-
-
-async def _configure_gateway(settings: GatewaySettings, org: Organisation, backend: str) -> None:
-    """Local client, and on the provider the example service with its access rights."""
-    engine, sessions = await open_database(settings)
-    try:
-        async with transaction(sessions) as session:
-            if await gateway_service.find_client(session, subsystem_id(org)) is None:
-                await gateway_service.add_client(
-                    session, subsystem_id(org), hosted_members=[member_id(org)]
-                )
-            if org.key != PROVIDER:
-                return
-            client = await gateway_service.find_client(session, subsystem_id(org))
-            assert client is not None
-            if await gateway_service.find_service(session, client, "persons") is None:
-                await gateway_service.add_service(
-                    session,
-                    subsystem_id(org),
-                    "persons",
-                    backend,
-                    description="Persons of the civil registry (synthetic demo data)",
-                    ecosystem=None,
-                    service_kind="base-registry",
-                    openapi=population.OPENAPI,
-                    personal_data=False,
-                    timeout=None,
-                    max_body_bytes=None,
-                )
-            for allowed in ALLOWED:
-                subject = subsystem_id(next(o for o in ORGANISATIONS if o.key == allowed))
-                with contextlib.suppress(ConflictError):
-                    await gateway_service.grant(
-                        session, subsystem_id(org), "persons", "subsystem", subject, None
-                    )
-    finally:
-        await engine.dispose()
-
-
-def demo_calls(ports: Ports) -> list[str]:
-    """The copy-paste calls the demo prints (the last one is refused by access rights)."""
-    index = {org.key: i for i, org in enumerate(ORGANISATIONS)}
-    provider = next(o for o in ORGANISATIONS if o.key == PROVIDER)
-    service_path = f"{subsystem_id(provider)}/persons"
-
-    def via(org_key: str) -> tuple[str, str]:
-        org = ORGANISATIONS[index[org_key]]
-        return f"http://127.0.0.1:{ports.client(index[org_key])}", subsystem_id(org)
-
-    window_url, window = via("single-window")
-    tax_url, tax = via("tax")
-    company_url, company = via("finance-ecosystem")
-    return [
-        f"curl -s -H 'X-Road-Client: {window}' {window_url}/r1/{service_path}/persons/{PERSON}",
-        f"curl -s -H 'X-Road-Client: {tax}' {tax_url}/r1/{service_path}/persons/{PERSON}",
-        f"curl -s -H 'X-Road-Client: {window}' "
-        f"{window_url}/r1/{subsystem_id(provider)}/allowedMethods",
-        f"curl -s {window_url}/listClients",
-        f"curl -s -H 'X-Road-Client: {company}' "
-        f"{company_url}/r1/{service_path}/persons/{PERSON}  # refused",
+async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> setup.CentralSeed:
+    """Set the federation up and start every component; returns once all of them serve."""
+    zistboom = zistboom_command()
+    gateways = [
+        gateway_component(zistboom, data_dir, org, index, ports)
+        for index, org in enumerate(ORGANISATIONS)
     ]
+    central_process = central_component(zistboom, data_dir, ports)
+    backend_process = backend_component(zistboom, ports)
+    await supervisor.check_ports_free([central_process, backend_process, *gateways])
+    central_settings = setup.central_settings(data_dir, ports)
+    seed = await setup.seed_central(central_settings, ports, data_dir)
+    central = await supervisor.start(central_process)
+    backend = await supervisor.start(backend_process)
+    backend_url = f"http://127.0.0.1:{ports.backend}"
+    migrations = asyncio.Lock()
 
-
-async def run(data_dir: Path, base_port: int) -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ports = Ports(base_port)
-    central_settings = CentralSettings(
-        data_dir=data_dir / "central", instance=INSTANCE, host="127.0.0.1", port=ports.central
-    )
-    admin_key, tokens, ecosystems = await _seed_central(central_settings, ports, data_dir)
-    central = EmbeddedServer(
-        uvicorn.Config(
-            create_app(central_settings),
-            host="127.0.0.1",
-            port=ports.central,
-            log_level="warning",
-        )
-    )
-    tasks = [asyncio.create_task(central.serve())]
-    backend_runner = web.AppRunner(population.make_app(), access_log=None)
-    gateways: list[Gateway] = []
-    try:
-        await _wait_for(f"{central_settings.base_url}/health")
-        await backend_runner.setup()
-        await web.TCPSite(backend_runner, "127.0.0.1", ports.backend).start()
-        backend = f"http://127.0.0.1:{ports.backend}"
+    async def central_anchor() -> str:
+        await supervisor.wait_ready(central, READY_TIMEOUT_SECONDS)
         async with httpx.AsyncClient() as client:
             answer = await client.get(f"{central_settings.base_url}/anchor")
-        anchor = answer.json()["key_fingerprint"]
-        for index, org in enumerate(ORGANISATIONS):
-            gateway_dir = data_dir / org.key
-            if org.key in tokens:
-                await enrolment.init(
-                    gateway_dir,
-                    central_url=central_settings.base_url,
-                    anchor_fingerprint=anchor,
-                    member_id=member_id(org),
-                    token=tokens[org.key],
-                    listen=enrolment.Listen(
-                        client_port=ports.client(index),
-                        peer_host="127.0.0.1",
-                        peer_port=ports.peer(index),
-                        admin_port=ports.admin(index),
-                    ),
-                )
-            settings = GatewaySettings.load(gateway_dir)
-            await _configure_gateway(settings, org, backend)
-        for org in ORGANISATIONS:
-            gateway = Gateway(GatewaySettings.load(data_dir / org.key))
-            await gateway.start()
-            gateways.append(gateway)
-        _print_summary(admin_key, ecosystems, ports, central_settings.base_url)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        fingerprint: str = answer.raise_for_status().json()["key_fingerprint"]
+        return fingerprint
+
+    async def gateway(index: int, org: Organisation, anchor: asyncio.Task[str]) -> None:
+        if org.key in seed.tokens:
+            await setup.enrol_gateway(
+                data_dir,
+                org,
+                index,
+                ports,
+                central_url=central_settings.base_url,
+                anchor_fingerprint=await anchor,
+                token=seed.tokens[org.key],
+            )
+        settings = GatewaySettings.load(setup.gateway_dir(data_dir, org))
+        await setup.configure_gateway(settings, org, backend_url, migrations)
+        await anchor  # central serves the global configuration the gateway fetches at start
+        running = await supervisor.start(gateways[index])
+        await supervisor.wait_ready(running, READY_TIMEOUT_SECONDS)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            anchor = group.create_task(central_anchor())
+            group.create_task(supervisor.wait_ready(backend, READY_TIMEOUT_SECONDS))
+            for index, org in enumerate(ORGANISATIONS):
+                group.create_task(gateway(index, org, anchor))
+    except* ZistboomError as failures:
+        raise failures.exceptions[0] from None
+    return seed
+
+
+async def run(data_dir: Path, ports: Ports) -> int:
+    """The demo until interrupted; returns the exit status."""
+    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    interrupted = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, interrupted.set)
+    supervisor = Supervisor(data_dir / "logs", on_death=report_death)
+    console.print(f"Starting the demo federation {INSTANCE} in {data_dir} …", highlight=False)
+    try:
+        starting = asyncio.create_task(bring_up(supervisor, data_dir, ports))
+        stop = asyncio.create_task(interrupted.wait())
+        await asyncio.wait({starting, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ZistboomError):
+                await starting
+            console.print("Interrupted while starting.")
+            return 130
+        try:
+            seed = starting.result()
+        except ZistboomError as error:
+            console.print(f"[red]The demo did not start:[/red] {escape(error.detail)}")
+            return 1
+        print_summary(seed, ports, data_dir, supervisor.running)
+        console.print(
+            f"Started in {time.monotonic() - started:.1f} s. Serving until interrupted (Ctrl-C).",
+            highlight=False,
+        )
+        all_exited = asyncio.create_task(supervisor.all_exited.wait())
+        await asyncio.wait({stop, all_exited}, return_when=asyncio.FIRST_COMPLETED)
+        if not interrupted.is_set():
+            console.print("[red]Every component has died; the demo ends.[/red]")
+            return 1
+        return 0
     finally:
-        for gateway in gateways:
-            await gateway.stop()
-        await backend_runner.cleanup()
-        central.should_exit = True
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        console.print("Stopping every component …")
+        killed = await supervisor.stop(STOP_GRACE_SECONDS)
+        for running in killed:
+            console.print(
+                f"{running.component.name} (pid {running.pid}) did not stop within "
+                f"{STOP_GRACE_SECONDS:.0f} s and was killed",
+                highlight=False,
+            )
+        console.print("All components stopped.")
 
 
-async def _wait_for(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(url, timeout=1)).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
+def report_death(running: Running, returncode: int) -> None:
+    console.print(
+        f"[red]✗ {escape(running.component.name)} (pid {running.pid}) died: "
+        f"{describe_exit(returncode)}.[/red] It is not restarted; the other components keep "
+        f"running. Last lines of {escape(str(running.log_path))}:",
+        highlight=False,
+    )
+    for line in tail(running.log_path, running.log_start):
+        console.print(f"    {line}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _print_summary(
-    admin_key: str | None, ecosystems: list[list[str]], ports: Ports, central_url: str
+def print_summary(
+    seed: setup.CentralSeed, ports: Ports, data_dir: Path, running: list[Running]
 ) -> None:
     table = Table(title="Ecosystems (زیست‌بوم‌ها)")
     for column in ("key", "fa", "phase", "deadline (Jalali / Gregorian)", "مهلت"):
         table.add_column(column)
-    for row in ecosystems:
+    for row in seed.ecosystems:
         table.add_row(*row)
     console.print(table)
     members = Table(title="Organisations and their gateways (سازمان‌ها و درگاه‌ها)")
@@ -334,33 +242,65 @@ def _print_summary(
     for index, org in enumerate(ORGANISATIONS):
         members.add_row(
             f"{org.member.name_en}\n{org.member.name_fa}",
-            subsystem_id(org),
+            federation.subsystem_id(org),
             f"http://127.0.0.1:{ports.client(index)}",
             f"127.0.0.1:{ports.peer(index)}",
         )
     console.print(members)
-    if admin_key:
-        console.print(
-            f"First admin API key (shown once): {admin_key}", highlight=False, soft_wrap=True
+    processes = Table(title=f"Processes (logs in {data_dir / 'logs'})")
+    processes.add_column("component", no_wrap=True)
+    processes.add_column("pid", no_wrap=True, justify="right")
+    processes.add_column("ports")
+    processes.add_column("log", no_wrap=True)
+    order = component_names()
+    for component in sorted(running, key=lambda r: order.index(r.component.name)):
+        processes.add_row(
+            component.component.name,
+            str(component.pid),
+            ", ".join(f"{label}:{port}" for label, port in component.component.listens),
+            component.log_path.name,
         )
+    console.print(processes)
+    if seed.first_admin_key:
+        console.print(
+            f"First admin API key (shown once): {seed.first_admin_key}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    central_url = f"http://127.0.0.1:{ports.central}"
     console.print(
         f"Central: {central_url}  OpenAPI: {central_url}/openapi.json  docs: {central_url}/docs",
         soft_wrap=True,
     )
     console.print("Try (the last one is refused by the registry's access rights):")
-    for call in demo_calls(ports):
+    for call in federation.demo_calls(ports):
         console.print(call, soft_wrap=True, highlight=False, markup=False)
-    console.print("Serving until interrupted (Ctrl-C).", highlight=False)
 
 
+@app.callback(invoke_without_command=True)
 def demo(
+    context: typer.Context,
     data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="where the demo keeps its files")
+        Path, typer.Option("--data-dir", help="where the demo keeps its files and logs")
     ] = Path("var/demo"),
     base_port: Annotated[
         int, typer.Option(help="central's port; the others follow it (see the printed table)")
     ] = 8600,
 ) -> None:
-    """Run the demo federation (instance IR-DEMO) until interrupted."""
+    """Run the demo federation (instance IR-DEMO), one process per component, until
+    interrupted."""
+    if context.invoked_subcommand is not None:
+        return
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     data_dir.mkdir(parents=True, exist_ok=True)
-    uvloop.run(run(data_dir, base_port))
+    raise typer.Exit(asyncio.run(run(data_dir.resolve(), Ports(base_port))))
+
+
+@app.command("population-backend")
+def population_backend(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8601,
+) -> None:
+    """Serve the civil registry's example population backend (the demo starts it)."""
+    configure_logging()
+    population.serve(host, port)

@@ -1,10 +1,12 @@
 """An example base registry for the demo: the civil registration organisation's persons, served
-as a provider backend behind its gateway. Every person is synthetic: generated from the
-national code itself, so the same code always gives the same person."""
+as a provider backend behind its gateway (``zistboom demo population-backend``, a process of its
+own). Every person is synthetic: generated from the national code itself, so the same code
+always gives the same person."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 from datetime import date, timedelta
 
@@ -14,6 +16,8 @@ from aiohttp import web
 from zistboom.core.errors import ValidationError
 from zistboom.core.iran import validate_national_code
 from zistboom.core.persian import to_jalali_iso
+
+log = logging.getLogger("zistboom.demo.population")
 
 GIVEN_NAMES = (
     ("زهرا", "Zahra"),
@@ -92,7 +96,18 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
 def make_app() -> web.Application:
     app = web.Application()
     app.router.add_get("/persons/{code}", get_person)
+    app.router.add_get("/health", health)
     return app
+
+
+def serve(host: str, port: int) -> None:
+    """Serve the registry until SIGINT or SIGTERM."""
+    log.info("population registry (demo) on http://%s:%s", host, port)
+    web.run_app(make_app(), host=host, port=port, access_log=None, print=None)

@@ -39,11 +39,15 @@ from zistboom.gateway.messagelog import MessageLog
 from zistboom.gateway.monitoring import Monitor
 from zistboom.gateway.proxy import Exchange
 from zistboom.gateway.proxy import error_response as proxy_error
+from zistboom.gateway.replay import ReplayMemory
 from zistboom.gateway.settings import GatewaySettings
 from zistboom.gateway.trust import GatewayIdentity, Trust, trust_client_certificates
 
 log = logging.getLogger("zistboom.gateway")
 MIGRATIONS = "zistboom.gateway:migrations"
+# Every path, also one whose decoded form holds a line break (which ".*" would not match, and
+# aiohttp would answer a bare 404 that looks like a backend's): the exchange refuses it itself.
+ANY_PATH = r"/{tail:[\s\S]*}"
 
 
 async def open_database(
@@ -68,6 +72,7 @@ class Gateway:
     engine: AsyncEngine | None = None
     exchange: Exchange | None = None
     message_log: MessageLog | None = None
+    replays: ReplayMemory | None = None
     conf_client: gc.GlobalConfClient | None = None
     runners: list[web.AppRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -104,7 +109,13 @@ class Gateway:
         client_limits, peer_limits = listeners(settings)
         monitor = Monitor(settings.gateway_id, operational_log=settings.operational_log)
         monitor.watch_limits((client_limits, peer_limits))
-        self.exchange = Exchange(settings, identity, trust, registry, self.message_log, monitor)
+        # Started last of the exchange's parts: it waits for the next whole second, from which
+        # requests are accepted (ZB-STD-004 §5.8).
+        self.replays = ReplayMemory(self.engine, max_skew=settings.max_clock_skew)
+        await self.replays.start()
+        self.exchange = Exchange(
+            settings, identity, trust, registry, self.message_log, monitor, self.replays
+        )
         await self.exchange.start()
 
         client_app = web.Application(client_max_size=settings.max_body_bytes)
@@ -113,13 +124,11 @@ class Gateway:
         client_app.router.add_get("/metrics", monitor.metrics)
         client_app.router.add_get("/listClients", self._list_clients)
         client_app.router.add_route(
-            "*", "/{tail:.*}", client_limits.releasing(self.exchange.client_handler)
+            "*", ANY_PATH, client_limits.releasing(self.exchange.client_handler)
         )
         client_app[LISTENER] = client_limits
         peer_app = web.Application(client_max_size=settings.max_body_bytes)
-        peer_app.router.add_route(
-            "*", "/{tail:.*}", peer_limits.releasing(self.exchange.peer_handler)
-        )
+        peer_app.router.add_route("*", ANY_PATH, peer_limits.releasing(self.exchange.peer_handler))
         peer_app[LISTENER] = peer_limits
         client_tls = identity.information_system_tls_context() if settings.client_tls else None
         if client_tls is not None:
@@ -193,6 +202,8 @@ class Gateway:
             await runner.cleanup()
         if self.exchange is not None:
             await self.exchange.stop()
+        if self.replays is not None:
+            await self.replays.stop()
         if self.message_log is not None:
             await self.message_log.stop()
         if self.conf_client is not None:

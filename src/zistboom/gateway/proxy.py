@@ -16,16 +16,17 @@ request, log both messages durably, answer. Nothing is forwarded before every ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 from aiohttp import web
 from aiohttp.client_proto import ResponseHandler
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -36,18 +37,19 @@ from zistboom.core import globalconf as gc
 from zistboom.core.crypto import httpsig, keys
 from zistboom.core.errors import CryptoError, ValidationError
 from zistboom.core.evidence import Kind, Side
-from zistboom.core.identifiers import ServiceId, SubsystemId, parse_client_header
+from zistboom.core.identifiers import SubsystemId, parse_client_header
 from zistboom.gateway import metaservices
 from zistboom.gateway.access import Registry, ServiceEntry
 from zistboom.gateway.limits import LISTENER
 from zistboom.gateway.messagelog import LogEntry, MessageLog
 from zistboom.gateway.monitoring import Monitor
+from zistboom.gateway.replay import ReplayMemory
 from zistboom.gateway.settings import GatewaySettings
-from zistboom.gateway.trust import GatewayIdentity, Trust
+from zistboom.gateway.target import R1Target, parse_target, split_target
+from zistboom.gateway.trust import GatewayIdentity, SigningIdentity, Trust
 
 log = logging.getLogger("zistboom.gateway")
 
-MAX_TARGET_LENGTH = 4096
 LABEL = xr.SIGNATURE_LABEL
 REQUEST_BASE_COMPONENTS = (
     '"@method"',
@@ -106,56 +108,6 @@ LOGGED_HEADERS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class R1Target:
-    """A parsed ``/r1/…`` request target."""
-
-    service: ServiceId
-    rest: str
-    """The path after the service id, as received (still percent-encoded), or ''."""
-    query: str
-    """The raw query string, unchanged, without '?'."""
-
-    @property
-    def path_and_query(self) -> str:
-        return (
-            "/r1/" + self.service.to_path() + self.rest + (f"?{self.query}" if self.query else "")
-        )
-
-    @property
-    def backend_path(self) -> str:
-        return self.rest or "/"
-
-
-def parse_target(raw_path: str, query: str) -> R1Target:
-    """Strictly parse ``/r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/rest]``."""
-    if len(raw_path) + len(query) > MAX_TARGET_LENGTH:
-        raise xr.BadRequest(f"the request target is longer than {MAX_TARGET_LENGTH} characters")
-    if not raw_path.startswith("/r1/"):
-        raise xr.BadRequest(
-            "not an X-Road REST request: the path must start with /r1/ followed by the "
-            "service id INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE"
-        )
-    segments = raw_path[4:].split("/")
-    if len(segments) < 5:
-        raise xr.InvalidServiceIdentifier(
-            f"the service id needs 5 segments (INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE), "
-            f"got {len(segments)}: {raw_path[4:]!r}"
-        )
-    try:
-        service = ServiceId.parse_path("/".join(segments[:5]), field="service")
-    except ValidationError as error:
-        raise xr.InvalidServiceIdentifier(error.detail) from error
-    rest_segments = segments[5:]
-    for segment in rest_segments:
-        if segment.lower() in ("..", ".", "%2e%2e", "%2e", ".%2e", "%2e."):
-            raise xr.BadRequest("dot segments are not allowed in the service path")
-        if "%2f" in segment.lower() or "%5c" in segment.lower() or "\\" in segment:
-            raise xr.BadRequest("encoded slashes are not allowed in the service path")
-    rest = "/" + "/".join(rest_segments) if rest_segments else ""
-    return R1Target(service, rest, query)
-
-
 def combined_headers(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> dict[str, str]:
     """Lower-case names, several field lines joined with ', ' as HTTP does."""
     combined: dict[str, str] = {}
@@ -202,6 +154,27 @@ def peer_certificate_fingerprint(request: web.Request) -> str | None:
     return keys.sha256_hex(der) if der else None  # the fingerprint is SHA-256 of the DER
 
 
+def quoted_answer(status: int, headers: Mapping[str, str], body: bytes) -> str:
+    """What a refused peer answer said, for the detail of our own error: its status, its
+    X-Road error type and message (never its other headers or its body)."""
+    parts = [f"the peer answered {status}"]
+    error_type = headers.get(xr.X_ROAD_ERROR)
+    if error_type:
+        parts.append(f"X-Road-Error {_printable(error_type)}")
+        try:
+            message = orjson.loads(body).get("message")
+        except (orjson.JSONDecodeError, AttributeError):
+            message = None
+        if isinstance(message, str):
+            parts.append(f"message {_printable(message)!r}")
+    return "; ".join(parts)
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class PinnedConnector(aiohttp.TCPConnector):
     """Connections to peer gateways whose TLS certificate must be one the global configuration
     names for the gateway at that address, checked when the connection is made (pooled
@@ -234,24 +207,47 @@ class PeerCertificateRefused(aiohttp.ClientConnectionError):
         self.fingerprint = fingerprint
 
 
-class ReplayGuard:
-    """Signatures seen within the freshness window (per key and nonce); older ones are refused
-    by their ``created`` time anyway, so the window bounds the memory."""
+@dataclass(slots=True)
+class Inbound:
+    """What the provider side has learnt of a request so far: what a refusal is bound to."""
 
-    def __init__(self, window: int) -> None:
-        self._window = window
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+    target: R1Target | None = None
+    message_id: str | None = None
+    client_id: str | None = None
+    body: bytes | None = None
+    parts: httpsig.RequestParts | None = None
+    signature_base: bytes | None = None
+    request_hash: str | None = None
 
-    def check(self, key_id: str, nonce: str) -> None:
-        now = time.monotonic()
-        while self._seen:
-            oldest_key, seen_at = next(iter(self._seen.items()))
-            if now - seen_at <= 2 * self._window:
-                break
-            del self._seen[oldest_key]
-        if (key_id, nonce) in self._seen:
-            raise xr.ReplayedMessage(f"message {nonce} was already received")
-        self._seen[(key_id, nonce)] = now
+    def identify(self, request: web.Request) -> None:
+        """Take the service, message id and client as far as they can be read, so that even
+        the first check's refusal can name them (and be signed); raises nothing."""
+        with contextlib.suppress(xr.ExchangeError):
+            self.target = split_target(request.rel_url.raw_path, request.rel_url.raw_query_string)
+        ids = request.headers.getall(xr.X_ROAD_ID, ())
+        if len(ids) == 1 and ids[0]:
+            self.message_id = ids[0]
+        clients = request.headers.getall(xr.X_ROAD_CLIENT, ())
+        if len(clients) == 1:
+            with contextlib.suppress(ValidationError):
+                self.client_id = str(parse_client_header(clients[0]))
+
+
+def check_header_text(headers: CIMultiDictProxy[str], error: type[xr.ExchangeError]) -> None:
+    """Refuse header fields that are not valid UTF-8: aiohttp hands on such bytes as surrogate
+    escapes, and the next hop would drop them; changing data in transit is worse than refusing
+    it."""
+    for name, value in headers.items():
+        if not value.isascii() or not name.isascii():
+            try:
+                name.encode()
+                value.encode()
+            except UnicodeEncodeError:
+                shown = name.encode("utf-8", "surrogateescape").decode("ascii", "replace")
+                raise error(
+                    f"the header {shown} is not valid UTF-8; percent-encode binary or "
+                    "legacy-encoded text"
+                ) from None
 
 
 class Exchange:
@@ -265,6 +261,7 @@ class Exchange:
         registry: Registry,
         message_log: MessageLog,
         monitor: Monitor,
+        replays: ReplayMemory,
     ) -> None:
         self.settings = settings
         self.identity = identity
@@ -272,7 +269,7 @@ class Exchange:
         self.registry = registry
         self.message_log = message_log
         self.monitor = monitor
-        self.replays = ReplayGuard(settings.max_clock_skew)
+        self.replays = replays
         self._peer: aiohttp.ClientSession | None = None
         self._backend: aiohttp.ClientSession | None = None
 
@@ -363,6 +360,7 @@ class Exchange:
         except ValidationError as error:
             raise xr.InvalidClientIdentifier(error.detail) from error
         target = parse_target(request.rel_url.raw_path, request.rel_url.raw_query_string)
+        check_header_text(request.headers, xr.BadRequest)
         client_id = str(client)
         await self.registry.current()
         self._check_local_caller(request, client_id)
@@ -527,10 +525,49 @@ class Exchange:
             ) from error
 
         received = combined_headers(answer_headers)
-        if xr.X_ROAD_ERROR in received and xr.SIGNATURE not in received:
-            # An error raised by the provider's gateway before it could sign: the peer is
-            # authenticated by TLS; pass it on as it is.
-            return status, answer_headers, answer_body
+        if xr.SIGNATURE not in received or xr.SIGNATURE_INPUT not in received:
+            # Only a signed answer is evidence and only a signed answer is passed on: a party
+            # holding no more than the peer's TLS key must not speak for the provider.
+            raise xr.UnsignedAnswer(
+                f"the provider gateway {gateway.id} answered without a signature; nothing of "
+                "its answer is passed on",
+                detail=quoted_answer(status, received, answer_body),
+            )
+        provider_member = str(target.service.subsystem.member)
+        refusal = xr.X_ROAD_ERROR in received
+        required: tuple[str, ...] = RESPONSE_COMPONENTS
+        if refusal and xr.X_ROAD_REQUEST_HASH not in received:
+            # Refused before the provider read the body: bound by the request's signature.
+            required = tuple(c for c in required if c != '"x-road-request-hash"')
+        if refusal:
+            required += ('"x-road-error"',)
+        try:
+            httpsig.verify_content_digest(received.get(xr.CONTENT_DIGEST, ""), answer_body)
+            httpsig.verify_response(
+                httpsig.ResponseParts(status, received),
+                request=sent,
+                resolve_key=lambda params: self.trust.signer_key(
+                    conf, received.get(xr.SIGNER_CERTIFICATE), provider_member, params.key_id
+                ),
+                required=required,
+                now=int(time.time()),
+                max_skew=self.settings.max_clock_skew,
+                label=LABEL,
+            )
+        except CryptoError as error:
+            raise xr.ClientInvalidSignature(
+                f"the provider's answer does not verify: {error.detail}",
+                detail=quoted_answer(status, received, answer_body),
+            ) from error
+        if xr.X_ROAD_REQUEST_HASH in received and received[
+            xr.X_ROAD_REQUEST_HASH
+        ] != xr.request_hash(signed.signature_base, body):
+            raise xr.ClientInvalidSignature(
+                "the provider's answer is bound to another request (X-Road-Request-Hash differs)"
+            )
+        if received.get(xr.X_ROAD_ID) != message_id:
+            raise xr.ClientInvalidSignature("the provider's answer carries another X-Road-Id")
+        return status, answer_headers, answer_body
         provider_member = str(target.service.subsystem.member)
         try:
             httpsig.verify_content_digest(received.get(xr.CONTENT_DIGEST, ""), answer_body)
@@ -580,33 +617,39 @@ class Exchange:
 
     async def peer_handler(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        message_id = request.headers.get(xr.X_ROAD_ID)
+        inbound = Inbound()
         try:
-            response = await self._server_exchange(request)
+            response = await self._server_exchange(request, inbound)
         except xr.ExchangeError as error:
-            response = error_response(error, message_id)
+            response = self._refusal(request, inbound, error)
             self.monitor.record("server", error.xroad_type, started, request, response)
             return response
         self.monitor.record("server", None, started, request, response)
         return response
 
-    async def _server_exchange(self, request: web.Request) -> web.Response:
+    async def _server_exchange(self, request: web.Request, inbound: Inbound) -> web.Response:
+        inbound.identify(request)
         conf = self.trust.conf(xr.ServerOutdatedGlobalConf)
         if not self.message_log.timestamping_ok():
             raise xr.ServerTimestampingFailed(
                 "the message log has not been timestamped within the grace period"
             )
         target = parse_target(request.rel_url.raw_path, request.rel_url.raw_query_string)
-        if any(len(request.headers.getall(h, [])) > 1 for h in (xr.X_ROAD_ID, xr.X_ROAD_CLIENT)):
-            raise xr.InvalidMessage("X-Road-Id and X-Road-Client must appear once between gateways")
+        for name in xr.SIGNED_REQUEST_HEADERS:
+            if len(request.headers.getall(name, ())) > 1:
+                raise xr.InvalidMessage(
+                    f"{name} appears on more than one line; between gateways it has one value"
+                )
         message_id = request.headers.get(xr.X_ROAD_ID)
         client_header = request.headers.get(xr.X_ROAD_CLIENT)
         if not message_id or not client_header:
             raise xr.InvalidMessage("X-Road-Id and X-Road-Client are required between gateways")
+        check_header_text(request.headers, xr.InvalidMessage)
         try:
             client = parse_client_header(client_header)
         except ValidationError as error:
             raise xr.InvalidMessage(error.detail) from error
+        client_id = str(client)
         client_member = str(client.member if isinstance(client, SubsystemId) else client)
         fingerprint = peer_certificate_fingerprint(request)
         if fingerprint is None or not self.trust.gateway_allowed(conf, client_member, fingerprint):
@@ -619,9 +662,11 @@ class Exchange:
         service = self.registry.service(provider, target.service.service_code)
         limit = (service.max_body_bytes if service else None) or self.settings.max_body_bytes
         body = await read_body(request, limit, xr.ServerRequestTooLarge)
+        inbound.body = body
         received = combined_headers(request.headers)
         target_uri = f"https://{request.host}{target.path_and_query}"
         parts = httpsig.RequestParts(request.method, target_uri, received)
+        inbound.parts = parts
         required = list(REQUEST_BASE_COMPONENTS) + [
             f'"{name}"' for name in REQUEST_OPTIONAL_HEADERS if name in received
         ]
@@ -648,15 +693,16 @@ class Exchange:
             raise xr.ServerInvalidSignature(
                 f"the request's signature does not verify: {error.detail}"
             ) from error
+        inbound.signature_base = verified.signature_base
         if verified.params.nonce != message_id:
             raise xr.ServerInvalidSignature("the signature's nonce is not the X-Road-Id")
-        self.replays.check(verified.params.key_id, message_id)
-        client_id = str(client)
+        self.replays.check_started(verified.params.created)
+        await self.replays.claim(verified.params.key_id, message_id, verified.params.created)
         if str(target.service.subsystem.member) not in self.identity.signers:
             raise xr.UnknownService(
                 f"this gateway does not serve {target.service.subsystem.member}"
             )
-        request_hash = xr.request_hash(verified.signature_base, body)
+        inbound.request_hash = xr.request_hash(verified.signature_base, body)
         request_record = self._entry(
             "request", "server", message_id, client_id, str(target.service), request.method,
             target.path_and_query, None, received, body, target_uri, self._body_logging(provider),
@@ -664,6 +710,7 @@ class Exchange:
 
         xroad_error: str | None = None
         try:
+            self._check_client_known(client, conf)
             if service is None:
                 if target.service.service_code not in metaservices.NAMES:
                     raise xr.UnknownService(f"{target.service} is not a service of this gateway")
@@ -686,10 +733,118 @@ class Exchange:
             xroad_error = error.xroad_type
             status, answer_body = error.status, error.body(message_id)
             answer_headers = CIMultiDict({"Content-Type": "application/json; charset=utf-8"})
-        return await self._signed_answer(
-            status, answer_headers, answer_body, message_id, client_id, target, parts,
-            request_record, request_hash, provider, xroad_error,
+        signer = self.identity.signer(str(target.service.subsystem.member))
+        headers = self._signed_headers(
+            inbound, signer, status, answer_headers, answer_body, xroad_error
+        )
+        response_record = self._entry(
+            "response", "server", message_id, client_id, str(target.service), None, None, status,
+            combined_headers(headers), answer_body, None, self._body_logging(provider),
         )  # fmt: skip
+        await self._log(request_record, response_record)
+        return web.Response(status=status, body=answer_body, headers=headers)
+
+    @staticmethod
+    def _check_client_known(client: SubsystemId | Any, conf: gc.GlobalConf) -> None:
+        """The client (member, or subsystem of a member) is in the global configuration, as
+        X-Road's server proxy requires of every client."""
+        member_id = str(client.member if isinstance(client, SubsystemId) else client)
+        member = conf.member(member_id)
+        if member is None or (
+            isinstance(client, SubsystemId) and client.subsystem_code not in member.subsystems
+        ):
+            raise xr.ServerUnknownMember(f"client {client} is not in the global configuration")
+
+    def _refusal(
+        self, request: web.Request, inbound: Inbound, error: xr.ExchangeError
+    ) -> web.Response:
+        """A refusal made before the request was authenticated, or when nothing could be
+        logged (ZB-STD-004 §7.1): signed by the provider member named in the target whenever
+        this gateway holds its key and the request carries the identifiers and the signature
+        the answer is bound to; unsigned otherwise. It is not logged here."""
+        message_id = inbound.message_id
+        target = inbound.target
+        signer = (
+            self.identity.signers.get(str(target.service.subsystem.member))
+            if target is not None
+            else None
+        )
+        if message_id is None or target is None or signer is None:
+            return error_response(error, message_id)
+        parts = inbound.parts or httpsig.RequestParts(
+            request.method,
+            f"https://{request.host}{target.path_and_query}",
+            combined_headers(request.headers),
+        )
+        if inbound.request_hash is None and inbound.body is not None:
+            base = inbound.signature_base
+            if base is None:
+                with contextlib.suppress(CryptoError):
+                    base = httpsig.request_signature_base(parts, label=LABEL)
+            if base is not None:
+                inbound.request_hash = xr.request_hash(base, inbound.body)
+        inbound.parts = parts
+        body = error.body(message_id)
+        try:
+            headers = self._signed_headers(
+                inbound,
+                signer,
+                error.status,
+                CIMultiDict({"Content-Type": "application/json; charset=utf-8"}),
+                body,
+                error.xroad_type,
+            )
+        except CryptoError:  # the request carries no signature this answer can cover
+            return error_response(error, message_id)
+        return web.Response(status=error.status, body=body, headers=headers)
+
+    def _signed_headers(
+        self,
+        inbound: Inbound,
+        signer: SigningIdentity,
+        status: int,
+        backend_headers: Mapping[str, str],
+        body: bytes,
+        xroad_error: str | None,
+    ) -> CIMultiDict[str]:
+        """The headers of an answer signed by the provider member and bound to the request
+        (ZB-STD-004 §5.5, §7.6)."""
+        assert inbound.target is not None
+        assert inbound.message_id is not None
+        assert inbound.parts is not None
+        headers: CIMultiDict[str] = CIMultiDict()
+        for name, value in backend_headers.items():
+            key = name.lower()
+            if key in xr.FILTERED_HEADERS or key in xr.GATEWAY_HEADERS or key.startswith("x-road-"):
+                continue
+            headers.add(name, value)
+        headers[xr.X_ROAD_ID] = inbound.message_id
+        if inbound.client_id is not None:
+            headers[xr.X_ROAD_CLIENT] = inbound.client_id
+        headers[xr.X_ROAD_SERVICE] = str(inbound.target.service)
+        headers[xr.X_ROAD_REQUEST_ID] = str(uuid.uuid4())
+        components: tuple[str, ...] = RESPONSE_COMPONENTS
+        if inbound.request_hash is not None:
+            headers[xr.X_ROAD_REQUEST_HASH] = inbound.request_hash
+        else:  # a refusal before the body was read: bound by the request's signature only
+            components = tuple(c for c in components if c != '"x-road-request-hash"')
+        if xroad_error is not None:
+            headers[xr.X_ROAD_ERROR] = xroad_error
+            components += ('"x-road-error"',)
+        headers[xr.CONTENT_DIGEST] = httpsig.content_digest(body)
+        headers[xr.SIGNER_CERTIFICATE] = signer.certificate_header
+        signed = httpsig.sign_response(
+            httpsig.ResponseParts(status, combined_headers(headers)),
+            request=inbound.parts,
+            components=components,
+            key=signer.key,
+            key_id=signer.key_id,
+            created=int(time.time()),
+            label=LABEL,
+        )
+        headers[xr.SIGNATURE_INPUT] = signed.signature_input
+        headers[xr.SIGNATURE] = signed.signature
+        return headers
 
     def _authorise(
         self,
@@ -749,54 +904,6 @@ class Exchange:
             ) from error
         except (aiohttp.ClientError, OSError) as error:
             raise xr.ServiceFailed(f"the backend of {target.service} failed: {error}") from error
-
-    async def _signed_answer(
-        self,
-        status: int,
-        backend_headers: Mapping[str, str],
-        body: bytes,
-        message_id: str,
-        client_id: str,
-        target: R1Target,
-        request_parts: httpsig.RequestParts,
-        request_record: LogEntry,
-        request_hash: str,
-        provider: str,
-        xroad_error: str | None,
-    ) -> web.Response:
-        signer = self.identity.signer(str(target.service.subsystem.member))
-        headers: CIMultiDict[str] = CIMultiDict()
-        for name, value in backend_headers.items():
-            key = name.lower()
-            if key in xr.FILTERED_HEADERS or key in xr.GATEWAY_HEADERS or key.startswith("x-road-"):
-                continue
-            headers.add(name, value)
-        headers[xr.X_ROAD_ID] = message_id
-        headers[xr.X_ROAD_CLIENT] = client_id
-        headers[xr.X_ROAD_SERVICE] = str(target.service)
-        headers[xr.X_ROAD_REQUEST_ID] = str(uuid.uuid4())
-        headers[xr.X_ROAD_REQUEST_HASH] = request_hash
-        if xroad_error is not None:
-            headers[xr.X_ROAD_ERROR] = xroad_error
-        headers[xr.CONTENT_DIGEST] = httpsig.content_digest(body)
-        headers[xr.SIGNER_CERTIFICATE] = signer.certificate_header
-        signed = httpsig.sign_response(
-            httpsig.ResponseParts(status, combined_headers(headers)),
-            request=request_parts,
-            components=RESPONSE_COMPONENTS + (('"x-road-error"',) if xroad_error else ()),
-            key=signer.key,
-            key_id=signer.key_id,
-            created=int(time.time()),
-            label=LABEL,
-        )
-        headers[xr.SIGNATURE_INPUT] = signed.signature_input
-        headers[xr.SIGNATURE] = signed.signature
-        response_record = self._entry(
-            "response", "server", message_id, client_id, str(target.service), None, None, status,
-            combined_headers(headers), body, None, self._body_logging(provider),
-        )  # fmt: skip
-        await self._log(request_record, response_record)
-        return web.Response(status=status, body=body, headers=headers)
 
     # --- message log --------------------------------------------------------------------------
 

@@ -66,6 +66,7 @@ __all__ = [
     "StaleSignature",
     "VerifiedSignature",
     "content_digest",
+    "request_signature_base",
     "sign_request",
     "sign_response",
     "verify_content_digest",
@@ -1303,3 +1304,28 @@ def verify_response(
         expected_tag=expected_tag,
         label=label,
     )
+
+
+def request_signature_base(request: RequestParts, *, label: str = "zb") -> bytes:
+    """The signature base of the request's ``label`` signature, rebuilt from the message as
+    received without checking the signature or its parameters: what a provider's gateway binds
+    a refusal to (``X-Road-Request-Hash``) when it refuses a request it has not verified.
+    :class:`CryptoError` when the request carries no such signature or the base cannot be
+    built."""
+    _check_label(label)
+    member, _signature, listed = _selected_member(request.headers, label, "request")
+    components = (
+        [_listed_component(value, item_params, label) for value, item_params in member.items]
+        if listed is None
+        else listed
+    )
+    try:
+        params_value = (
+            "("
+            + " ".join(c.serialized for c in components)
+            + ")"
+            + _serialize_params(member.params)
+        )
+    except _StructureError as exc:  # pragma: no cover - parsed values always re-serialise
+        raise CryptoError(f"signature {label!r} has an invalid parameter: {exc}") from None
+    return _signature_base(components, params_value, request, None)

@@ -2,6 +2,7 @@
 
 import zistboom.gateway.messagelog
 import zistboom.gateway.models
+import zistboom.gateway.replay
 from zistboom.core.database import run_migrations_online
 
 run_migrations_online(zistboom.gateway.models.Base.metadata)
