@@ -609,3 +609,19 @@ def test_a_header_that_is_not_utf8_is_refused_naming_it(fed: Federation) -> None
     assert b"x-road-error: client.badrequest" in head.lower()
     assert "x-greeting" in json.loads(body)["message"].lower()
     assert hits(fed, "/headers") == before
+
+
+# --- answers longer than what arrives in one read ---------------------------------------------
+
+
+def test_a_large_answer_arrives_whole_through_both_gateways(fed: Federation) -> None:
+    body = bytes(range(256)) * (3 * 4096)  # 3 MiB, echoed by the backend
+    response = httpx.post(
+        f"{fed.gateways['a'].url}/r1/{subsystem(fed, 'b', 'registry')}/persons/echo",
+        headers={"X-Road-Client": subsystem(fed, "a", "client"), "Content-Type": "x/y"},
+        content=body,
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text[:300]
+    assert "x-road-error" not in response.headers
+    assert response.content == body

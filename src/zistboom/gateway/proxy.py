@@ -147,6 +147,17 @@ async def read_body(request: web.Request, limit: int, too_large: type[xr.Exchang
     return await request.app[LISTENER].read_body(request, limit, too_large)
 
 
+async def read_answer(answer: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body of an answer, or None when it is longer than ``limit`` bytes.
+    (``StreamReader.read(n)`` returns what has arrived so far, not n bytes.)"""
+    body = bytearray()
+    async for chunk in answer.content.iter_chunked(256 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def peer_certificate_fingerprint(request: web.Request) -> str | None:
     transport = request.transport
     ssl_object = transport.get_extra_info("ssl_object") if transport else None
@@ -276,7 +287,12 @@ class Exchange:
     def _peer_session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             connector=PinnedConnector(
-                self._pins, ssl=self.identity.client_tls_context(), limit=0, keepalive_timeout=60
+                self._pins,
+                ssl=self.identity.client_tls_context(),
+                limit=0,
+                # Well inside the peers' header timeout, after which they close idle
+                # connections: a request is never sent on a connection being closed.
+                keepalive_timeout=min(60.0, self.settings.header_timeout / 2),
             ),
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
@@ -500,8 +516,8 @@ class Exchange:
                 limit = self.settings.max_body_bytes
                 if answer.content_length is not None and answer.content_length > limit:
                     raise xr.ClientInternalError("the provider's answer is too large")
-                answer_body = await answer.content.read(limit + 1)
-                if len(answer_body) > limit:
+                answer_body = await read_answer(answer, limit)
+                if answer_body is None:
                     raise xr.ClientInternalError("the provider's answer is too large")
                 status = answer.status
                 answer_headers = CIMultiDict(answer.headers)
@@ -894,8 +910,8 @@ class Exchange:
                 allow_redirects=False,
                 timeout=timeout,
             ) as answer:
-                answer_body = await answer.content.read(limit + 1)
-                if len(answer_body) > limit:
+                answer_body = await read_answer(answer, limit)
+                if answer_body is None:
                     raise xr.ServiceFailed(f"the backend's answer is larger than {limit} bytes")
                 return answer.status, answer.headers.copy(), answer_body
         except TimeoutError as error:
