@@ -26,7 +26,7 @@ from zistboom.core import exchange
 from zistboom.core.crypto import httpsig, x509
 from zistboom.core.crypto.keys import PublicKey
 from zistboom.core.errors import CryptoError
-from zistboom.gateway.proxy import (
+from zistboom.gateway.message import (
     REQUEST_BASE_COMPONENTS,
     REQUEST_OPTIONAL_HEADERS,
     RESPONSE_COMPONENTS,
@@ -197,7 +197,7 @@ def test_every_example_block_is_known_and_present() -> None:
 def test_header_persian_abstract_and_requirement_words() -> None:
     text = standard_text()
     assert "| Version | 1.1 |" in text
-    assert "| Date | 2026-11-28 |" in text
+    assert "| Date | 2026-12-01 |" in text
     abstract = text.index("## خلاصه")
     assert abstract < text.index("## 1 Scope")
     assert re.search(r"[\u0600-\u06FF]{20,}", text[abstract : abstract + 4000].replace(" ", ""))

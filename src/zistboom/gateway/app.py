@@ -35,10 +35,10 @@ from zistboom.gateway.access import Registry
 from zistboom.gateway.api import create_management_app
 from zistboom.gateway.catalogue import CataloguePublisher
 from zistboom.gateway.limits import LISTENER, listeners
+from zistboom.gateway.message import error_response as proxy_error
 from zistboom.gateway.messagelog import MessageLog
 from zistboom.gateway.monitoring import Monitor
 from zistboom.gateway.proxy import Exchange
-from zistboom.gateway.proxy import error_response as proxy_error
 from zistboom.gateway.replay import ReplayMemory
 from zistboom.gateway.settings import GatewaySettings
 from zistboom.gateway.trust import GatewayIdentity, Trust, trust_client_certificates
@@ -124,11 +124,13 @@ class Gateway:
         client_app.router.add_get("/metrics", monitor.metrics)
         client_app.router.add_get("/listClients", self._list_clients)
         client_app.router.add_route(
-            "*", ANY_PATH, client_limits.releasing(self.exchange.client_handler)
+            "*", ANY_PATH, client_limits.releasing(self.exchange.client_side.client_handler)
         )
         client_app[LISTENER] = client_limits
         peer_app = web.Application(client_max_size=settings.max_body_bytes)
-        peer_app.router.add_route("*", ANY_PATH, peer_limits.releasing(self.exchange.peer_handler))
+        peer_app.router.add_route(
+            "*", ANY_PATH, peer_limits.releasing(self.exchange.server_side.peer_handler)
+        )
         peer_app[LISTENER] = peer_limits
         client_tls = identity.information_system_tls_context() if settings.client_tls else None
         if client_tls is not None:
