@@ -464,13 +464,13 @@ class Exchange:
             }
             error_body = error.body(message_id)
             error_record = self._entry(
-                "response", "client", message_id, client_id, str(target.service), None, None,
+                "response", "client", message_id, client_id, str(target.service), method, None,
                 error.status, failure, error_body, None, keep_body,
             )  # fmt: skip
             await self._log(request_record, error_record)
             raise
         response_record = self._entry(
-            "response", "client", message_id, client_id, str(target.service), None, None, status,
+            "response", "client", message_id, client_id, str(target.service), method, None, status,
             combined_headers(answer_headers), answer_body, None, keep_body,
         )  # fmt: skip
         await self._log(request_record, response_record)
@@ -743,8 +743,9 @@ class Exchange:
             inbound, signer, status, answer_headers, answer_body, xroad_error
         )
         response_record = self._entry(
-            "response", "server", message_id, client_id, str(target.service), None, None, status,
-            combined_headers(headers), answer_body, None, self._body_logging(provider),
+            "response", "server", message_id, client_id, str(target.service), request.method,
+            None, status, combined_headers(headers), answer_body, None,
+            self._body_logging(provider),
         )  # fmt: skip
         await self._log(request_record, response_record)
         return web.Response(status=status, body=answer_body, headers=headers)
