@@ -923,7 +923,7 @@ def _batch_checks(
 def _signature_check(
     record: BundleRecord, context: _Context, trusted_at: datetime | None
 ) -> CheckResult:
-    """ZB-STD-005 §9 step 11: the signature as a gateway checks it (ZB-STD-004 §5.1, §5.3),
+    """ZB-STD-005 §9 step 10: the signature as a gateway checks it (ZB-STD-004 §5.1, §5.3),
     and every record field it covers bound to the signed value."""
     content = record.content
     headers = content.headers
