@@ -27,8 +27,8 @@ itself does not make: duplicate dictionary keys and duplicate parameter keys, of
 (``;created=1;created=2``) or of a component (``"x";req;req``) alike (RFC 8941 keeps the last
 one, which lets two parties read one field differently), and anything that is not ASCII. The
 ``sf`` component parameter is accepted only on a field whose structured type is known (and the
-value is then its strict re-serialisation), ``name`` only on ``@query-param`` (ZB-STD-005 §9.1). RFC 9651's Date and Display
-String types are not accepted.
+value is then its strict re-serialisation), ``name`` only on ``@query-param`` (ZB-STD-005 §9.1).
+RFC 9651's Date and Display String types are not accepted.
 """
 
 from __future__ import annotations
