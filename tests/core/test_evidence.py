@@ -1293,3 +1293,39 @@ def test_an_empty_body_is_a_body_not_an_empty_text(authority: Authority) -> None
     report = verify_bundle(edit(document, empty_text), trust_anchor=authority.ca_cert)
     assert report.records[0].failed == ["format"]
     assert "instance must be a non-empty string" in report.records[0].checks[0].detail
+
+
+def test_an_early_refusal_needs_no_request_hash_but_other_responses_do(
+    authority: Authority,
+) -> None:
+    # ZB-STD-004 §5.5 row 6: a refusal made before the provider read the body has none.
+    request, response = exchange(authority, "msg-r0", int(NOW.timestamp()))
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k not in ("signature", "signature-input", "x-road-request-hash")
+    }
+    for refusal in (True, False):
+        fields = headers | ({"x-road-error": "Server.ServerProxy.AccessDenied"} if refusal else {})
+        components = [c for c in RESPONSE_COMPONENTS if c != "x-road-request-hash"]
+        signed = httpsig.sign_response(
+            httpsig.ResponseParts(403, fields),
+            request=httpsig.RequestParts("POST", TARGET_URI, _signed(request.headers)),
+            components=components + (['"x-road-error"'] if refusal else []),
+            key=authority.provider_key,
+            key_id=certificate_fingerprint(authority.provider_cert),
+            created=int(NOW.timestamp()),
+        )
+        fields |= {"signature-input": signed.signature_input, "signature": signed.signature}
+        answer = replace(response, status=403, headers=fields)
+        report = verify_bundle(
+            one_exchange_bundle(authority, (request, answer)), trust_anchor=authority.ca_cert
+        )
+        if refusal:
+            assert report.ok, report.failures()
+            assert "without X-Road-Request-Hash" in report.records[1].checks[-1].detail
+        else:
+            assert (
+                'does not cover the required "x-road-request-hash"'
+                in (signature_details(report)[2])
+            )

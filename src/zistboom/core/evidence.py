@@ -991,6 +991,8 @@ def _verify_response(
     required = _required(
         REQUIRED_RESPONSE_COMPONENTS, RESPONSE_COMPONENTS_WHEN_PRESENT, content.headers
     )
+    if _early_refusal(content.headers):
+        required = tuple(name for name in required if name != "x-road-request-hash")
     first_error: CryptoError | None = None
     for request in ordered:
         try:
@@ -1038,6 +1040,8 @@ def _bind_response(content: RecordContent, request: BundleRecord) -> str:
     _bind(content.client, asked.client, "client", "client of the request it answers")
     if content.method is not None:
         _bind(content.method, asked.method, "method", "method of the request it answers")
+    if _early_refusal(headers):
+        return "; a refusal without X-Road-Request-Hash, bound to its request by its signature"
     expected = _request_hash_of(request)
     if expected is None:
         return "; X-Road-Request-Hash not recomputed: the request's body is not in the bundle"
@@ -1048,6 +1052,12 @@ def _bind_response(content: RecordContent, request: BundleRecord) -> str:
             f"{asked.seq} ({expected})"
         )
     return ""
+
+
+def _early_refusal(headers: Mapping[str, str]) -> bool:
+    """A provider's refusal made before it read the body carries no request hash (ZB-STD-004
+    §5.5 row 6); every other signed response does."""
+    return "x-road-error" in headers and "x-road-request-hash" not in headers
 
 
 def _bind(value: str | None, signed: str | None, name: str, where: str) -> None:
