@@ -1441,3 +1441,67 @@ def test_random_header_values_round_trip(values: Mapping[str, str], query: str, 
     assert verified.signature_base == fields.signature_base
     for name, value in values.items():
         assert f'"{name}": {value.strip(" ")}\n'.encode() in fields.signature_base
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeated parameter keys, sf and name (ZB-STD-005 §9.1)
+
+
+def _rewritten_input(fields: SignedFields, old: str, new: str) -> RequestParts:
+    assert old in fields.signature_input
+    return with_headers(
+        gateway_request(),
+        signature_input=fields.signature_input.replace(old, new),
+        signature=fields.signature,
+    )
+
+
+def test_a_repeated_signature_parameter_is_refused() -> None:
+    # RFC 8941 keeps the last keyid: another reader would take the first ("someone-else").
+    fields = sign_request(
+        gateway_request(), components=REQUEST_COMPONENTS, key=EC_A, key_id="k", created=NOW
+    )
+    smuggled = _rewritten_input(fields, ';keyid="k"', ';keyid="someone-else";keyid="k"')
+    with pytest.raises(CryptoError, match="parameter 'keyid' repeats"):
+        verify_signed_request(smuggled)
+
+
+def test_a_repeated_component_parameter_is_refused() -> None:
+    components = [*REQUEST_COMPONENTS, '"content-digest";key="sha-256"']
+    fields = sign_request(
+        gateway_request(), components=components, key=EC_A, key_id="k", created=NOW
+    )
+    smuggled = _rewritten_input(
+        fields, '"content-digest";key="sha-256"', '"content-digest";key="sha-512";key="sha-256"'
+    )
+    with pytest.raises(CryptoError, match="parameter 'key' repeats"):
+        verify_signed_request(smuggled, required=components)
+
+
+def test_a_repeated_parameter_of_a_required_component_is_refused() -> None:
+    with pytest.raises(CryptoError, match="repeats"):
+        sign_request(
+            gateway_request(),
+            components=['"content-digest";key="sha-256";key="sha-256"'],
+            key=EC_A,
+            key_id="k",
+            created=NOW,
+        )
+
+
+@pytest.mark.parametrize(
+    ("component", "message"),
+    [
+        ('"content-type";sf', "structured type of field 'content-type' is not known"),
+        ('"content-digest";sf=?0', "unsupported parameter 'sf'"),
+        ('"@method";sf', "takes no key or sf"),
+        ('"content-digest";sf;key="sha-256"', "both key and sf"),
+        ('"x-road-id";name="a"', "takes no name"),
+        ('"@query";name="a"', "takes no name"),
+    ],
+)
+def test_sf_and_name_are_taken_only_where_documented(component: str, message: str) -> None:
+    inputs = f'zb=("@method" {component});created={NOW};keyid="k"'
+    request = with_headers(gateway_request(), signature_input=inputs, signature="zb=:AAAA:")
+    with pytest.raises(CryptoError, match=message):
+        verify_signed_request(request, required=['"@method"'])

@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import copy
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,13 @@ from zistboom.core.evidence import (
     parse_time,
     verify_bundle,
 )
+from zistboom.core.evidence_coverage import (
+    Coverage,
+    CoveredRecord,
+    message_coverage,
+    range_coverage,
+)
+from zistboom.core.exchange import request_hash
 
 OPENSSL = "/usr/bin/openssl"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -55,10 +63,37 @@ SERVICE = "IR-DEMO/COM/14007650912/registry/getPerson"
 PROVIDER_MEMBER = "IR-DEMO/COM/14007650912"
 TARGET = "/r1/IR-DEMO/COM/14007650912/registry/getPerson?id=7"
 TARGET_URI = "https://gw-b.example:8443" + TARGET
-# As the gateway signs (the target as "@path" and "@query"), and the other accepted form.
-REQUEST_COMPONENTS = ["@method", "@path", "@query", "content-digest", "x-road-client", "x-road-id"]
-TARGET_URI_COMPONENTS = ["@method", "@target-uri", "content-digest", "x-road-client", "x-road-id"]
-RESPONSE_COMPONENTS = ["@status", "content-digest", "x-road-id", '"signature";req;key="zb"']
+GATEWAY = "IR-DEMO/GOV/10380284790/gw1"
+# As the gateway signs (ZB-STD-004 §5.4 and §5.5).
+REQUEST_COMPONENTS = [
+    "@method",
+    "@path",
+    "@query",
+    "content-digest",
+    "x-road-client",
+    "x-road-id",
+    "zb-signer-certificate",
+    "content-type",
+]
+TARGET_URI_COMPONENTS = [
+    "@method",
+    "@target-uri",
+    "content-digest",
+    "x-road-client",
+    "x-road-id",
+    "zb-signer-certificate",
+    "content-type",
+]
+RESPONSE_COMPONENTS = [
+    "@status",
+    "content-digest",
+    "x-road-id",
+    "x-road-service",
+    "x-road-request-id",
+    "x-road-request-hash",
+    "zb-signer-certificate",
+    '"signature";req;key="zb"',
+]
 
 
 class Authority:
@@ -120,10 +155,14 @@ def exchange(
     message_id: str,
     created: int,
     components: list[str] = REQUEST_COMPONENTS,
+    *,
+    key_id: str | None = None,
+    nonce: str | None = "message id",
+    body: bytes = b'{"national_code": "0499370899"}',
+    response_components: list[str] = RESPONSE_COMPONENTS,
 ) -> tuple[Message, Message]:
     """A request signed by the client's member and the response signed by the provider's,
     bound to the request, as the two gateways put them on the wire."""
-    body = b'{"national_code": "0499370899"}'
     headers = {
         "x-road-client": CLIENT,
         "x-road-id": message_id,
@@ -135,8 +174,9 @@ def exchange(
         httpsig.RequestParts("POST", TARGET_URI, headers),
         components=components,
         key=authority.client_key,
-        key_id=certificate_fingerprint(authority.client_cert),
+        key_id=key_id or certificate_fingerprint(authority.client_cert),
         created=created,
+        nonce=message_id if nonce == "message id" else nonce,
     )
     headers |= {"signature-input": signed.signature_input, "signature": signed.signature}
     request = httpsig.RequestParts("POST", TARGET_URI, headers)
@@ -144,6 +184,8 @@ def exchange(
     response_headers = {
         "x-road-id": message_id,
         "x-road-service": SERVICE,
+        "x-road-request-id": str(uuid.uuid4()),
+        "x-road-request-hash": request_hash(signed.signature_base, body),
         "content-type": "application/json",
         "content-digest": httpsig.content_digest(response_body),
         "zb-signer-certificate": signer_header(authority.provider_cert),
@@ -151,7 +193,7 @@ def exchange(
     signed = httpsig.sign_response(
         httpsig.ResponseParts(200, response_headers),
         request=request,
-        components=RESPONSE_COMPONENTS,
+        components=response_components,
         key=authority.provider_key,
         key_id=certificate_fingerprint(authority.provider_cert),
         created=created,
@@ -166,13 +208,15 @@ def exchange(
 class Chain:
     """One instance's records, built as the message log builds them."""
 
-    def __init__(self, instance: str = "gw1") -> None:
+    def __init__(self, instance: str = "gw1", gateway: str | None = GATEWAY) -> None:
+        self.gateway = gateway
         self.instance = instance
         self.contents: list[RecordContent] = []
         self.bodies: list[bytes | None] = []
 
     def add(self, message: Message, *, at: datetime, keep_body: bool = True) -> RecordContent:
         content = RecordContent(
+            gateway=self.gateway,
             instance=self.instance,
             seq=len(self.contents) + 1,
             at=at,
@@ -210,6 +254,27 @@ class Chain:
             timestamped_at=at.replace(microsecond=at.microsecond // 1000 * 1000),
         )
         return batch, tree
+
+
+def covered(records: Sequence[BundleRecord]) -> list[CoveredRecord]:
+    return [
+        CoveredRecord(r.content.key, r.content.message_id, r.content.kind, r.content.side)
+        for r in records
+    ]
+
+
+def bundle_of(
+    records: Sequence[BundleRecord],
+    batches: Sequence[BundleBatch],
+    *,
+    covers: Coverage | None = None,
+    **options: Any,
+) -> bytes:
+    """The bundle of ``records``, stating by default that it covers their whole run (the
+    statement of a time range's export)."""
+    if covers is None:
+        covers = range_coverage(r.content.key for r in records)
+    return build_bundle(records, batches, covers=covers, **options)
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +319,7 @@ def build_standard_bundle(authority: Authority, *, unsealed: bool = True) -> byt
                 *placement,
             )
         )
-    return build_bundle(
+    return bundle_of(
         records,
         [batch_a, batch_b],
         certificates=[authority.ca_cert],
@@ -282,7 +347,10 @@ def edit(bundle: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
 
 
 def test_canonical_json_is_sorted_compact_and_hashes_to_the_stated_value() -> None:
+    # A record logged before records named their gateway (ZB-STD-005 1.0): no gateway member,
+    # and a response without its method.
     content = RecordContent(
+        gateway=None,
         instance="gw1",
         seq=1,
         at=datetime(2026, 11, 28, 10, 15, 30, 250000, tzinfo=UTC),
@@ -309,6 +377,20 @@ def test_canonical_json_is_sorted_compact_and_hashes_to_the_stated_value() -> No
     ).encode()
     assert content.canonical_json() == expected
     assert content.record_hash() == sha256(expected).hex()
+    # Today's records name their gateway, first in the canonical order, inside the hash.
+    named = RecordContent(**(_fields(content) | {"gateway": GATEWAY, "method": "GET"}))
+    assert f',"gateway":"{GATEWAY}","headers":'.encode() in named.canonical_json()
+    assert (
+        named.canonical_json()
+        .replace(f',"gateway":"{GATEWAY}"'.encode(), b"")
+        .replace(b'"method":"GET"', b'"method":null')
+        == expected
+    )
+    assert named.record_hash() != content.record_hash()
+    with pytest.raises(ValidationError, match="repeats the method"):
+        RecordContent(**(_fields(content) | {"gateway": GATEWAY}))
+    with pytest.raises(ValidationError, match="gateway"):
+        RecordContent(**(_fields(content) | {"gateway": "gw1", "method": "GET"}))
 
 
 def test_times_have_one_form() -> None:
@@ -336,6 +418,7 @@ def test_times_have_one_form() -> None:
 )
 def test_record_content_is_checked(change: dict[str, Any], message: str) -> None:
     fields: dict[str, Any] = {
+        "gateway": GATEWAY,
         "instance": "gw1",
         "seq": 1,
         "at": NOW,
@@ -379,10 +462,10 @@ def test_a_sound_bundle_verifies_except_the_unsealed_record(
     }
     assert not report.ok
     assert report.failures() == [
-        "records[4] (message id msg-3, instance gw1, seq 5): inclusion: not timestamped: the "
-        "record is not yet sealed into a batch",
-        "records[4] (message id msg-3, instance gw1, seq 5): timestamp: not timestamped: the "
-        "record is not yet sealed into a batch",
+        f"records[4] (message id msg-3, gateway {GATEWAY}, instance gw1, seq 5): inclusion: not "
+        "timestamped: the record is not yet sealed into a batch",
+        f"records[4] (message id msg-3, gateway {GATEWAY}, instance gw1, seq 5): timestamp: not "
+        "timestamped: the record is not yet sealed into a batch",
     ]
     signature = next(c for c in report.records[1].checks if c.name == "signature")
     assert signature.detail == f"signed by {PROVIDER_MEMBER}"
@@ -461,6 +544,7 @@ def mutate(record: dict[str, Any], name: str) -> None:
 
 
 RECORD_FIELDS = [
+    "gateway",
     "instance",
     "seq",
     "at",
@@ -501,7 +585,8 @@ def test_changing_any_field_of_a_record_names_that_record(
     bad = failing(report)
     assert bad.pop(5) == ["inclusion", "timestamp"]  # the unsealed record, as before
     named = seq + 10 if name == "seq" else seq
-    expected = {named, seq + 1} if name == "record_hash" else {named}
+    # The next record links to a record's hash; a response repeats its request's method.
+    expected = {named, seq + 1} if name in {"record_hash", "method"} else {named}
     assert set(bad) == expected, (name, bad)
 
 
@@ -590,7 +675,7 @@ def test_signer_must_be_the_clients_member(authority: Authority) -> None:
     content = chain.add(request, at=NOW)
     forged = RecordContent(**{**_fields(content), "client": "IR-DEMO/COM/10320894878/shop"})
     batch, tree = _single(authority, forged)
-    document = build_bundle(
+    document = bundle_of(
         [BundleRecord(forged, forged.record_hash(), request.body, 1, 0, tree.inclusion_proof(0))],
         [batch],
         certificates=[authority.ca_cert],
@@ -615,7 +700,7 @@ def test_unsigned_messages_are_not_applicable(authority: Authority) -> None:
     )
     content = chain.add(message, at=NOW)
     batch, tree = _single(authority, content)
-    document = build_bundle(
+    document = bundle_of(
         [BundleRecord(content, content.record_hash(), body, 1, 0, tree.inclusion_proof(0))],
         [batch],
         certificates=[authority.ca_cert],
@@ -639,7 +724,7 @@ def _single(authority: Authority, content: RecordContent) -> tuple[BundleBatch, 
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        (lambda d: d.update(format="zistboom-evidence/2"), "is not 'zistboom-evidence/1'"),
+        (lambda d: d.update(format="zistboom-evidence/1"), "is not 'zistboom-evidence/2'"),
         (lambda d: d.pop("batches"), "the bundle lacks batches"),
         (lambda d: d.update(extra=1), "unknown members extra"),
         (lambda d: d["records"].append(copy.deepcopy(d["records"][0])), "are both seq 1"),
@@ -686,7 +771,7 @@ def test_the_first_record_must_start_from_genesis(authority: Authority) -> None:
     content = chain.add(message, at=NOW)
     content = RecordContent(**{**_fields(content), "prev_hash": "1" * 64})
     batch, tree = _single(authority, content)
-    document = build_bundle(
+    document = bundle_of(
         [BundleRecord(content, content.record_hash(), None, 1, 0, tree.inclusion_proof(0))],
         [batch],
         certificates=[authority.ca_cert],
@@ -738,7 +823,7 @@ def sealed_request(authority: Authority, components: list[str]) -> bytes:
     request, _ = exchange(authority, "msg-t", int(NOW.timestamp()), components)
     content = chain.add(request, at=NOW)
     batch, tree = _single(authority, content)
-    return build_bundle(
+    return bundle_of(
         [BundleRecord(content, content.record_hash(), request.body, 1, 0, tree.inclusion_proof(0))],
         [batch],
         certificates=[authority.ca_cert],
@@ -746,17 +831,24 @@ def sealed_request(authority: Authority, components: list[str]) -> bytes:
     )
 
 
-def test_the_target_may_be_signed_as_target_uri(authority: Authority) -> None:
+def test_a_target_signed_as_target_uri_is_refused_as_a_gateway_refuses_it(
+    authority: Authority,
+) -> None:
+    # ZB-STD-004 §5.6 step 8 requires "@path" and "@query"; a bundle applies the same rule.
     report = verify_bundle(
         sealed_request(authority, TARGET_URI_COMPONENTS), trust_anchor=authority.ca_cert
     )
-    assert report.ok, report.failures()
+    assert report.records[0].failed == ["signature"]
+    detail = next(c.detail for c in report.records[0].checks if c.name == "signature")
+    assert 'does not cover the required "@path"' in detail
 
 
 @pytest.mark.parametrize(
     ("left_out", "message"),
     [
-        ("@query", 'covers neither "@target-uri" nor "@path" with "@query"'),
+        ("@query", 'does not cover the required "@query"'),
+        ("zb-signer-certificate", 'does not cover the required "zb-signer-certificate"'),
+        ("content-type", 'does not cover the required "content-type"'),
         ("x-road-client", 'does not cover the required "x-road-client"'),
         ("content-digest", 'does not cover the required "content-digest"'),
     ],
@@ -785,7 +877,7 @@ def test_a_response_finds_its_request_among_retries(authority: Authority) -> Non
         BundleRecord(c, c.record_hash(), body, 1, i, tree.inclusion_proof(i))
         for i, (c, body) in enumerate(zip(chain.contents, chain.bodies, strict=True))
     ]
-    document = build_bundle(records, [batch], certificates=[authority.ca_cert], exported_at=NOW)
+    document = bundle_of(records, [batch], certificates=[authority.ca_cert], exported_at=NOW)
     report = verify_bundle(document, trust_anchor=authority.ca_cert)
     assert report.ok, report.failures()
     # Without the request it answers, the response's binding fails.
@@ -793,3 +885,447 @@ def test_a_response_finds_its_request_among_retries(authority: Authority) -> Non
         edit(document, lambda d: d["records"].pop(0)), trust_anchor=authority.ca_cert
     )
     assert [r.failed for r in report.records] == [[], ["signature"]]
+
+
+# --- what a bundle covers (ZB-STD-005 §8.1, §9 step 12) -------------------------------------
+
+
+def sealed_chain(
+    authority: Authority, messages: Sequence[tuple[Message, Message]], chain: Chain | None = None
+) -> tuple[list[BundleRecord], BundleBatch]:
+    """The exchanges logged one after the other in one chain, all sealed in one batch."""
+    chain = chain or Chain()
+    for request, response in messages:
+        chain.add(request, at=NOW - timedelta(seconds=2))
+        chain.add(response, at=NOW - timedelta(seconds=1))
+    batch, tree = chain.seal(authority, 1, len(chain.contents), 1)
+    return [
+        BundleRecord(c, c.record_hash(), body, 1, i, tree.inclusion_proof(i))
+        for i, (c, body) in enumerate(zip(chain.contents, chain.bodies, strict=True))
+    ], batch
+
+
+def message_bundle(authority: Authority) -> bytes:
+    """msg-a's exchange (records 1 and 2) as a gateway exports one message."""
+    records, batch = sealed_chain(authority, [exchange(authority, "msg-a", int(NOW.timestamp()))])
+    return bundle_of(
+        records,
+        [batch],
+        covers=message_coverage(covered(records), ["msg-a"]),
+        certificates=[authority.ca_cert],
+        exported_at=NOW,
+    )
+
+
+def test_a_message_bundle_states_its_records_and_verifies(authority: Authority) -> None:
+    bundle = message_bundle(authority)
+    report = verify_bundle(bundle, trust_anchor=authority.ca_cert)
+    assert report.ok, report.failures()
+    assert orjson.loads(bundle)["covers"] == {
+        "messages": [
+            {
+                "message_id": "msg-a",
+                "records": [
+                    {"gateway": GATEWAY, "instance": "gw1", "seq": 1},
+                    {"gateway": GATEWAY, "instance": "gw1", "seq": 2},
+                ],
+            }
+        ],
+        "ranges": [],
+    }
+
+
+def test_a_removed_response_is_named(authority: Authority) -> None:
+    bundle = message_bundle(authority)
+
+    def remove(document: dict[str, Any]) -> None:
+        document["records"].pop(1)
+
+    report = verify_bundle(edit(bundle, remove), trust_anchor=authority.ca_cert)
+    assert not report.ok
+    assert report.problems == [
+        f"covers: message msg-a: record seq 2 of instance gw1 (gateway {GATEWAY}) is missing "
+        "from the bundle",
+        f"covers: message msg-a: the request seq 1 of instance gw1 (gateway {GATEWAY}) (side "
+        "client) has no response",
+    ]
+    assert f"bundle: {report.problems[0]}" in report.failures()
+
+    # Taking it off the list as well still leaves a request without its response.
+    def remove_listed(document: dict[str, Any]) -> None:
+        remove(document)
+        document["covers"]["messages"][0]["records"].pop(1)
+
+    report = verify_bundle(edit(bundle, remove_listed), trust_anchor=authority.ca_cert)
+    assert report.problems == [
+        f"covers: message msg-a: the request seq 1 of instance gw1 (gateway {GATEWAY}) (side "
+        "client) has no response",
+    ]
+
+
+def test_reordered_records_are_named(authority: Authority) -> None:
+    def swap(document: dict[str, Any]) -> None:
+        records = document["records"]
+        records[0], records[1] = records[1], records[0]
+
+    report = verify_bundle(edit(message_bundle(authority), swap), trust_anchor=authority.ca_cert)
+    assert not report.ok
+    assert report.problems == [
+        f"order: records[1] (seq 1 of instance gw1 (gateway {GATEWAY})) comes after records[0] "
+        f"(seq 2 of instance gw1 (gateway {GATEWAY})); records must be ordered by gateway, "
+        "instance and seq"
+    ]
+
+    def swap_listing(document: dict[str, Any]) -> None:
+        listed = document["covers"]["messages"][0]["records"]
+        listed[0], listed[1] = listed[1], listed[0]
+
+    report = verify_bundle(
+        edit(message_bundle(authority), swap_listing), trust_anchor=authority.ca_cert
+    )
+    assert report.problems == [
+        "covers: message msg-a: its records are listed out of order (by gateway, instance and seq)"
+    ]
+
+
+def test_a_gap_in_a_range_is_named(bundle: bytes, authority: Authority) -> None:
+    assert orjson.loads(bundle)["covers"]["ranges"] == [
+        {"gateway": GATEWAY, "instance": "gw1", "first_seq": 1, "last_seq": 5}
+    ]
+
+    def drop(document: dict[str, Any]) -> None:
+        del document["records"][2:4]
+
+    report = verify_bundle(edit(bundle, drop), trust_anchor=authority.ca_cert)
+    assert report.problems == [
+        f"covers: range seq 1 to 5 of instance gw1 (gateway {GATEWAY}): seq 3 to 4 missing from "
+        "the bundle"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d.pop("covers"), "format: the bundle lacks covers"),
+        (
+            lambda d: d.update(covers={"messages": [], "ranges": []}),
+            "format: covers names no message and no range: the bundle covers nothing",
+        ),
+        (
+            lambda d: d["covers"]["messages"][0].update(message_id="msg-b"),
+            "covers: message msg-b: record seq 1 of instance gw1 (gateway "
+            f"{GATEWAY}) is a record of message msg-a",
+        ),
+        (
+            lambda d: d["covers"]["messages"][0]["records"].pop(0),
+            f"covers: message msg-a: record seq 1 of instance gw1 (gateway {GATEWAY}) is in the "
+            "bundle but not listed",
+        ),
+    ],
+)
+def test_what_a_bundle_covers_must_be_stated(
+    authority: Authority, change: Callable[[dict[str, Any]], None], problem: str
+) -> None:
+    report = verify_bundle(edit(message_bundle(authority), change), trust_anchor=authority.ca_cert)
+    assert problem in report.problems, report.problems
+
+
+def test_records_of_two_gateways_with_the_same_instance_name_do_not_collide(
+    authority: Authority,
+) -> None:
+    # Every demo gateway's instance is gw1: records are told apart by their gateway.
+    other = "IR-DEMO/COM/14007650912/gw1"
+    first, batch_a = sealed_chain(authority, [exchange(authority, "msg-g", int(NOW.timestamp()))])
+    second, batch_b = sealed_chain(
+        authority, [exchange(authority, "msg-h", int(NOW.timestamp()))], Chain(gateway=other)
+    )
+    batch_b = replace(batch_b, id=2)
+    second = [replace(record, batch=2) for record in second]
+    records = first + second
+    document = bundle_of(
+        records,
+        [batch_a, batch_b],
+        covers=message_coverage(covered(records), ["msg-g", "msg-h"]),
+        certificates=[authority.ca_cert],
+        exported_at=NOW,
+    )
+    report = verify_bundle(document, trust_anchor=authority.ca_cert)
+    assert report.ok, report.failures()
+    # Ordered by gateway, then instance and seq.
+    assert [(r.gateway, r.seq) for r in report.records] == [
+        (other, 1),
+        (other, 2),
+        (GATEWAY, 1),
+        (GATEWAY, 2),
+    ]
+
+
+# --- what the signature vouches for (ZB-STD-005 §9 step 11) -----------------------------------
+
+
+def one_exchange_bundle(
+    authority: Authority,
+    messages: tuple[Message, Message],
+    *,
+    forge: Callable[[RecordContent], RecordContent] = lambda c: c,
+    gen_time: datetime | None = None,
+    keep_request_body: bool = True,
+) -> bytes:
+    """One exchange, logged and sealed; ``forge`` rewrites each record's content before it is
+    hashed, as a logging gateway that lies would."""
+    chain = Chain()
+    request, response = messages
+    chain.add(request, at=NOW - timedelta(seconds=2), keep_body=keep_request_body)
+    chain.add(response, at=NOW - timedelta(seconds=1))
+    contents: list[RecordContent] = []
+    for content in chain.contents:
+        forged = forge(content)
+        previous = contents[-1].record_hash() if contents else GENESIS_HASH
+        contents.append(replace(forged, prev_hash=previous))
+    chain.contents = contents
+    batch, tree = chain.seal(authority, 1, 2, 1)
+    if gen_time is not None:
+        token = authority.timestamp(tree.root, gen_time)
+        batch = replace(batch, timestamp_token=token, timestamped_at=gen_time)
+    records = [
+        BundleRecord(c, c.record_hash(), body, 1, i, tree.inclusion_proof(i))
+        for i, (c, body) in enumerate(zip(chain.contents, chain.bodies, strict=True))
+    ]
+    return bundle_of(
+        records,
+        [batch],
+        covers=message_coverage(covered(records), {c.message_id for c in contents}),
+        certificates=[authority.ca_cert],
+        exported_at=NOW,
+    )
+
+
+def signature_details(report: EvidenceReport) -> dict[int | None, str]:
+    return {
+        r.seq: next(c.detail for c in r.checks if c.name == "signature")
+        for r in report.records
+        if "signature" in r.failed
+    }
+
+
+def test_a_response_whose_request_hash_is_not_its_requests_is_refused(
+    authority: Authority,
+) -> None:
+    request, response = exchange(authority, "msg-q", int(NOW.timestamp()))
+    assert verify_bundle(
+        one_exchange_bundle(authority, (request, response)), trust_anchor=authority.ca_cert
+    ).ok
+    # As in the first example of ZB-STD-005: the hash of the header part only, body ignored.
+    base = response_base_hash_of_header_part(authority, request)
+    headers = dict(response.headers) | {"x-road-request-hash": base}
+    signed = httpsig.sign_response(
+        httpsig.ResponseParts(200, {k: v for k, v in headers.items() if not k.startswith("sig")}),
+        request=httpsig.RequestParts("POST", TARGET_URI, _signed(request.headers)),
+        components=RESPONSE_COMPONENTS,
+        key=authority.provider_key,
+        key_id=certificate_fingerprint(authority.provider_cert),
+        created=int(NOW.timestamp()),
+    )
+    headers |= {"signature-input": signed.signature_input, "signature": signed.signature}
+    forged = replace(response, headers=headers)
+    report = verify_bundle(
+        one_exchange_bundle(authority, (request, forged)), trust_anchor=authority.ca_cert
+    )
+    details = signature_details(report)
+    assert list(details) == [2]
+    assert "X-Road-Request-Hash" in details[2] and "is not the hash of request seq 1" in details[2]
+
+
+def _signed(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != "@target-uri"}
+
+
+def response_base_hash_of_header_part(authority: Authority, request: Message) -> str:
+    verified = httpsig.verify_request(
+        httpsig.RequestParts("POST", TARGET_URI, _signed(request.headers)),
+        resolve_key=lambda _: authority.client_cert.public_key(),  # type: ignore[arg-type,return-value]
+        required=(),
+        now=int(NOW.timestamp()),
+    )
+    return request_hash(verified.signature_base, b"")
+
+
+def test_the_request_hash_needs_the_request_body(authority: Authority) -> None:
+    messages = exchange(authority, "msg-w", int(NOW.timestamp()))
+    report = verify_bundle(
+        one_exchange_bundle(authority, messages, keep_request_body=False),
+        trust_anchor=authority.ca_cert,
+    )
+    assert report.ok, report.failures()
+    detail = next(c.detail for c in report.records[1].checks if c.name == "signature")
+    assert "X-Road-Request-Hash not recomputed" in detail
+    # An empty body needs nothing: it is known from its digest, and the hash is checked.
+    empty = exchange(authority, "msg-e", int(NOW.timestamp()), body=b"")
+    document = one_exchange_bundle(authority, empty, keep_request_body=False)
+    report = verify_bundle(document, trust_anchor=authority.ca_cert)
+    assert report.ok, report.failures()
+    assert report.records[1].checks[-1].detail == f"signed by {PROVIDER_MEMBER}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value", "message"),
+    [
+        (
+            "request",
+            "message_id",
+            "msg-other",
+            "message_id 'msg-other' is not the signed X-Road-Id",
+        ),
+        (
+            "request",
+            "client",
+            "IR-DEMO/GOV/10380284790/deaths",
+            "client 'IR-DEMO/GOV/10380284790/deaths' is not the signed X-Road-Client",
+        ),
+        (
+            "request",
+            "service",
+            "IR-DEMO/COM/14007650912/registry/getCompany",
+            "service 'IR-DEMO/COM/14007650912/registry/getCompany' is not the signed target",
+        ),
+        (
+            "response",
+            "service",
+            "IR-DEMO/COM/14007650912/registry/getCompany",
+            "is not the signed X-Road-Service",
+        ),
+        (
+            "response",
+            "client",
+            "IR-DEMO/GOV/10380284790/deaths",
+            "is not the signed client of the request it answers",
+        ),
+        ("response", "method", "DELETE", "is not the signed method of the request it answers"),
+    ],
+)
+def test_every_signed_field_is_bound_to_the_record(
+    authority: Authority, kind: str, field: str, value: str, message: str
+) -> None:
+    messages = exchange(authority, "msg-b", int(NOW.timestamp()))
+
+    def forge(content: RecordContent) -> RecordContent:
+        return replace(content, **{field: value}) if content.kind == kind else content
+
+    report = verify_bundle(
+        one_exchange_bundle(authority, messages, forge=forge), trust_anchor=authority.ca_cert
+    )
+    details = signature_details(report)
+    seq = 1 if kind == "request" else 2
+    assert seq in details, report.failures()
+    assert message in details[seq]
+    # Only the signature is wrong: the forger recomputed every hash and proof.
+    failed = next(r for r in report.records if r.seq == seq).failed
+    assert failed == ["signature"]
+
+
+def test_a_keyid_that_is_not_the_certificates_fingerprint_is_refused(
+    authority: Authority,
+) -> None:
+    messages = exchange(authority, "msg-k", int(NOW.timestamp()), key_id="0" * 64)
+    report = verify_bundle(one_exchange_bundle(authority, messages), trust_anchor=authority.ca_cert)
+    details = signature_details(report)
+    assert 1 in details
+    assert f"keyid {'0' * 64!r} is not the fingerprint" in details[1]
+
+
+def test_a_request_signature_needs_the_message_id_as_nonce(authority: Authority) -> None:
+    for nonce, message in ((None, "has no nonce"), ("other", "nonce 'other' is not its X-Road-Id")):
+        messages = exchange(authority, "msg-n", int(NOW.timestamp()), nonce=nonce)
+        report = verify_bundle(
+            one_exchange_bundle(authority, messages), trust_anchor=authority.ca_cert
+        )
+        assert message in signature_details(report)[1]
+
+
+def test_a_response_signature_must_cover_the_request_hash(authority: Authority) -> None:
+    components = [c for c in RESPONSE_COMPONENTS if c != "x-road-request-hash"]
+    messages = exchange(authority, "msg-c", int(NOW.timestamp()), response_components=components)
+    report = verify_bundle(one_exchange_bundle(authority, messages), trust_anchor=authority.ca_cert)
+    assert 'does not cover the required "x-road-request-hash"' in signature_details(report)[2]
+
+
+def test_the_signer_certificate_is_checked_at_the_timestamps_gen_time(
+    authority: Authority,
+) -> None:
+    # The client's certificate expires one minute after the request was logged; the batch was
+    # timestamped an hour later (a TSA outage). Only genTime is vouched for: the logging
+    # gateway's own clock (at) could have been set back.
+    short_key = generate_private_key()
+    short = issue_certificate(
+        ca_key=authority.ca_key,
+        ca_cert=authority.ca_cert,
+        public_key=short_key.public_key(),
+        subject=subject_name(common_name="Births", serial_number=CLIENT_MEMBER),
+        kind="sign",
+        serial=random_serial(),
+        not_before=NOW - timedelta(hours=1),
+        not_after=NOW + timedelta(minutes=1),
+    )
+    shorter = Authority.__new__(Authority)
+    shorter.__dict__.update(authority.__dict__, client_key=short_key, client_cert=short)
+    messages = exchange(shorter, "msg-t", int(NOW.timestamp()))
+    on_time = one_exchange_bundle(authority, messages, gen_time=NOW)
+    report = verify_bundle(on_time, trust_anchor=authority.ca_cert, now=NOW + timedelta(days=1))
+    assert report.ok, report.failures()
+    late = one_exchange_bundle(authority, messages, gen_time=NOW + timedelta(hours=1))
+    report = verify_bundle(late, trust_anchor=authority.ca_cert, now=NOW + timedelta(days=1))
+    details = signature_details(report)
+    assert list(details) == [1]
+    assert f"refused at {format_time(NOW + timedelta(hours=1))}" in details[1]
+    assert "expired" in details[1]
+
+
+def test_an_empty_body_is_a_body_not_an_empty_text(authority: Authority) -> None:
+    # "body": "" is the base64 of the empty body; a text field may not be empty.
+    messages = exchange(authority, "msg-0", int(NOW.timestamp()), body=b"")
+    document = one_exchange_bundle(authority, messages)
+    assert orjson.loads(document)["records"][0]["body"] == ""
+    assert verify_bundle(document, trust_anchor=authority.ca_cert).ok
+
+    def empty_text(document: dict[str, Any]) -> None:
+        document["records"][0]["instance"] = ""
+
+    report = verify_bundle(edit(document, empty_text), trust_anchor=authority.ca_cert)
+    assert report.records[0].failed == ["format"]
+    assert "instance must be a non-empty string" in report.records[0].checks[0].detail
+
+
+def test_an_early_refusal_needs_no_request_hash_but_other_responses_do(
+    authority: Authority,
+) -> None:
+    # ZB-STD-004 §5.5 row 6: a refusal made before the provider read the body has none.
+    request, response = exchange(authority, "msg-r0", int(NOW.timestamp()))
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k not in ("signature", "signature-input", "x-road-request-hash")
+    }
+    for refusal in (True, False):
+        fields = headers | ({"x-road-error": "Server.ServerProxy.AccessDenied"} if refusal else {})
+        components = [c for c in RESPONSE_COMPONENTS if c != "x-road-request-hash"]
+        signed = httpsig.sign_response(
+            httpsig.ResponseParts(403, fields),
+            request=httpsig.RequestParts("POST", TARGET_URI, _signed(request.headers)),
+            components=components + (['"x-road-error"'] if refusal else []),
+            key=authority.provider_key,
+            key_id=certificate_fingerprint(authority.provider_cert),
+            created=int(NOW.timestamp()),
+        )
+        fields |= {"signature-input": signed.signature_input, "signature": signed.signature}
+        answer = replace(response, status=403, headers=fields)
+        report = verify_bundle(
+            one_exchange_bundle(authority, (request, answer)), trust_anchor=authority.ca_cert
+        )
+        if refusal:
+            assert report.ok, report.failures()
+            assert "without X-Road-Request-Hash" in report.records[1].checks[-1].detail
+        else:
+            assert (
+                'does not cover the required "x-road-request-hash"'
+                in (signature_details(report)[2])
+            )

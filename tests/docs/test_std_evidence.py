@@ -8,6 +8,8 @@ accept its timestamp token as written.
 
 from __future__ import annotations
 
+import base64
+import copy
 import re
 import subprocess
 from pathlib import Path
@@ -15,8 +17,10 @@ from typing import Any
 
 import orjson
 import pytest
+from cryptography import x509
 
 from standard_examples import fenced_examples
+from zistboom.core.crypto import httpsig
 from zistboom.core.crypto.keys import generate_private_key, sha256_hex
 from zistboom.core.crypto.x509 import (
     certificate_kind,
@@ -25,6 +29,7 @@ from zistboom.core.crypto.x509 import (
     load_certificate,
 )
 from zistboom.core.evidence import CHECKS, FORMAT, RecordContent, parse_time, verify_bundle
+from zistboom.core.exchange import request_hash
 
 STANDARD = Path(__file__).parents[2] / "docs" / "standards" / "ZB-STD-005-evidence-bundle.md"
 KNOWN_EXAMPLES = {
@@ -171,3 +176,111 @@ def test_the_timestamp_is_the_documented_one(bundle: dict[str, Any]) -> None:
     batch = bundle["batches"][0]
     assert (batch["first_seq"], batch["last_seq"], batch["size"]) == (1, 2, 2)
     assert parse_time(batch["timestamped_at"]) > parse_time(bundle["records"][1]["at"])
+
+
+# --- version 2.0: coverage, gateway identity, binding (issue 6 items 10 and 13) -------------
+
+
+def _example_anchor() -> x509.Certificate:
+    return load_certificate(example("ca-certificate"))
+
+
+def test_the_example_response_carries_its_requests_hash(bundle: dict[str, Any]) -> None:
+    request, response = bundle["records"]
+    headers = {k: v for k, v in request["headers"].items() if k != "@target-uri"}
+    signer = load_certificate(base64.b64decode(headers["zb-signer-certificate"]))
+    verified = httpsig.verify_request(
+        httpsig.RequestParts(request["method"], request["headers"]["@target-uri"], headers),
+        resolve_key=lambda _: signer.public_key(),  # type: ignore[arg-type,return-value]
+        required=(),
+        now=int(parse_time(request["at"]).timestamp()),
+        max_skew=3600,
+    )
+    body = base64.b64decode(request["body"])
+    assert body  # a non-empty body: the hash covers it (ZB-STD-004 §6)
+    expected = request_hash(verified.signature_base, body)
+    assert response["headers"]["x-road-request-hash"] == expected
+
+
+def test_the_example_bundle_states_what_it_covers(bundle: dict[str, Any]) -> None:
+    keys = [
+        {"gateway": r["gateway"], "instance": r["instance"], "seq": r["seq"]}
+        for r in bundle["records"]
+    ]
+    assert bundle["covers"] == {
+        "messages": [{"message_id": bundle["records"][0]["message_id"], "records": keys}],
+        "ranges": [],
+    }
+    assert table_names(section("8.1 What a bundle covers"), "| Member |") == ["messages", "ranges"]
+    # Without its response the example is incomplete, and the verifier says which record.
+    document = copy.deepcopy(bundle)
+    document["records"].pop(1)
+    document["covers"]["messages"][0]["records"].pop(1)
+    report = verify_bundle(orjson.dumps(document), trust_anchor=_example_anchor())
+    assert not report.ok
+    assert len(report.problems) == 1
+    assert "has no response" in report.problems[0]
+    assert "seq 1 of instance gw1" in report.problems[0]
+
+
+def test_the_example_records_name_their_gateway(bundle: dict[str, Any]) -> None:
+    assert {r["gateway"] for r in bundle["records"]} == {bundle["gateway"]["id"]}
+    request, response = bundle["records"]
+    assert response["method"] == request["method"]
+    assert orjson.loads(example("record-content"))["gateway"] == bundle["gateway"]["id"]
+
+
+def test_certificates_are_checked_at_gen_time_in_both_standards() -> None:
+    signature_step = section("9 Verification")
+    step = signature_step[signature_step.index("10. `signature`") : signature_step.index("11. ")]
+    assert "t = `at`" not in step
+    assert "`genTime` of the record's timestamp" in step
+    assert "ZB-STD-002 §8 item 3" in step
+    pki = (STANDARD.parent / "ZB-STD-002-pki-profile.md").read_text(encoding="utf-8")
+    item = pki[pki.index("3. **Valid at the time**") : pki.index("4. **Not revoked**")]
+    assert "genTime" in item
+    assert "ZB-STD-005 §9" in item
+
+
+def test_the_non_empty_rule_is_the_verifiers(bundle: dict[str, Any]) -> None:
+    rule = section("3.1 Fields")
+    sentence = rule[rule.index("The text fields") : rule.index("MUST NOT be empty")]
+    fields = re.findall(r"`([^`]+)`", sentence)
+    assert fields == [
+        "gateway",
+        "instance",
+        "message_id",
+        "client",
+        "service",
+        "method",
+        "target",
+        "body_digest",
+    ]
+    anchor = _example_anchor()
+    for name in fields:
+        document = copy.deepcopy(bundle)
+        document["records"][0][name] = ""
+        report = verify_bundle(orjson.dumps(document), trust_anchor=anchor)
+        assert report.records[0].failed == ["format"], name
+    # An empty header value and the empty body are not empty texts: they parse.
+    for change in (
+        lambda r: r["headers"].update({"x-road-userid": ""}),
+        lambda r: r.update(body=""),
+    ):
+        document = copy.deepcopy(bundle)
+        change(document["records"][0])
+        report = verify_bundle(orjson.dumps(document), trust_anchor=anchor)
+        assert "format" not in report.records[0].failed
+
+
+def test_the_exchange_protocol_points_to_the_bundle_rules() -> None:
+    exchange = (STANDARD.parent / "ZB-STD-004-exchange-protocol.md").read_text(encoding="utf-8")
+    signatures = exchange[exchange.index("## 5 Message signatures") : exchange.index("## 6 ")]
+    assert "ZB-STD-005 §9.1" in signatures
+
+
+def test_the_structured_fields_named_for_sf_are_those_the_verifier_knows() -> None:
+    rules = section("9.1 The signature rules")
+    paragraph = rules[rules.index("**`sf`**") : rules.index("**`name`**")]
+    named = set(re.findall(r"`([a-z-]+)`", paragraph)) - {"sf", "key"}
+    assert named == set(httpsig._STRUCTURED_FIELD_TYPES)

@@ -485,3 +485,38 @@ def test_timestamp_rejection(tmp_path: Path) -> None:
     assert "| `reqPolicy` other than the policy of §10.3 | `unacceptedPolicy` (15) |" in (
         standard_text()
     )
+
+
+EXTENSION_COLUMNS = {
+    "basicConstraints": x509.BasicConstraints,
+    "keyUsage": x509.KeyUsage,
+    "extendedKeyUsage": x509.ExtendedKeyUsage,
+    "subjectAltName": x509.SubjectAlternativeName,
+    "subjectKeyIdentifier": x509.SubjectKeyIdentifier,
+    "authorityKeyIdentifier": x509.AuthorityKeyIdentifier,
+}
+
+
+@pytest.mark.parametrize("kind", ["ca", "auth", "sign", "tsa"])
+def test_the_profile_table_lists_every_extension_with_its_criticality(
+    kind: CertificateKind,
+) -> None:
+    # "The extensions of each kind are exactly these": the table has a column for every one,
+    # the Subject and Authority Key Identifiers of §5.1 rule 4 included.
+    row = profile_table()[kind]
+    assert set(row) - {"Kind", "Purpose"} == set(EXTENSION_COLUMNS)
+    cert = certificates()[kind]
+    present = {type(ext.value): ext for ext in cert.extensions}
+    assert set(present) <= set(EXTENSION_COLUMNS.values())
+    for column, extension in EXTENSION_COLUMNS.items():
+        cell = row[column]
+        if cell == "absent":
+            assert extension not in present, (kind, column)
+        else:
+            assert extension in present, (kind, column)
+            assert present[extension].critical == cell.startswith("critical"), (kind, column)
+    if x509.AuthorityKeyIdentifier in present:
+        ca = certificates()["ca"].extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        aki = present[x509.AuthorityKeyIdentifier].value
+        assert isinstance(aki, x509.AuthorityKeyIdentifier)
+        assert aki.key_identifier == ca.value.digest

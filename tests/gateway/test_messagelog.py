@@ -9,7 +9,9 @@ import asyncio
 import base64
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +47,7 @@ from zistboom.core.crypto.x509 import (
 from zistboom.core.database import create_engine, migrate, utc_now
 from zistboom.core.errors import ConfigurationError, ZistboomError
 from zistboom.core.evidence import GENESIS_HASH, RecordContent, verify_bundle
+from zistboom.core.exchange import request_hash
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.messagelog import (
     COPY_FROM,
@@ -65,6 +68,7 @@ SERVICE = "IR-DEMO/COM/14007650912/registry/getPerson"
 PROVIDER_MEMBER = "IR-DEMO/COM/14007650912"
 TARGET = "/r1/IR-DEMO/COM/14007650912/registry/getPerson?id=7"
 TARGET_URI = "https://gw-b.example:8443" + TARGET
+GATEWAY = "IR-DEMO/GOV/10380284790/gw1"
 
 
 @dataclass
@@ -144,15 +148,28 @@ def exchange(inst: Instance, message_id: str, *, side: str = "client") -> tuple[
     created = int(utc_now().timestamp())
     signed = httpsig.sign_request(
         httpsig.RequestParts("POST", TARGET_URI, headers),
-        components=["@method", "@path", "@query", "content-digest", "x-road-client", "x-road-id"],
+        components=[
+            "@method",
+            "@path",
+            "@query",
+            "content-digest",
+            "x-road-client",
+            "x-road-id",
+            "zb-signer-certificate",
+            "content-type",
+        ],
         key=inst.client_key,
         key_id=certificate_fingerprint(inst.client_cert),
         created=created,
+        nonce=message_id,
     )
     headers |= {"signature-input": signed.signature_input, "signature": signed.signature}
     answer = b'{"name": "Zahra"}'
     response_headers = {
         "x-road-id": message_id,
+        "x-road-service": SERVICE,
+        "x-road-request-id": str(uuid.uuid4()),
+        "x-road-request-hash": request_hash(signed.signature_base, body),
         "content-type": "application/json",
         "content-digest": httpsig.content_digest(answer),
         "zb-signer-certificate": base64.b64encode(certificate_der(inst.provider_cert)).decode(),
@@ -160,7 +177,16 @@ def exchange(inst: Instance, message_id: str, *, side: str = "client") -> tuple[
     signed = httpsig.sign_response(
         httpsig.ResponseParts(200, response_headers),
         request=httpsig.RequestParts("POST", TARGET_URI, headers),
-        components=["@status", "content-digest", "x-road-id", '"signature";req;key="zb"'],
+        components=[
+            "@status",
+            "content-digest",
+            "x-road-id",
+            "x-road-service",
+            "x-road-request-id",
+            "x-road-request-hash",
+            "zb-signer-certificate",
+            '"signature";req;key="zb"',
+        ],
         key=inst.provider_key,
         key_id=certificate_fingerprint(inst.provider_cert),
         created=created,
@@ -210,8 +236,35 @@ def plain_entry(number: int) -> LogEntry:
 def message_log(
     engine: AsyncEngine, inst: Instance, name: str = "gw1", **options: Any
 ) -> MessageLog:
-    settings: dict[str, Any] = {"batch_interval": 3600.0, "tsa_url": inst.tsa_url}
-    return MessageLog(engine, instance=name, ca_cert=inst.ca_cert, **settings | options)
+    settings: dict[str, Any] = {
+        "batch_interval": 3600.0,
+        "tsa_url": inst.tsa_url,
+        "gateway_id": GATEWAY,
+        "ca_cert": inst.ca_cert,
+    }
+    return MessageLog(engine, instance=name, **settings | options)
+
+
+class Clock:
+    """A clock for the message log that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = utc_now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def wait_until(condition: Callable[[], bool], what: str, within: float = 10.0) -> None:
+    """Wait for ``condition`` to hold; fail at the deadline."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {within} s")
+        await asyncio.sleep(0.01)
 
 
 async def chain_rows(engine: AsyncEngine, name: str) -> list[Any]:
@@ -449,22 +502,25 @@ async def test_tsa_outage_leaves_records_unsealed_until_it_returns(
     engine: AsyncEngine, instance: Instance
 ) -> None:
     port = free_port()  # nothing listens here yet
+    clock = Clock()
     log = message_log(
         engine,
         instance,
         tsa_url=f"http://127.0.0.1:{port}/tsa",
         batch_interval=0.1,
-        timestamp_grace=0.4,
+        timestamp_grace=60,
+        clock=clock,
     )
     await log.start()
     try:
         await log.append(plain_entry(1))
         with pytest.raises(ZistboomError, match="cannot be reached"):
             await log.seal()
-        assert log.timestamping_ok()
-        await asyncio.sleep(0.6)
+        clock.advance(60)
+        assert log.timestamping_ok()  # the grace period, to the microsecond
+        clock.advance(0.001)
         assert not log.timestamping_ok()
-        assert log.oldest_unstamped_age > 0.4
+        assert log.oldest_unstamped_age == pytest.approx(60.001)
         assert [row["batch_id"] for row in await chain_rows(engine, "gw1")] == [None]
         await log.append(plain_entry(2))  # the log itself still works
 
@@ -488,11 +544,7 @@ async def test_tsa_outage_leaves_records_unsealed_until_it_returns(
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
-            for _ in range(100):
-                if log.timestamping_ok():
-                    break
-                await asyncio.sleep(0.05)
-            assert log.timestamping_ok()
+            await wait_until(log.timestamping_ok, "sealing once the TSA is back")
             assert log.oldest_unstamped_age == 0.0
             # The sealing loop's retry sealed both records, before any stop() could.
             rows = await chain_rows(engine, "gw1")
@@ -508,7 +560,7 @@ async def test_a_tsa_answer_that_does_not_verify_is_refused(
 ) -> None:
     # The real TSA of this instance, checked against another instance's CA.
     stranger = create_ca_certificate(generate_private_key(), common_name="Other CA")
-    log = MessageLog(engine, instance="gw1", tsa_url=instance.tsa_url, ca_cert=lambda: stranger)
+    log = message_log(engine, instance, ca_cert=lambda: stranger)
     await log.start()
     try:
         await log.append(plain_entry(1))
@@ -689,7 +741,12 @@ async def test_the_writer_reconnects_after_losing_its_connection(
             await connection.execute(
                 text("SELECT pg_terminate_backend(:pid, 5000)").bindparams(pid=pids[0])
             )
-        await asyncio.sleep(0.05)
+        # The server closed it; wait until the writer's side of the connection has seen that.
+        writer = log._record_writer
+        await wait_until(
+            lambda: writer._connection is None or writer._connection.is_closed(),  # type: ignore[attr-defined]
+            "the writer noticing its lost connection",
+        )
         record = await log.append(plain_entry(2))
         assert record.seq == 2
         async with engine.connect() as connection:
@@ -715,8 +772,9 @@ async def test_a_sqlite_commit_waits_for_another_writers_lock(
         other.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a while
         try:
             waiting = asyncio.ensure_future(log.append(plain_entry(1)))
-            await asyncio.sleep(0.3)
-            assert not waiting.done()
+            # What must not happen meanwhile: a bounded wait for the commit, which must time out.
+            done, _ = await asyncio.wait({waiting}, timeout=0.3)
+            assert not done
         finally:
             other.execute("COMMIT")
         record = await asyncio.wait_for(waiting, 5)
@@ -737,9 +795,26 @@ async def test_both_sqlite_durability_settings_write_the_chain(
     try:
         await asyncio.gather(*(log.append(plain_entry(n)) for n in range(20)))
         await log.append(plain_entry(20))
+        # Read back on the writer's own connection (the pragma is per connection).
+        in_effect = await log.sqlite_synchronous()
     finally:
         await log.stop()
+    assert in_effect == (synchronous if engine.dialect.name == "sqlite" else None)
     assert_one_chain(await chain_rows(engine, "gw1"), 21)
+
+
+async def test_sqlite_syncs_every_commit_by_default(
+    engine: AsyncEngine, instance: Instance
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PRAGMA synchronous is SQLite's")
+    log = message_log(engine, instance)
+    await log.start()
+    try:
+        await log.append(plain_entry(1))
+        assert await log.sqlite_synchronous() == "FULL"
+    finally:
+        await log.stop()
 
 
 @pytest.mark.parametrize(
@@ -754,7 +829,13 @@ async def test_an_in_memory_database_is_refused(url: str) -> None:
     engine = create_engine(url, poolclass=StaticPool)
     try:
         with pytest.raises(ConfigurationError, match="in-memory"):
-            MessageLog(engine, instance="gw1", tsa_url="http://127.0.0.1:9/tsa", ca_cert=_CA)
+            MessageLog(
+                engine,
+                gateway_id=GATEWAY,
+                instance="gw1",
+                tsa_url="http://127.0.0.1:9/tsa",
+                ca_cert=_CA,
+            )
     finally:
         await engine.dispose()
 
@@ -765,6 +846,7 @@ async def test_an_unknown_durability_setting_is_refused(tmp_path: Path) -> None:
         with pytest.raises(ConfigurationError, match="FULL or NORMAL"):
             MessageLog(
                 engine,
+                gateway_id=GATEWAY,
                 instance="gw1",
                 tsa_url="http://127.0.0.1:9/tsa",
                 ca_cert=_CA,
@@ -775,3 +857,98 @@ async def test_an_unknown_durability_setting_is_refused(tmp_path: Path) -> None:
 
 
 _CA = create_ca_certificate(generate_private_key(), common_name="Unused CA")
+
+
+async def test_records_name_their_gateway_inside_the_hash(
+    engine: AsyncEngine, instance: Instance
+) -> None:
+    provider_gateway = "IR-DEMO/COM/14007650912/gw1"
+    consumer = message_log(engine, instance, "gw1")
+    provider = message_log(engine, instance, "gw2", gateway_id=provider_gateway)
+    await consumer.start()
+    await provider.start()
+    try:
+        for entry in exchange(instance, "msg-gw"):
+            await consumer.append(entry)
+        for entry in exchange(instance, "msg-gw", side="server"):
+            await provider.append(entry)
+    finally:
+        await consumer.stop()
+        await provider.stop()
+    assert {row["gateway"] for row in await chain_rows(engine, "gw1")} == {GATEWAY}
+    assert {row["gateway"] for row in await chain_rows(engine, "gw2")} == {provider_gateway}
+    assert_one_chain(await chain_rows(engine, "gw1"), 2)  # the hash covers the gateway
+    bundle = await export_bundle(engine, message_id="msg-gw", certificates=[instance.ca_cert])
+    report = verify_bundle(bundle, trust_anchor=instance.ca_cert)
+    assert report.ok, report.failures()
+    document = orjson.loads(bundle)
+    assert [(r["gateway"], r["instance"], r["seq"]) for r in document["records"]] == [
+        (provider_gateway, "gw2", 1),
+        (provider_gateway, "gw2", 2),
+        (GATEWAY, "gw1", 1),
+        (GATEWAY, "gw1", 2),
+    ]
+    assert document["covers"] == {
+        "messages": [
+            {
+                "message_id": "msg-gw",
+                "records": [
+                    {"gateway": g, "instance": i, "seq": n}
+                    for g, i, n in [
+                        (provider_gateway, "gw2", 1),
+                        (provider_gateway, "gw2", 2),
+                        (GATEWAY, "gw1", 1),
+                        (GATEWAY, "gw1", 2),
+                    ]
+                ],
+            }
+        ],
+        "ranges": [],
+    }
+    # Responses repeat their request's method.
+    assert [r["method"] for r in document["records"]] == ["POST"] * 4
+
+
+async def test_a_gateway_id_is_required(engine: AsyncEngine, instance: Instance) -> None:
+    with pytest.raises(ConfigurationError, match="INSTANCE/CLASS/CODE/GATEWAY"):
+        message_log(engine, instance, gateway_id="gw1")
+
+
+async def test_a_time_range_exports_whole_runs_of_each_chain(
+    engine: AsyncEngine, instance: Instance
+) -> None:
+    # The clock steps back an hour while record 2 is logged: the range's records are 1 and 3,
+    # and the bundle holds the whole run 1 to 3, as its statement says.
+    clock = Clock()
+    start = clock.now
+    log = message_log(engine, instance, clock=clock)
+    await log.start()
+    try:
+        await log.append(plain_entry(1))
+        clock.advance(-3600)
+        await log.append(plain_entry(2))
+        clock.advance(3601)
+        await log.append(plain_entry(3))
+        clock.advance(7200)
+        await log.append(plain_entry(4))  # after the range
+        await log.seal()
+    finally:
+        await log.stop()
+    bundle = await export_bundle(
+        engine, start=start, end=start + timedelta(hours=1), certificates=[instance.ca_cert]
+    )
+    document = orjson.loads(bundle)
+    assert [r["seq"] for r in document["records"]] == [1, 2, 3]
+    assert document["covers"] == {
+        "messages": [],
+        "ranges": [{"gateway": GATEWAY, "instance": "gw1", "first_seq": 1, "last_seq": 3}],
+    }
+    report = verify_bundle(bundle, trust_anchor=instance.ca_cert)
+    assert report.ok, report.failures()
+    # Leaving the middle record out is named.
+    document["records"].pop(1)
+    report = verify_bundle(orjson.dumps(document), trust_anchor=instance.ca_cert)
+    assert report.problems == [
+        f"covers: range seq 1 to 3 of instance gw1 (gateway {GATEWAY}): seq 2 missing from "
+        "the bundle"
+    ]

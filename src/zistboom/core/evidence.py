@@ -5,9 +5,10 @@ This module is the contract between the gateway that writes the message log and 
 has to prove what was exchanged: it depends on the core crypto functions and nothing of the
 gateway. A bundle (media type ``application/vnd.zistboom.evidence+json``) carries records, the
 Merkle batches that seal them with their RFC 3161 timestamp tokens, an inclusion proof for every
-sealed record and the certificates a verifier needs. :func:`verify_bundle` re-checks every record
-(hash, body, chain link, inclusion, timestamp, HTTP message signature) and names every check that
-fails.
+sealed record, the certificates a verifier needs, and the statement of what it covers
+(:mod:`zistboom.core.evidence_coverage`). :func:`verify_bundle` re-checks every record (hash,
+body, chain link, inclusion, timestamp, HTTP message signature and what the signature vouches
+for), that the bundle holds everything it says it covers, and names every check that fails.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from zistboom.core.crypto.merkle import verify_inclusion
 from zistboom.core.crypto.timestamp import verify_timestamp_token
 from zistboom.core.crypto.x509 import (
     certificate_der,
+    certificate_fingerprint,
     certificate_identity,
     certificate_kind,
     certificate_pem,
@@ -37,24 +39,60 @@ from zistboom.core.crypto.x509 import (
     verify_certificate,
 )
 from zistboom.core.errors import CryptoError, ValidationError
-from zistboom.core.identifiers import ServiceId, SubsystemId, parse_client_header
+from zistboom.core.evidence_coverage import (
+    Coverage,
+    CoveredRecord,
+    RecordKey,
+    coverage_problems,
+    order_problems,
+    parse_coverage,
+)
+from zistboom.core.exchange import request_hash
+from zistboom.core.identifiers import GatewayId, ServiceId, SubsystemId, parse_client_header
 
-FORMAT: Final = "zistboom-evidence/1"
+FORMAT: Final = "zistboom-evidence/2"
 MEDIA_TYPE: Final = "application/vnd.zistboom.evidence+json"
 GENESIS_HASH: Final = "0" * 64
 # The headers a record keeps for the signature check, beside the X-Road ones (ZB-STD-005 §4).
 TARGET_URI_KEY: Final = "@target-uri"
 SIGNER_CERTIFICATE_HEADER: Final = "zb-signer-certificate"
 SIGNATURE_LABEL: Final = "zb"
-# What a logged signature must cover to count as evidence of the record's fields.
-# A request's target is covered as "@target-uri", or as "@path" with "@query"; a response must
-# also cover at least one component of its request (the req parameter).
-REQUIRED_REQUEST_COMPONENTS: Final = ("@method", "content-digest", "x-road-client", "x-road-id")
-REQUIRED_RESPONSE_COMPONENTS: Final = ("@status", "content-digest", "x-road-id")
-_TARGET_COVERAGE: Final = (frozenset({'"@target-uri"'}), frozenset({'"@path"', '"@query"'}))
+# What a logged signature must cover, as a gateway requires it (ZB-STD-004 §5.4 rows 1-7 and
+# §5.5 rows 1-8), and the headers it must also cover when the message carries them (§5.4 rows
+# 8-12, §5.5 row 9): a signature a gateway would refuse is no evidence either.
+REQUIRED_REQUEST_COMPONENTS: Final = (
+    "@method",
+    "@path",
+    "@query",
+    "content-digest",
+    "x-road-client",
+    "x-road-id",
+    "zb-signer-certificate",
+)
+REQUEST_COMPONENTS_WHEN_PRESENT: Final = (
+    "x-road-userid",
+    "x-road-issue",
+    "x-road-represented-party",
+    "x-road-purpose",
+    "content-type",
+)
+REQUIRED_RESPONSE_COMPONENTS: Final = (
+    "@status",
+    "content-digest",
+    "x-road-id",
+    "x-road-service",
+    "x-road-request-id",
+    "x-road-request-hash",
+    "zb-signer-certificate",
+    '"signature";req;key="zb"',
+)
+RESPONSE_COMPONENTS_WHEN_PRESENT: Final = ("x-road-error",)
 # Signatures are checked after the fact: ``created`` is compared with the record's time, which
-# the logging gateway took from its own clock.
+# the logging gateway took from its own clock (a provider logs the request after its backend
+# answered).
 SIGNATURE_MAX_SKEW: Final = 3600
+# The RFC 9530 digest of the empty body: a request hash needs the body only when it is not empty.
+EMPTY_BODY_DIGEST: Final = "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"
 
 Kind = Literal["request", "response"]
 Side = Literal["client", "server"]
@@ -101,8 +139,13 @@ class RecordContent:
     The body itself is not hashed: ``body_digest`` (the RFC 9530 ``Content-Digest`` of the body)
     is, and a body, when kept, must match it. A record therefore stays verifiable when its body
     is withheld from a bundle.
+
+    ``gateway`` is the id of the gateway that logged the record (``INSTANCE/CLASS/CODE/GATEWAY``);
+    ``None`` only for records logged before records carried it (ZB-STD-005 1.0), whose canonical
+    form then lacks the member.
     """
 
+    gateway: str | None
     instance: str
     seq: int
     at: datetime
@@ -122,7 +165,8 @@ class RecordContent:
         check_record_content(self)
 
     def canonical(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {} if self.gateway is None else {"gateway": self.gateway}
+        return document | {
             "instance": self.instance,
             "seq": self.seq,
             "at": format_time(self.at),
@@ -147,6 +191,11 @@ class RecordContent:
         """Lower-case hex SHA-256 of :meth:`canonical_json`."""
         return sha256_hex(self.canonical_json())
 
+    @property
+    def key(self) -> RecordKey:
+        """Where the record sits: (gateway, instance, seq)."""
+        return RecordKey(self.gateway, self.instance, self.seq)
+
 
 def _text(value: object, name: str, *, optional: bool = False) -> None:
     if value is None and optional:
@@ -165,6 +214,9 @@ def _integer(value: object, name: str) -> int:
 
 def check_record_content(content: RecordContent) -> None:
     """:class:`ValidationError` naming the first field of ``content`` that breaks ZB-STD-005 §3."""
+    if content.gateway is not None:
+        _text(content.gateway, "gateway")
+        GatewayId.parse(content.gateway, field="gateway")
     _text(content.instance, "instance")
     if _integer(content.seq, "seq") < 1:
         raise ValidationError("seq starts at 1", field="seq")
@@ -191,6 +243,10 @@ def check_record_content(content: RecordContent) -> None:
             raise ValidationError("a response record needs its status", field="status")
         if content.target is not None:
             raise ValidationError("a response record has no target", field="target")
+        if content.method is None and content.gateway is not None:
+            raise ValidationError(
+                "a response record repeats the method of its request", field="method"
+            )
     if not isinstance(content.headers, Mapping):
         raise ValidationError("headers must be an object of strings", field="headers")
     for name, value in content.headers.items():
@@ -292,12 +348,15 @@ def build_bundle(
     records: Sequence[BundleRecord],
     batches: Sequence[BundleBatch],
     *,
+    covers: Coverage,
     certificates: Sequence[x509.Certificate],
     exported_at: datetime,
     gateway_id: str | None = None,
 ) -> bytes:
-    """The bundle document (UTF-8 JSON). ``certificates`` should hold the instance CA; the signer
-    certificates of the records and the TSA certificates of the tokens are added here."""
+    """The bundle document (UTF-8 JSON). ``covers`` states what the bundle covers (see
+    :func:`~zistboom.core.evidence_coverage.message_coverage` and ``range_coverage``).
+    ``certificates`` should hold the instance CA; the signer certificates of the records and the
+    TSA certificates of the tokens are added here."""
     collected: dict[bytes, x509.Certificate] = {}
 
     def add(cert: x509.Certificate) -> None:
@@ -315,7 +374,7 @@ def build_bundle(
     for batch in batches:
         for cert in timestamp_certificates(batch.timestamp_token):
             add(cert)
-    ordered = sorted(records, key=lambda r: (r.content.instance, r.content.seq))
+    ordered = sorted(records, key=lambda r: r.content.key.sort_key())
     gateway: dict[str, Any] = {"instances": sorted({r.content.instance for r in records})}
     if gateway_id is not None:
         gateway["id"] = gateway_id
@@ -323,6 +382,7 @@ def build_bundle(
         "format": FORMAT,
         "exported_at": format_time(exported_at),
         "gateway": gateway,
+        "covers": covers.to_json(),
         "records": [record.to_json() for record in ordered],
         "batches": [batch.to_json() for batch in sorted(batches, key=lambda b: b.id)],
         "certificates": [certificate_pem(cert) for cert in collected.values()],
@@ -347,6 +407,7 @@ class RecordResult:
     record is too malformed to tell."""
 
     position: int
+    gateway: str | None
     instance: str | None
     seq: int | None
     message_id: str | None
@@ -363,9 +424,10 @@ class RecordResult:
         return not self.failed
 
     def label(self) -> str:
+        gateway = "" if self.gateway is None else f"gateway {self.gateway}, "
         return (
-            f"records[{self.position}] (message id {self.message_id}, instance {self.instance}, "
-            f"seq {self.seq})"
+            f"records[{self.position}] (message id {self.message_id}, {gateway}instance "
+            f"{self.instance}, seq {self.seq})"
         )
 
 
@@ -398,6 +460,7 @@ class _Malformed(Exception):
 
 _RECORD_KEYS: Final = frozenset(
     {
+        "gateway",
         "instance",
         "seq",
         "at",
@@ -432,7 +495,7 @@ _BATCH_KEYS: Final = frozenset(
     }
 )
 _BUNDLE_KEYS: Final = frozenset(
-    {"format", "exported_at", "gateway", "records", "batches", "certificates"}
+    {"format", "exported_at", "gateway", "covers", "records", "batches", "certificates"}
 )
 
 
@@ -480,11 +543,12 @@ def _parse_record(value: object) -> BundleRecord:
     for name in ("instance", "message_id", "kind", "side", "body_digest", "prev_hash", "at"):
         if not isinstance(data[name], str):
             raise _Malformed(f"{name} must be a string")
-    for name in ("client", "service", "method", "target"):
+    for name in ("gateway", "client", "service", "method", "target"):
         if data[name] is not None and not isinstance(data[name], str):
             raise _Malformed(f"{name} must be a string or null")
     try:
         content = RecordContent(
+            gateway=data["gateway"],
             instance=data["instance"],
             seq=_int_field(data["seq"], "seq") or 0,
             at=parse_time(data["at"]),
@@ -646,6 +710,7 @@ def verify_bundle(
     for position, value in enumerate(document["records"]):
         result = RecordResult(
             position=position,
+            gateway=_peek(value, "gateway", str),
             instance=_peek(value, "instance", str),
             seq=_peek(value, "seq", int),
             message_id=_peek(value, "message_id", str),
@@ -660,34 +725,72 @@ def verify_bundle(
             parsed.append(None)
             result.checks.append(_failed("format", str(exc)))
 
-    by_seq: dict[tuple[str, int], BundleRecord] = {}
+    by_key: dict[RecordKey, BundleRecord] = {}
     # A client gateway that retried another provider gateway logged several requests for one
     # message id; the response is bound to one of them.
-    requests: dict[tuple[str, str, str], list[BundleRecord]] = {}
-    seen: dict[tuple[str, int], int] = {}
+    requests: dict[_ExchangeKey, list[BundleRecord]] = {}
+    seen: dict[RecordKey, int] = {}
     for position, record in enumerate(parsed):
         if record is None:
             continue
-        key = (record.content.instance, record.content.seq)
+        content = record.content
+        key = content.key
         if key in seen:
             report.problems.append(
-                f"format: records {seen[key]} and {position} are both seq {key[1]} of "
-                f"instance {key[0]}"
+                f"format: records {seen[key]} and {position} are both {key.describe()}"
             )
             continue
         seen[key] = position
-        by_seq[key] = record
-        if record.content.kind == "request":
-            content = record.content
-            requests.setdefault((content.instance, content.side, content.message_id), []).append(
-                record
-            )
+        by_key[key] = record
+        if content.kind == "request":
+            requests.setdefault(_exchange_key(content), []).append(record)
 
+    report.problems.extend(
+        order_problems([None if record is None else record.content.key for record in parsed])
+    )
+    try:
+        coverage = parse_coverage(document["covers"])
+    except ValidationError as exc:
+        report.problems.append(f"format: {exc.detail}")
+    else:
+        report.problems.extend(
+            coverage_problems(
+                coverage,
+                [
+                    CoveredRecord(
+                        r.content.key, r.content.message_id, r.content.kind, r.content.side
+                    )
+                    for r in by_key.values()
+                ],
+            )
+        )
+
+    context = _Context(by_key, requests, batches, timestamps, anchor, report.checked_at)
     for result, record in zip(report.records, parsed, strict=True):
         if record is None:
             continue
-        result.checks.extend(_record_checks(record, by_seq, requests, batches, timestamps, anchor))
+        result.checks.extend(_record_checks(record, context))
     return report
+
+
+_ExchangeKey = tuple[str | None, str, str, str]
+
+
+def _exchange_key(content: RecordContent) -> _ExchangeKey:
+    """The records of one exchange as one gateway instance logged it on one side."""
+    return (content.gateway, content.instance, content.side, content.message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What the checks of one record may consult of the rest of the bundle."""
+
+    records: Mapping[RecordKey, BundleRecord]
+    requests: Mapping[_ExchangeKey, Sequence[BundleRecord]]
+    batches: Mapping[int, BundleBatch | str]
+    timestamps: Mapping[int, datetime | str]
+    anchor: x509.Certificate | None
+    checked_at: datetime
 
 
 def _peek(value: object, name: str, kind: type[Any]) -> Any:
@@ -716,14 +819,7 @@ def _verify_timestamp(batch: BundleBatch, anchor: x509.Certificate | None) -> da
     return gen_time
 
 
-def _record_checks(
-    record: BundleRecord,
-    records: Mapping[tuple[str, int], BundleRecord],
-    requests: Mapping[tuple[str, str, str], Sequence[BundleRecord]],
-    batches: Mapping[int, BundleBatch | str],
-    timestamps: Mapping[int, datetime | str],
-    anchor: x509.Certificate | None,
-) -> Iterable[CheckResult]:
+def _record_checks(record: BundleRecord, context: _Context) -> Iterable[CheckResult]:
     content = record.content
     actual_hash = content.record_hash()
     if actual_hash == record.record_hash:
@@ -734,9 +830,14 @@ def _record_checks(
             f"the record's content hashes to {actual_hash}, not the stated {record.record_hash}",
         )
     yield _body_check(record)
-    yield _chain_check(record, records)
-    yield from _batch_checks(record, actual_hash, batches, timestamps)
-    yield _signature_check(record, requests, anchor)
+    yield _chain_check(record, context.records)
+    sealing = list(_batch_checks(record, actual_hash, context.batches, context.timestamps))
+    yield from sealing
+    trusted_at = None
+    if record.batch is not None and all(check.status == "ok" for check in sealing):
+        verified = context.timestamps.get(record.batch)
+        trusted_at = verified if isinstance(verified, datetime) else None
+    yield _signature_check(record, context, trusted_at)
 
 
 def _body_check(record: BundleRecord) -> CheckResult:
@@ -753,15 +854,16 @@ def _body_check(record: BundleRecord) -> CheckResult:
     return _ok("body")
 
 
-def _chain_check(
-    record: BundleRecord, records: Mapping[tuple[str, int], BundleRecord]
-) -> CheckResult:
+def _chain_check(record: BundleRecord, records: Mapping[RecordKey, BundleRecord]) -> CheckResult:
     content = record.content
     if content.seq == 1:
         if content.prev_hash == GENESIS_HASH:
             return _ok("chain", "the first record of its chain")
         return _failed("chain", "the first record of a chain must have the all-zero prev_hash")
-    previous = records.get((content.instance, content.seq - 1))
+    previous = records.get(RecordKey(content.gateway, content.instance, content.seq - 1))
+    if previous is None and content.gateway is not None:
+        # The chain may continue a record logged before records named their gateway.
+        previous = records.get(RecordKey(None, content.instance, content.seq - 1))
     if previous is None:
         return _not_applicable("chain", f"record {content.seq - 1} is not in the bundle")
     if previous.record_hash != content.prev_hash:
@@ -819,63 +921,88 @@ def _batch_checks(
 
 
 def _signature_check(
-    record: BundleRecord,
-    requests: Mapping[tuple[str, str, str], Sequence[BundleRecord]],
-    anchor: x509.Certificate | None,
+    record: BundleRecord, context: _Context, trusted_at: datetime | None
 ) -> CheckResult:
+    """ZB-STD-005 §9 step 10: the signature as a gateway checks it (ZB-STD-004 §5.1, §5.3),
+    and every record field it covers bound to the signed value."""
     content = record.content
     headers = content.headers
     if "signature" not in headers and "signature-input" not in headers:
         return _not_applicable("signature", "the logged message carries no signature")
+    # The signer certificate is checked at the genTime of the record's timestamp, the time a
+    # third party vouches for; a record without one at the present time (ZB-STD-002 §8 item 3).
+    at = context.checked_at if trusted_at is None else trusted_at
+    note = ""
     try:
-        signer = _checked_signer(content, anchor)
-        now = int(content.at.timestamp())
-        resolve = _key_of(signer)
+        signer = _checked_signer(content, context.anchor, at)
         if content.kind == "request":
-            verified = httpsig.verify_request(
-                _request_parts(content),
-                resolve_key=resolve,
-                required=REQUIRED_REQUEST_COMPONENTS,
-                now=now,
-                max_skew=SIGNATURE_MAX_SKEW,
-                label=SIGNATURE_LABEL,
-            )
-            covered = set(verified.params.components)
-            if not any(needed <= covered for needed in _TARGET_COVERAGE):
-                raise CryptoError(
-                    'the request signature covers neither "@target-uri" nor "@path" with "@query"'
-                )
+            _verify_request_record(content, signer)
+            _bind_request(content)
         else:
-            candidates = requests.get((content.instance, content.side, content.message_id))
+            candidates = context.requests.get(_exchange_key(content))
             if not candidates:
                 return _failed(
                     "signature",
                     "the request this response answers is not in the bundle, so the response's "
                     "binding to it cannot be checked",
                 )
-            _verify_response(content, candidates, resolve)
+            request = _verify_response(content, candidates, _key_of(signer))
+            note = _bind_response(content, request)
     except (CryptoError, ValidationError) as exc:
         return _failed("signature", exc.detail)
-    return _ok("signature", f"signed by {certificate_identity(signer)}")
+    return _ok("signature", f"signed by {certificate_identity(signer)}{note}")
+
+
+def _required(
+    base: tuple[str, ...], when_present: tuple[str, ...], headers: Mapping[str, str]
+) -> tuple[str, ...]:
+    """What a signature must cover: ``base``, and each of ``when_present`` the message has."""
+    return base + tuple(name for name in when_present if name in headers)
+
+
+def _verify_request_record(content: RecordContent, signer: x509.Certificate) -> bytes:
+    """Verify a request record's signature; its signature base."""
+    verified = httpsig.verify_request(
+        _request_parts(content),
+        resolve_key=_key_of(signer),
+        required=_required(
+            REQUIRED_REQUEST_COMPONENTS, REQUEST_COMPONENTS_WHEN_PRESENT, content.headers
+        ),
+        now=int(content.at.timestamp()),
+        max_skew=SIGNATURE_MAX_SKEW,
+        label=SIGNATURE_LABEL,
+    )
+    nonce = verified.params.nonce
+    if nonce is None:
+        raise CryptoError("the request signature has no nonce (ZB-STD-004 §5.1: the message id)")
+    if nonce != content.headers.get("x-road-id"):
+        raise CryptoError(f"the request signature's nonce {nonce!r} is not its X-Road-Id")
+    return verified.signature_base
 
 
 def _verify_response(
     content: RecordContent,
     candidates: Sequence[BundleRecord],
     resolve: Callable[[httpsig.SignatureParams], PublicKey],
-) -> None:
-    """Verify a response against the requests it may answer, the latest before it first."""
+) -> BundleRecord:
+    """Verify a response against the requests it may answer, the latest before it first; the
+    request it is bound to."""
     ordered = sorted(candidates, key=lambda r: (r.content.seq > content.seq, -r.content.seq))
+    required = _required(
+        REQUIRED_RESPONSE_COMPONENTS, RESPONSE_COMPONENTS_WHEN_PRESENT, content.headers
+    )
+    if _early_refusal(content.headers):
+        required = tuple(name for name in required if name != "x-road-request-hash")
     first_error: CryptoError | None = None
     for request in ordered:
         try:
-            verified = httpsig.verify_response(
+            httpsig.verify_response(
                 httpsig.ResponseParts(
                     status=_status(content), headers=_signed_fields(content.headers)
                 ),
                 request=_request_parts(request.content, own_check=False),
                 resolve_key=resolve,
-                required=REQUIRED_RESPONSE_COMPONENTS,
+                required=required,
                 now=int(content.at.timestamp()),
                 max_skew=SIGNATURE_MAX_SKEW,
                 label=SIGNATURE_LABEL,
@@ -883,11 +1010,106 @@ def _verify_response(
         except CryptoError as exc:
             first_error = first_error or exc
             continue
-        if not any(";req" in component for component in verified.params.components):
-            raise CryptoError("the response signature covers nothing of its request (req)")
-        return
+        return request
     assert first_error is not None
     raise first_error
+
+
+def _bind_request(content: RecordContent) -> None:
+    """The record's fields against what the request signature covers: ``message_id`` and
+    ``client`` against the signed ``X-Road-Id`` and ``X-Road-Client``, ``service`` against the
+    signed target (``method`` and ``target`` are checked by the verification itself)."""
+    headers = content.headers
+    _bind(content.message_id, headers.get("x-road-id"), "message_id", "X-Road-Id")
+    signed_client = headers.get("x-road-client")
+    client = None if signed_client is None else str(parse_client_header(signed_client))
+    _bind(content.client, client, "client", "X-Road-Client")
+    _bind(content.service, _service_of_target(content.target or ""), "service", "target")
+
+
+def _bind_response(content: RecordContent, request: BundleRecord) -> str:
+    """The response record's fields against its signature and the request it is bound to,
+    and the signed ``X-Road-Request-Hash`` against that request (ZB-STD-004 §6). A note for the
+    report when the hash cannot be recomputed."""
+    headers = content.headers
+    asked = request.content
+    _bind(content.message_id, headers.get("x-road-id"), "message_id", "X-Road-Id")
+    signed_service = headers.get("x-road-service")
+    service = None if signed_service is None else str(ServiceId.parse(signed_service.strip()))
+    _bind(content.service, service, "service", "X-Road-Service")
+    _bind(content.client, asked.client, "client", "client of the request it answers")
+    if content.method is not None:
+        _bind(content.method, asked.method, "method", "method of the request it answers")
+    if _early_refusal(headers):
+        return "; a refusal without X-Road-Request-Hash, bound to its request by its signature"
+    expected = _request_hash_of(request)
+    if expected is None:
+        return "; X-Road-Request-Hash not recomputed: the request's body is not in the bundle"
+    stated = headers.get("x-road-request-hash")
+    if stated != expected:
+        raise CryptoError(
+            f"the signed X-Road-Request-Hash {stated!r} is not the hash of request seq "
+            f"{asked.seq} ({expected})"
+        )
+    return ""
+
+
+def _early_refusal(headers: Mapping[str, str]) -> bool:
+    """A provider's refusal made before it read the body carries no request hash (ZB-STD-004
+    §5.5 row 6); every other signed response does."""
+    return "x-road-error" in headers and "x-road-request-hash" not in headers
+
+
+def _bind(value: str | None, signed: str | None, name: str, where: str) -> None:
+    if value != signed:
+        raise CryptoError(f"the record's {name} {value!r} is not the signed {where} {signed!r}")
+
+
+def _service_of_target(target: str) -> str | None:
+    """The service id at the head of an ``r1`` request target (``/r1/{service}/...``)."""
+    path = target.split("?", 1)[0]
+    if not path.startswith("/r1/"):
+        return None
+    segments = path[len("/r1/") :].split("/")
+    if len(segments) < 5:
+        return None
+    try:
+        return str(ServiceId.parse_path("/".join(segments[:5]), field="target"))
+    except ValidationError:
+        return None
+
+
+def _request_hash_of(request: BundleRecord) -> str | None:
+    """ZB-STD-004 §6 for a request record: from the signature base of its own signature and
+    its body; ``None`` when the body is withheld and not empty."""
+    content = request.content
+    if request.body is not None:
+        body = request.body
+    elif content.body_digest == EMPTY_BODY_DIGEST:
+        body = b""
+    else:
+        return None
+    signer = signer_certificate(content.headers)
+    if signer is None:
+        raise CryptoError(
+            f"request seq {content.seq} has no {SIGNER_CERTIFICATE_HEADER}, so the request hash "
+            "cannot be recomputed"
+        )
+    try:
+        verified = httpsig.verify_request(
+            _request_parts(content, own_check=False),
+            resolve_key=_key_of(signer),
+            required=(),
+            now=int(content.at.timestamp()),
+            max_skew=SIGNATURE_MAX_SKEW,
+            label=SIGNATURE_LABEL,
+        )
+    except CryptoError as exc:
+        raise CryptoError(
+            f"the signature of request seq {content.seq} does not verify, so the request hash "
+            f"cannot be recomputed: {exc.detail}"
+        ) from None
+    return request_hash(verified.signature_base, body)
 
 
 def _status(content: RecordContent) -> int:
@@ -923,16 +1145,20 @@ def _ends_with_target(target_uri: str, target: str) -> bool:
     return path_start >= 0 and target_uri[path_start:] == target
 
 
-def _checked_signer(content: RecordContent, anchor: x509.Certificate | None) -> x509.Certificate:
+def _checked_signer(
+    content: RecordContent, anchor: x509.Certificate | None, at: datetime
+) -> x509.Certificate:
     signer = signer_certificate(content.headers)
     if signer is None:
         raise CryptoError(f"the message is signed but has no {SIGNER_CERTIFICATE_HEADER} header")
     if anchor is None:
         raise CryptoError("no trust anchor to check the signer certificate against")
     try:
-        verify_certificate(signer, anchor, at=content.at, kind="sign")
+        verify_certificate(signer, anchor, at=at, kind="sign")
     except CryptoError as exc:
-        raise CryptoError(f"signer certificate refused: {exc.detail}") from None
+        raise CryptoError(
+            f"signer certificate refused at {format_time(at)}: {exc.detail}"
+        ) from None
     expected = _expected_signer(content)
     holder = certificate_identity(signer)
     if holder != expected:
@@ -956,13 +1182,20 @@ def _expected_signer(content: RecordContent) -> str:
 
 
 def _key_of(cert: x509.Certificate) -> Callable[[httpsig.SignatureParams], PublicKey]:
-    # The key is the signer certificate's (checked above), whatever keyid the signature names.
+    """The key of the (checked) signer certificate, for a signature whose ``keyid`` is that
+    certificate's fingerprint (ZB-STD-004 §5.3)."""
     key = cert.public_key()
     if not isinstance(key, PublicKey):
         raise CryptoError("the signer certificate's key is neither P-256 nor Ed25519")
     key_type_of(key)
+    fingerprint = certificate_fingerprint(cert)
 
-    def resolve(_params: httpsig.SignatureParams) -> PublicKey:
+    def resolve(params: httpsig.SignatureParams) -> PublicKey:
+        if params.key_id != fingerprint:
+            raise CryptoError(
+                f"the signature's keyid {params.key_id!r} is not the fingerprint of its "
+                f"{SIGNER_CERTIFICATE_HEADER} ({fingerprint})"
+            )
         return key
 
     return resolve

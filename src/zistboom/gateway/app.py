@@ -99,6 +99,7 @@ class Gateway:
         await registry.reload(force=True)
         self.message_log = MessageLog(
             self.engine,
+            gateway_id=settings.gateway_id,
             instance=settings.instance_name,
             tsa_url=conf.central.tsa_url,
             ca_cert=lambda: trust.ca_certificate(self.conf_client.current),  # type: ignore[union-attr]

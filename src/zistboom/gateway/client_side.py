@@ -34,6 +34,7 @@ from zistboom.gateway.message import (
     REQUEST_OPTIONAL_HEADERS,
     RESPONSE_COMPONENTS,
     ExchangeSide,
+    MessageFacts,
     check_header_text,
     combined_headers,
     end_to_end,
@@ -253,10 +254,22 @@ class ClientSide(ExchangeSide):
         """Send one signed request to one provider gateway; log the request with its answer,
         or with the error that ended the attempt, before answering."""
         keep_body = self._body_logging(client_id)
+        facts = MessageFacts(
+            message_id=message_id,
+            client=client_id,
+            service=str(target.service),
+            method=method,
+            keep_body=keep_body,
+        )
         request_record = self._entry(
-            "request", "client", message_id, client_id, str(target.service), method,
-            target.path_and_query, None, combined_headers(headers), body, target_uri, keep_body,
-        )  # fmt: skip
+            "request",
+            "client",
+            facts,
+            target=target.path_and_query,
+            headers=combined_headers(headers),
+            body=body,
+            target_uri=target_uri,
+        )
         try:
             status, answer_headers, answer_body = await self._exchange_with_peer(
                 method, target_uri, headers, body, sent, signed, target, gateway, message_id, conf
@@ -268,15 +281,23 @@ class ClientSide(ExchangeSide):
             }
             error_body = error.body(message_id)
             error_record = self._entry(
-                "response", "client", message_id, client_id, str(target.service), None, None,
-                error.status, failure, error_body, None, keep_body,
-            )  # fmt: skip
+                "response",
+                "client",
+                facts,
+                status=error.status,
+                headers=failure,
+                body=error_body,
+            )
             await self._log(request_record, error_record)
             raise
         response_record = self._entry(
-            "response", "client", message_id, client_id, str(target.service), None, None, status,
-            combined_headers(answer_headers), answer_body, None, keep_body,
-        )  # fmt: skip
+            "response",
+            "client",
+            facts,
+            status=status,
+            headers=combined_headers(answer_headers),
+            body=answer_body,
+        )
         await self._log(request_record, response_record)
         return self._to_information_system(status, answer_headers, answer_body, message_id)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -181,6 +182,18 @@ def check_header_text(headers: CIMultiDictProxy[str], error: type[xr.ExchangeErr
                 ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """What the request and the response records of one exchange share."""
+
+    message_id: str
+    client: str
+    service: str
+    method: str
+    keep_body: bool
+    """Whether the body is logged (body logging of the local subsystem)."""
+
+
 class ExchangeSide:
     """The parts of a gateway that both sides of its message path use."""
 
@@ -208,31 +221,31 @@ class ExchangeSide:
     def _entry(
         kind: Kind,
         side: Side,
-        message_id: str,
-        client: str,
-        service: str,
-        method: str | None,
-        target: str | None,
-        status: int | None,
+        facts: MessageFacts,
+        *,
         headers: Mapping[str, str],
         body: bytes,
-        target_uri: str | None,
-        keep_body: bool,
+        target: str | None = None,
+        status: int | None = None,
+        target_uri: str | None = None,
     ) -> LogEntry:
+        """The record of one message: a request (with its ``target`` and the ``target_uri``
+        its signature covers) or a response (with its ``status``); both name the request's
+        method."""
         logged: dict[str, Any] = {k: v for k, v in headers.items() if k in LOGGED_HEADERS}
         if target_uri is not None:
             logged["@target-uri"] = target_uri
         return LogEntry(
-            message_id=message_id,
+            message_id=facts.message_id,
             kind=kind,
             side=side,
-            client=client,
-            service=service,
-            method=method,
+            client=facts.client,
+            service=facts.service,
+            method=facts.method,
             target=target,
             status=status,
             headers=logged,
-            body=body if keep_body else None,
+            body=body if facts.keep_body else None,
             body_digest=headers.get(xr.CONTENT_DIGEST) or httpsig.content_digest(body),
         )
 

@@ -3,7 +3,9 @@ into Merkle batches timestamped by the instance TSA, and exported as evidence bu
 
 - :class:`MessageLog` is the writer. ``append`` returns once the record is committed; one
   background task commits everything queued so far in one transaction (group commit), so a busy
-  gateway pays one commit per group, not per message. Each gateway replica has its own
+  gateway pays one commit per group, not per message. Every record names the gateway that
+  logged it (its gateway id, inside the record hash), so that the records of two gateways never
+  share a (gateway, instance, seq). Each gateway replica has its own
   ``instance`` name and its own chain (seq 1, 2, 3 ... and prev_hash links), so replicas sharing a
   database never wait for each other's chain tail.
 - Every ``batch_interval`` the records of the instance not yet sealed become the leaves of an
@@ -12,7 +14,8 @@ into Merkle batches timestamped by the instance TSA, and exported as evidence bu
   records stay unsealed and :meth:`MessageLog.timestamping_ok` turns false after the grace
   period: the gateway then refuses new messages.
 - :func:`export_bundle` gathers records, batches, inclusion proofs and certificates into an
-  evidence bundle (ZB-STD-005, built and verified by :mod:`zistboom.core.evidence`).
+  evidence bundle (ZB-STD-005, built and verified by :mod:`zistboom.core.evidence`) that states
+  what it covers: every record of a message, or whole runs of each chain for a time range.
 
 The hot path writes through the database driver on one connection owned by the writer task,
 because the per-group overhead of SQLAlchemy's pool, transaction and type processing was most of
@@ -98,6 +101,14 @@ from zistboom.core.evidence import (
     Side,
     build_bundle,
 )
+from zistboom.core.evidence_coverage import (
+    Coverage,
+    CoveredRecord,
+    RecordKey,
+    message_coverage,
+    range_coverage,
+)
+from zistboom.core.identifiers import GatewayId
 from zistboom.gateway.models import Base
 
 log = logging.getLogger(__name__)
@@ -155,6 +166,9 @@ class LogRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    gateway: Mapped[str | None] = mapped_column(Text)
+    """The id of the gateway that logged the record; NULL for records logged before migration
+    0004, whose hash does not cover it."""
     instance: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(index=True)
@@ -225,6 +239,7 @@ _Waiter = tuple[LogEntry, "asyncio.Future[LoggedRecord]"]
 
 # The columns the writer fills, in the order of its rows; id and batch_id are left to the database.
 _RECORD_COLUMNS: Final = (
+    "gateway",
     "instance",
     "seq",
     "at",
@@ -343,6 +358,18 @@ class _SqliteRecordWriter(_RecordWriter):
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="messagelog-sqlite")
         await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
+    async def synchronous(self) -> str:
+        """``PRAGMA synchronous`` as the writer's connection has it: ``FULL`` or ``NORMAL``."""
+        values: list[str] = []
+        await self._run(lambda: values.append(self._pragma_synchronous()))
+        return values[0]
+
+    def _pragma_synchronous(self) -> str:
+        self._connect()
+        assert self._connection is not None
+        level = self._connection.execute("PRAGMA synchronous").fetchone()[0]
+        return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
+
     def _connect(self) -> None:
         if self._connection is not None:
             return
@@ -419,6 +446,7 @@ class MessageLog:
         self,
         engine: AsyncEngine,
         *,
+        gateway_id: str,
         instance: str,
         tsa_url: str,
         ca_cert: x509.Certificate | Callable[[], x509.Certificate],
@@ -429,6 +457,13 @@ class MessageLog:
         clock: Callable[[], datetime] = utc_now,
         sqlite_synchronous: SqliteSynchronous = "FULL",
     ) -> None:
+        try:
+            GatewayId.parse(gateway_id)
+        except ValidationError as exc:
+            raise ConfigurationError(
+                "the message log needs the gateway's id (INSTANCE/CLASS/CODE/GATEWAY): "
+                f"{exc.detail}"
+            ) from None
         if not instance or len(instance) > 64:
             raise ConfigurationError("the message log's instance name must be 1 to 64 characters")
         if batch_interval <= 0 or timestamp_grace <= 0 or max_batch < 1:
@@ -441,6 +476,7 @@ class MessageLog:
             )
         self.engine = engine
         self._record_writer = _record_writer(engine, sqlite_synchronous)
+        self.gateway_id = gateway_id
         self.instance = instance
         self.tsa_url = tsa_url
         """Where timestamp queries go; the gateway updates it when the global configuration
@@ -505,6 +541,12 @@ class MessageLog:
                 await self._http.close()
                 self._http = None
                 self._own_http = False
+
+    async def sqlite_synchronous(self) -> str | None:
+        """The ``PRAGMA synchronous`` level in effect on the writer's SQLite connection (``FULL``
+        or ``NORMAL``); ``None`` on PostgreSQL."""
+        writer = self._record_writer
+        return await writer.synchronous() if isinstance(writer, _SqliteRecordWriter) else None
 
     # --- appending ---------------------------------------------------------------------------
 
@@ -589,6 +631,7 @@ class MessageLog:
             prev_hash = record_hash
             rows.append(
                 (
+                    self.gateway_id,
                     self.instance,
                     seq,
                     at_value(content.at),
@@ -638,6 +681,7 @@ class MessageLog:
         if len(headers) != len(entry.headers):
             raise ValidationError("two headers differ only in case", field="headers")
         return RecordContent(
+            gateway=self.gateway_id,
             instance=self.instance,
             seq=seq,
             at=self._clock(),
@@ -864,6 +908,7 @@ class MessageLog:
 def _content_of(row: RowMapping) -> RecordContent:
     try:
         return RecordContent(
+            gateway=row["gateway"],
             instance=row["instance"],
             seq=row["seq"],
             at=row["at"],
@@ -901,10 +946,12 @@ async def export_bundle(
     """An evidence bundle of the records of ``message_id`` (its requests and responses, on every
     instance and side), or of the records logged in [``start``, ``end``).
 
-    The request of every exported response is added so that the response's binding to it can be
-    checked. ``certificates`` should hold the instance CA certificate; signer and TSA
-    certificates are added from the records and tokens. :class:`NotFoundError` when nothing
-    matches.
+    A message's bundle states that it covers that message with every record of it; a time
+    range's bundle states, for each instance, the run of records from the first to the last
+    logged in the range, and holds every record of that run. The request of every exported
+    response is added so that the response's binding to it can be checked. ``certificates``
+    should hold the instance CA certificate; signer and TSA certificates are added from the
+    records and tokens. :class:`NotFoundError` when nothing matches.
     """
     if message_id is not None and (start is not None or end is not None):
         raise ValidationError("export either one message id or a time range, not both")
@@ -925,6 +972,9 @@ async def export_bundle(
         if not rows:
             what = f"message id {message_id}" if message_id is not None else "that time range"
             raise NotFoundError(f"the message log holds no records for {what}")
+        if message_id is None:
+            rows = await _whole_runs(connection, rows)
+        covered = [_covered(row) for row in rows]
         rows.extend(await _missing_requests(connection, rows))
         batch_ids = sorted({row["batch_id"] for row in rows if row["batch_id"] is not None})
         batch_rows = (
@@ -984,24 +1034,62 @@ async def export_bundle(
         )
         for batch in batch_rows
     ]
+    covers: Coverage = (
+        message_coverage(covered, [message_id])
+        if message_id is not None
+        else range_coverage(record.key for record in covered)
+    )
     return build_bundle(
         records,
         batches,
+        covers=covers,
         certificates=certificates,
         exported_at=now or utc_now(),
         gateway_id=gateway_id,
     )
 
 
+def _covered(row: RowMapping) -> CoveredRecord:
+    return CoveredRecord(
+        RecordKey(row["gateway"], row["instance"], row["seq"]),
+        row["message_id"],
+        row["kind"],
+        row["side"],
+    )
+
+
+async def _whole_runs(connection: AsyncConnection, rows: Sequence[RowMapping]) -> list[RowMapping]:
+    """Every record of each instance from the first to the last seq among ``rows``: a time
+    range's records, with any record between them whose clock time fell outside the range."""
+    bounds: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        low, high = bounds.get(row["instance"], (row["seq"], row["seq"]))
+        bounds[row["instance"]] = (min(low, row["seq"]), max(high, row["seq"]))
+    runs: list[RowMapping] = []
+    for instance, (low, high) in sorted(bounds.items()):
+        runs.extend(
+            (
+                await connection.execute(
+                    select(_records)
+                    .where(_records.c.instance == instance, _records.c.seq.between(low, high))
+                    .order_by(_records.c.seq)
+                )
+            ).mappings()
+        )
+    return runs
+
+
+def _exchange_of(row: RowMapping) -> tuple[str | None, str, str, str]:
+    return (row["gateway"], row["instance"], row["side"], row["message_id"])
+
+
 async def _missing_requests(
     connection: AsyncConnection, rows: Sequence[RowMapping]
 ) -> list[RowMapping]:
     """The request records of exported responses whose request is not exported yet."""
-    have = {(r["instance"], r["side"], r["message_id"]) for r in rows if r["kind"] == "request"}
+    have = {_exchange_of(r) for r in rows if r["kind"] == "request"}
     wanted = {
-        (r["instance"], r["side"], r["message_id"])
-        for r in rows
-        if r["kind"] == "response" and (r["instance"], r["side"], r["message_id"]) not in have
+        _exchange_of(r) for r in rows if r["kind"] == "response" and _exchange_of(r) not in have
     }
     if not wanted:
         return []
@@ -1009,8 +1097,8 @@ async def _missing_requests(
         await connection.execute(
             select(_records).where(
                 _records.c.kind == "request",
-                _records.c.message_id.in_(sorted({key[2] for key in wanted})),
+                _records.c.message_id.in_(sorted({key[3] for key in wanted})),
             )
         )
     ).mappings()
-    return [row for row in found if (row["instance"], row["side"], row["message_id"]) in wanted]
+    return [row for row in found if _exchange_of(row) in wanted]

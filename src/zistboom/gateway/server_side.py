@@ -36,6 +36,7 @@ from zistboom.gateway.message import (
     REQUEST_OPTIONAL_HEADERS,
     RESPONSE_COMPONENTS,
     ExchangeSide,
+    MessageFacts,
     check_header_text,
     combined_headers,
     end_to_end,
@@ -182,10 +183,22 @@ class ServerSide(ExchangeSide):
                 f"this gateway does not serve {target.service.subsystem.member}"
             )
         inbound.request_hash = xr.request_hash(verified.signature_base, body)
+        facts = MessageFacts(
+            message_id=message_id,
+            client=client_id,
+            service=str(target.service),
+            method=request.method,
+            keep_body=self._body_logging(provider),
+        )
         request_record = self._entry(
-            "request", "server", message_id, client_id, str(target.service), request.method,
-            target.path_and_query, None, received, body, target_uri, self._body_logging(provider),
-        )  # fmt: skip
+            "request",
+            "server",
+            facts,
+            target=target.path_and_query,
+            headers=received,
+            body=body,
+            target_uri=target_uri,
+        )
 
         xroad_error: str | None = None
         try:
@@ -217,9 +230,13 @@ class ServerSide(ExchangeSide):
             inbound, signer, status, answer_headers, answer_body, xroad_error
         )
         response_record = self._entry(
-            "response", "server", message_id, client_id, str(target.service), None, None, status,
-            combined_headers(headers), answer_body, None, self._body_logging(provider),
-        )  # fmt: skip
+            "response",
+            "server",
+            facts,
+            status=status,
+            headers=combined_headers(headers),
+            body=answer_body,
+        )
         await self._log(request_record, response_record)
         return web.Response(status=status, body=answer_body, headers=headers)
 

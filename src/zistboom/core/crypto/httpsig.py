@@ -23,9 +23,12 @@ Structured fields (RFC 8941) are parsed and serialised by a small strict impleme
 rather than by the http-sfv package: the exchange needs only Dictionaries, Inner Lists and
 Items, this is the hottest code path of the gateway (two parses per message), a generic parser
 would add a dependency for a few hundred lines, and the policy wants two refusals RFC 8941
-itself does not make: duplicate dictionary keys (RFC 8941 keeps the last one, which lets two
-parties read one field differently) and anything that is not ASCII. RFC 9651's Date and Display
-String types are not accepted.
+itself does not make: duplicate dictionary keys and duplicate parameter keys, of a signature
+(``;created=1;created=2``) or of a component (``"x";req;req``) alike (RFC 8941 keeps the last
+one, which lets two parties read one field differently), and anything that is not ASCII. The
+``sf`` component parameter is accepted only on a field whose structured type is known (and the
+value is then its strict re-serialisation), ``name`` only on ``@query-param`` (ZB-STD-005 §9.1).
+RFC 9651's Date and Display String types are not accepted.
 """
 
 from __future__ import annotations
@@ -335,6 +338,9 @@ def _parse_params(text: str, i: int) -> tuple[_Params, int]:
         while i < n and text[i] == " ":
             i += 1
         key, i = _parse_key(text, i)
+        if key in params:
+            # RFC 8941 would keep the last value; a verifier and a signer could then disagree.
+            raise _StructureError(f"parameter {key!r} repeats")
         value: _BareItem = True
         if i < n and text[i] == "=":
             value, i = _parse_bare_item(text, i + 1)
