@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from zistboom.central.models import (
     ApiKey,
     AuditRecord,
+    CatalogueService,
     Certificate,
     Ecosystem,
     Gateway,
     GlobalGroup,
     Member,
 )
+from zistboom.core import identifiers
 from zistboom.core.persian import format_jalali, to_jalali_iso
 
 
@@ -23,20 +25,80 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class MemberCreate(Input):
-    member_class: Literal["GOV", "PUB", "COM", "NGO"] = Field(
-        description="GOV executive agency, PUB public non-government body, COM company, NGO"
+# Rules the OpenAPI document states; what a pattern cannot (check digits, what exists) the
+# service checks and answers 422, 404 or 409.
+NonBlank = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
+Code = Annotated[str, Field(pattern=identifiers.CODE_PATTERN, max_length=64)]
+MemberIdText = Annotated[
+    str,
+    Field(
+        pattern=identifiers.MEMBER_ID_PATTERN,
+        json_schema_extra={"format": identifiers.MEMBER_ID_FORMAT},
+        max_length=300,
+        description="INSTANCE/CLASS/CODE; CODE is a legal-entity ID with a valid check digit",
+    ),
+]
+SubsystemIdText = Annotated[
+    str,
+    Field(
+        pattern=identifiers.SUBSYSTEM_ID_PATTERN,
+        json_schema_extra={"format": identifiers.SUBSYSTEM_ID_FORMAT},
+        max_length=300,
+        description="INSTANCE/CLASS/CODE/SUBSYSTEM of a registered subsystem",
+    ),
+]
+MemberClass = Literal["GOV", "PUB", "COM", "NGO"]
+ADDRESS_PATTERN = (
+    r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\]):"
+    r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+)
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"
+MOBILE_PATTERN = r"^(?:09|\+989|00989|989)[0-9]{9}$"
+NATIONAL_CODE_PATTERN = r"^[0-9]{8,10}$"
+
+
+class _MemberFields(Input):
+    code: str = Field(
+        description="11-digit legal-entity national ID (شناسه ملی) with a valid check digit",
+        pattern=identifiers.MEMBER_CODE_PATTERN,
+        json_schema_extra={"format": identifiers.LEGAL_ENTITY_ID_FORMAT},
     )
-    code: str = Field(description="11-digit legal-entity national ID (شناسه ملی)", max_length=32)
-    name_fa: str = Field(max_length=255)
-    name_en: str = Field(max_length=255)
-    kind: Literal["agency", "public-body", "company", "ecosystem-operator"]
+    name_fa: NonBlank
+    name_en: NonBlank
     contact_name: str | None = Field(default=None, max_length=255)
     contact_national_code: str | None = Field(
-        default=None, description="national code (کد ملی) of the technical contact", max_length=32
+        default=None,
+        description="national code (کد ملی) of the technical contact, with a valid check digit",
+        pattern=NATIONAL_CODE_PATTERN,
+        json_schema_extra={"format": identifiers.NATIONAL_CODE_FORMAT},
     )
-    contact_mobile: str | None = Field(default=None, max_length=32)
-    contact_email: str | None = Field(default=None, max_length=255)
+    contact_mobile: str | None = Field(default=None, pattern=MOBILE_PATTERN)
+    contact_email: str | None = Field(default=None, max_length=255, pattern=EMAIL_PATTERN)
+
+
+class AgencyCreate(_MemberFields):
+    kind: Literal["agency"] = Field(description="an executive agency: always class GOV")
+    member_class: Literal["GOV"]
+
+
+class EcosystemOperatorCreate(_MemberFields):
+    kind: Literal["ecosystem-operator"] = Field(
+        description="a company with at least 51% private shareholding: always class COM"
+    )
+    member_class: Literal["COM"]
+
+
+class OtherMemberCreate(_MemberFields):
+    kind: Literal["public-body", "company"]
+    member_class: MemberClass = Field(
+        description="GOV executive agency, PUB public non-government body, COM company, NGO"
+    )
+
+
+# The kind decides which member classes are allowed (service.KIND_CLASS).
+MemberCreate = Annotated[
+    AgencyCreate | EcosystemOperatorCreate | OtherMemberCreate, Field(discriminator="kind")
+]
 
 
 class SubsystemOut(BaseModel):
@@ -45,12 +107,14 @@ class SubsystemOut(BaseModel):
 
 
 class GatewayCreate(Input):
-    code: str = Field(max_length=64, description="gateway code, unique within the member")
-    address: str = Field(max_length=300, description="host:port of the gateway's peer port")
+    code: Code = Field(description="gateway code, unique within the member")
+    address: str = Field(
+        max_length=300, pattern=ADDRESS_PATTERN, description="host:port of the gateway's peer port"
+    )
 
 
 class HostedMemberAdd(Input):
-    member_id: str = Field(max_length=300, description="the hosted member, INSTANCE/CLASS/CODE")
+    member_id: MemberIdText = Field(description="the hosted member, INSTANCE/CLASS/CODE")
 
 
 class GatewayOut(BaseModel):
@@ -97,16 +161,16 @@ class MemberOut(BaseModel):
 
 
 class SubsystemCreate(Input):
-    code: str = Field(max_length=64)
+    code: Code
 
 
 class GlobalGroupCreate(Input):
-    code: str = Field(max_length=64)
-    description: str = Field(max_length=255)
+    code: Code
+    description: NonBlank
 
 
 class GlobalGroupMemberAdd(Input):
-    client_id: str = Field(max_length=300, description="subsystem id INSTANCE/CLASS/CODE/SUBSYSTEM")
+    client_id: SubsystemIdText
 
 
 class GlobalGroupOut(BaseModel):
@@ -148,13 +212,27 @@ class EcosystemOut(BaseModel):
         )
 
 
-class EnrolmentTokenCreate(Input):
-    member_id: str = Field(max_length=300, description="INSTANCE/CLASS/CODE")
-    kind: str = Field(
-        description="'auth' (gateway TLS), 'sign' (member signatures) or 'gateway' (both)"
+class _EnrolmentTokenFields(Input):
+    member_id: MemberIdText
+    expires_in_minutes: int | None = Field(
+        default=None, ge=1, le=7 * 24 * 60, description="1 to 10080 (a week); default from settings"
     )
-    gateway_code: str | None = Field(default=None, max_length=64)
-    expires_in_minutes: int | None = None
+
+
+class GatewayEnrolmentTokenCreate(_EnrolmentTokenFields):
+    kind: Literal["auth", "gateway"] = Field(
+        description="'auth' (gateway TLS) or 'gateway' (TLS and member signatures)"
+    )
+    gateway_code: Code = Field(description="the member's registered gateway")
+
+
+class SignEnrolmentTokenCreate(_EnrolmentTokenFields):
+    kind: Literal["sign"] = Field(description="'sign' (member signatures)")
+
+
+EnrolmentTokenCreate = Annotated[
+    GatewayEnrolmentTokenCreate | SignEnrolmentTokenCreate, Field(discriminator="kind")
+]
 
 
 class EnrolmentTokenOut(BaseModel):
@@ -168,13 +246,18 @@ class EnrolmentTokenOut(BaseModel):
 class EnrolRequest(Input):
     token: str = Field(max_length=200)
     csr: str = Field(max_length=20_000, description="PEM certificate signing request")
-    kind: str | None = Field(
+    kind: Literal["auth", "sign"] | None = Field(
         default=None, description="'auth' or 'sign', when the token grants both ('gateway')"
     )
 
 
+RevocationReason = Literal[
+    "unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation"
+]
+
+
 class RevokeRequest(Input):
-    reason: str = "unspecified"
+    reason: RevocationReason = "unspecified"
 
 
 class CertificateOut(BaseModel):
@@ -205,10 +288,18 @@ class CertificateOut(BaseModel):
         )
 
 
-class ApiKeyCreate(Input):
-    name: str = Field(max_length=255)
-    role: str
-    member_id: str | None = Field(default=None, max_length=300)
+class OperatorKeyCreate(Input):
+    name: NonBlank
+    role: Literal["admin", "registrar", "auditor"]
+
+
+class MemberKeyCreate(Input):
+    name: NonBlank
+    role: Literal["member"] = Field(description="a key scoped to one member")
+    member_id: MemberIdText
+
+
+ApiKeyCreate = Annotated[OperatorKeyCreate | MemberKeyCreate, Field(discriminator="role")]
 
 
 class ApiKeyOut(BaseModel):
@@ -251,7 +342,69 @@ class AuditVerificationOut(BaseModel):
     problem: str | None
 
 
+# Pages: a limit with a documented maximum, and positions that SQLite's and PostgreSQL's
+# 64-bit integers (and JSON clients' doubles) hold exactly.
+MAX_PAGE = 1000
+MAX_POSITION = 2**53 - 1
+
+
 class AnchorOut(BaseModel):
     instance: str
     url: str
     key_fingerprint: str
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+
+class CatalogueEndpointOut(BaseModel):
+    method: str
+    path: str
+    operation_id: str | None = None
+    summary: str | None = None
+
+
+class CatalogueEntryOut(BaseModel):
+    service_id: str
+    member_id: str
+    member_name_fa: str
+    member_name_en: str
+    subsystem_code: str
+    service_code: str
+    description: str
+    ecosystem: str | None
+    service_kind: str | None
+    personal_data: bool
+    endpoints: list[CatalogueEndpointOut]
+    published_at: datetime
+    published_at_jalali: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: CatalogueService, member: Member) -> CatalogueEntryOut:
+        return cls(
+            service_id=row.service_id,
+            member_id=member.identifier,
+            member_name_fa=member.name_fa,
+            member_name_en=member.name_en,
+            subsystem_code=row.subsystem_code,
+            service_code=row.service_code,
+            description=row.description,
+            ecosystem=row.ecosystem,
+            service_kind=row.service_kind,
+            personal_data=row.personal_data,
+            endpoints=[CatalogueEndpointOut(**e) for e in row.endpoints],
+            published_at=row.published_at,
+            published_at_jalali=to_jalali_iso(row.published_at),
+            updated_at=row.updated_at,
+        )
+
+
+class CatalogueEntryDetailOut(CatalogueEntryOut):
+    openapi: dict[str, object] | None
+    statement: str
+
+    @classmethod
+    def detail(cls, row: CatalogueService, member: Member) -> CatalogueEntryDetailOut:
+        summary = CatalogueEntryOut.of(row, member).model_dump()
+        return cls(**summary, openapi=row.openapi, statement=row.statement)
