@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.exceptions import HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -31,7 +30,6 @@ from zistboom.central.schemas import (
     EnrolmentTokenOut,
     EnrolRequest,
     GatewayCreate,
-    GatewayEnrolmentTokenCreate,
     GatewayOut,
     GlobalGroupCreate,
     GlobalGroupMemberAdd,
@@ -39,7 +37,6 @@ from zistboom.central.schemas import (
     HostedMemberAdd,
     MemberCreate,
     MemberIdText,
-    MemberKeyCreate,
     MemberOut,
     RevokeRequest,
     SubsystemCreate,
@@ -49,7 +46,7 @@ from zistboom.central.settings import CentralSettings
 from zistboom.core import identifiers
 from zistboom.core.crypto import timestamp, x509
 from zistboom.core.database import transaction
-from zistboom.core.errors import ConfigurationError, ValidationError
+from zistboom.core.errors import ConfigurationError, MethodNotAllowedError, ValidationError
 from zistboom.core.persian import to_jalali_iso
 from zistboom.core.problems import problem_responses
 
@@ -415,7 +412,7 @@ async def create_enrolment_token(
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
         member = await service.member_by_id(session, body.member_id, field="member_id")
-        gateway_code = body.gateway_code if isinstance(body, GatewayEnrolmentTokenCreate) else None
+        gateway_code = body.gateway_code if body.kind in ("auth", "gateway") else None
         row, token = await ca.create_enrolment_token(
             session,
             state.settings,
@@ -539,7 +536,7 @@ async def create_api_key(
     async with transaction(state.sessions) as session:
         member = (
             await service.member_by_id(session, body.member_id, field="member_id")
-            if isinstance(body, MemberKeyCreate)
+            if body.member_id
             else None
         )
         row, secret = await operators.create_api_key(
@@ -625,12 +622,12 @@ async def publish_catalogue_service(request: Request, state: State) -> Catalogue
 
 @api.api_route(
     "/catalogue/services",
-    methods=["GET", "PUT", "PATCH", "DELETE"],
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
     include_in_schema=False,
 )
 async def catalogue_services_other_methods() -> None:
     """Only POST: without this, GET would be read as a lookup of a service named 'services'."""
-    raise HTTPException(405, headers={"Allow": "POST"})
+    raise MethodNotAllowedError("publish a service with POST", allow=("POST",))
 
 
 @api.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,7 +57,27 @@ MOBILE_PATTERN = r"^(?:09|\+989|00989|989)[0-9]{9}$"
 NATIONAL_CODE_PATTERN = r"^[0-9]{8,10}$"
 
 
-class _MemberFields(Input):
+def _when(field: str, values: list[str], then: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema rule: when ``field`` is one of ``values``, ``then`` applies too."""
+    return {"if": {"properties": {field: {"enum": values}}, "required": [field]}, "then": then}
+
+
+class MemberCreate(Input):
+    """The kind decides the member class for agencies (GOV) and ecosystem operators (COM)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _when("kind", [kind], {"properties": {"member_class": {"const": member_class}}})
+                for kind, member_class in (("agency", "GOV"), ("ecosystem-operator", "COM"))
+            ]
+        }
+    )
+
+    member_class: MemberClass = Field(
+        description="GOV executive agency, PUB public non-government body, COM company, NGO"
+    )
+    kind: Literal["agency", "public-body", "company", "ecosystem-operator"]
     code: str = Field(
         description="11-digit legal-entity national ID (شناسه ملی) with a valid check digit",
         pattern=identifiers.MEMBER_CODE_PATTERN,
@@ -74,31 +94,6 @@ class _MemberFields(Input):
     )
     contact_mobile: str | None = Field(default=None, pattern=MOBILE_PATTERN)
     contact_email: str | None = Field(default=None, max_length=255, pattern=EMAIL_PATTERN)
-
-
-class AgencyCreate(_MemberFields):
-    kind: Literal["agency"] = Field(description="an executive agency: always class GOV")
-    member_class: Literal["GOV"]
-
-
-class EcosystemOperatorCreate(_MemberFields):
-    kind: Literal["ecosystem-operator"] = Field(
-        description="a company with at least 51% private shareholding: always class COM"
-    )
-    member_class: Literal["COM"]
-
-
-class OtherMemberCreate(_MemberFields):
-    kind: Literal["public-body", "company"]
-    member_class: MemberClass = Field(
-        description="GOV executive agency, PUB public non-government body, COM company, NGO"
-    )
-
-
-# The kind decides which member classes are allowed (service.KIND_CLASS).
-MemberCreate = Annotated[
-    AgencyCreate | EcosystemOperatorCreate | OtherMemberCreate, Field(discriminator="kind")
-]
 
 
 class SubsystemOut(BaseModel):
@@ -212,27 +207,34 @@ class EcosystemOut(BaseModel):
         )
 
 
-class _EnrolmentTokenFields(Input):
+class EnrolmentTokenCreate(Input):
+    """An authentication certificate ('auth', or 'gateway': one of each) is for one gateway."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _when(
+                    "kind",
+                    ["auth", "gateway"],
+                    {
+                        "required": ["gateway_code"],
+                        "properties": {"gateway_code": {"type": "string"}},
+                    },
+                )
+            ]
+        }
+    )
+
     member_id: MemberIdText
+    kind: Literal["auth", "sign", "gateway"] = Field(
+        description="'auth' (gateway TLS), 'sign' (member signatures) or 'gateway' (both)"
+    )
+    gateway_code: Code | None = Field(
+        default=None, description="the member's registered gateway; ignored for 'sign'"
+    )
     expires_in_minutes: int | None = Field(
         default=None, ge=1, le=7 * 24 * 60, description="1 to 10080 (a week); default from settings"
     )
-
-
-class GatewayEnrolmentTokenCreate(_EnrolmentTokenFields):
-    kind: Literal["auth", "gateway"] = Field(
-        description="'auth' (gateway TLS) or 'gateway' (TLS and member signatures)"
-    )
-    gateway_code: Code = Field(description="the member's registered gateway")
-
-
-class SignEnrolmentTokenCreate(_EnrolmentTokenFields):
-    kind: Literal["sign"] = Field(description="'sign' (member signatures)")
-
-
-EnrolmentTokenCreate = Annotated[
-    GatewayEnrolmentTokenCreate | SignEnrolmentTokenCreate, Field(discriminator="kind")
-]
 
 
 class EnrolmentTokenOut(BaseModel):
@@ -288,18 +290,30 @@ class CertificateOut(BaseModel):
         )
 
 
-class OperatorKeyCreate(Input):
+class ApiKeyCreate(Input):
+    """A key with role 'member' is scoped to one member; keys of other roles to none."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    **_when(
+                        "role",
+                        ["member"],
+                        {
+                            "required": ["member_id"],
+                            "properties": {"member_id": {"type": "string"}},
+                        },
+                    ),
+                    "else": {"properties": {"member_id": {"type": "null"}}},
+                }
+            ]
+        }
+    )
+
     name: NonBlank
-    role: Literal["admin", "registrar", "auditor"]
-
-
-class MemberKeyCreate(Input):
-    name: NonBlank
-    role: Literal["member"] = Field(description="a key scoped to one member")
-    member_id: MemberIdText
-
-
-ApiKeyCreate = Annotated[OperatorKeyCreate | MemberKeyCreate, Field(discriminator="role")]
+    role: Literal["admin", "registrar", "auditor", "member"]
+    member_id: MemberIdText | None = None
 
 
 class ApiKeyOut(BaseModel):

@@ -13,7 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from zistboom.core.errors import PROBLEM_BASE, ValidationError, ZistboomError
+from zistboom.core.errors import (
+    PROBLEM_BASE,
+    MethodNotAllowedError,
+    ValidationError,
+    ZistboomError,
+)
 
 log = logging.getLogger("zistboom.problems")
 PROBLEM_JSON = "application/problem+json"
@@ -93,8 +98,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _zistboom_error(request: Request, error: ZistboomError) -> JSONResponse:
         if error.status >= 500:
             log.error("request failed: %s", error.detail)
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return problem_response(error.to_problem(instance=request.url.path), headers)
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        if isinstance(error, MethodNotAllowedError):
+            headers["Allow"] = ", ".join(error.allow)
+        return problem_response(error.to_problem(instance=request.url.path), headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -126,11 +133,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """The methods of every route whose path, but not method, matches the request's."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.PARTIAL:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """The methods some route of the app would take on this path (asked of the routes, which
+    FastAPI may nest in included routers, rather than read from their attributes)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]

@@ -40,7 +40,6 @@ from zistboom.gateway.schemas import (
     ClientOut,
     ClientUpdate,
     ConfigurationVersionOut,
-    EndpointAccessRightCreate,
     EndpointCreate,
     EndpointOut,
     LocalGroupCreate,
@@ -377,7 +376,7 @@ def create_management_app(
     async def grant(
         subsystem_id: SubsystemPath, code: CodePath, body: AccessRightCreate
     ) -> AccessRightOut:
-        endpoint = (body.method, body.path) if isinstance(body, EndpointAccessRightCreate) else None
+        endpoint = _endpoint(body.method, body.path)
         async with transaction(sessions) as session:
             entry = await service.grant(
                 session, subsystem_id, code, body.subject_kind, body.subject, endpoint

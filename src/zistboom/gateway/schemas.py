@@ -289,25 +289,22 @@ class LocalGroupOut(BaseModel):
 # --- access rights ---------------------------------------------------------------------------
 
 
-class ServiceAccessRightCreate(Input):
-    """A right to the whole service."""
+class AccessRightCreate(Input):
+    """A right to the whole service, or with both method and path to one endpoint."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"dependentRequired": {"method": ["path"], "path": ["method"]}}
+    )
 
     subject_kind: SubjectKind = "subsystem"
     subject: str = Field(
         max_length=300,
         description="a subsystem id, or the code of a local group or of a global group",
     )
-
-
-class EndpointAccessRightCreate(ServiceAccessRightCreate):
-    """A right to one endpoint of the service."""
-
-    method: Method
-    path: PathPattern
-
-
-# Both method and path, or neither.
-AccessRightCreate = EndpointAccessRightCreate | ServiceAccessRightCreate
+    method: Method | None = Field(
+        default=None, description="with 'path': limit the right to one endpoint"
+    )
+    path: PathPattern | None = Field(default=None, description="with 'method'")
 
 
 class AccessRightOut(BaseModel):
