@@ -96,6 +96,21 @@ UNSTATEABLE = [
         fields=frozenset({"request"}),
     ),
     Unstateable(
+        "The CSR is a PKCS#10 request (PEM or DER) signed by its own key; a schema describes "
+        "the text, not the ASN.1 structure or the signature.",
+        status=422,
+        operations=frozenset({"POST /api/v1/ca/enrol"}),
+        fields=frozenset({"csr"}),
+    ),
+    Unstateable(
+        "Which certificate kinds an enrolment token grants is the token's (central's state); "
+        "the request's 'kind' must be one of them.",
+        status=422,
+        operations=frozenset({"POST /api/v1/ca/enrol"}),
+        fields=frozenset({"kind"}),
+        message="this token grants",
+    ),
+    Unstateable(
         "The body is a JWS signed with the provider member's certificate; a schema cannot say "
         "that a signature verifies.",
         status=422,

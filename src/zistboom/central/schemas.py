@@ -52,7 +52,9 @@ ADDRESS_PATTERN = (
     r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\]):"
     r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
 )
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"
+# service._EMAIL; \x1c-\x1f spelled out: Python's \s holds them, ECMA's and Rust's do not.
+_NOT_IN_EMAIL = r"[^@\s\x1c-\x1f]"
+EMAIL_PATTERN = f"^{_NOT_IN_EMAIL}{{1,64}}@{_NOT_IN_EMAIL}{{1,255}}\\.{_NOT_IN_EMAIL}{{2,}}$"
 MOBILE_PATTERN = r"^(?:09|\+989|00989|989)[0-9]{9}$"
 NATIONAL_CODE_PATTERN = r"^[0-9]{8,10}$"
 

@@ -293,7 +293,15 @@ class AccessRightCreate(Input):
     """A right to the whole service, or with both method and path to one endpoint."""
 
     model_config = ConfigDict(
-        json_schema_extra={"dependentRequired": {"method": ["path"], "path": ["method"]}}
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {one: {"type": "string"}}, "required": [one]},
+                    "then": {"properties": {other: {"type": "string"}}, "required": [other]},
+                }
+                for one, other in (("method", "path"), ("path", "method"))
+            ]
+        }
     )
 
     subject_kind: SubjectKind = "subsystem"
