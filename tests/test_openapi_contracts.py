@@ -35,7 +35,7 @@ from zistboom.core.iran import generate_legal_entity_id, generate_national_code
 
 TESTS = Path(__file__).parent
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 30
 
 # --- the rules no JSON Schema can state ---------------------------------------------------
 

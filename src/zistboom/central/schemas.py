@@ -27,7 +27,13 @@ class Input(BaseModel):
 
 # Rules the OpenAPI document states; what a pattern cannot (check digits, what exists) the
 # service checks and answers 422, 404 or 409.
-NonBlank = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
+# A text with something left after persian.normalize_text: a character that is neither a space
+# nor one of the invisible marks it deletes (controls, bidi marks, kashida, harakat, ZWNJ).
+_DELETED = r"\u00ad\u061c\u0640\u064b-\u0652\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+NonBlank = Annotated[
+    str,
+    Field(min_length=1, max_length=255, pattern=f"[^{identifiers.SPACE_CHARACTERS}{_DELETED}]"),
+]
 Code = Annotated[str, Field(pattern=identifiers.CODE_PATTERN, max_length=64)]
 MemberIdText = Annotated[
     str,
@@ -52,8 +58,8 @@ ADDRESS_PATTERN = (
     r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\]):"
     r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
 )
-# service._EMAIL; \x1c-\x1f spelled out: Python's \s holds them, ECMA's and Rust's do not.
-_NOT_IN_EMAIL = r"[^@\s\x1c-\x1f]"
+# service._EMAIL, with its \s spelled out.
+_NOT_IN_EMAIL = f"[^@{identifiers.SPACE_CHARACTERS}]"
 EMAIL_PATTERN = f"^{_NOT_IN_EMAIL}{{1,64}}@{_NOT_IN_EMAIL}{{1,255}}\\.{_NOT_IN_EMAIL}{{2,}}$"
 MOBILE_PATTERN = r"^(?:09|\+989|00989|989)[0-9]{9}$"
 NATIONAL_CODE_PATTERN = r"^[0-9]{8,10}$"

@@ -536,6 +536,11 @@ def validate_code(value: str, *, field: str = "code", label: str = "code") -> st
 # digit cannot be stated in a pattern: the validators above stay the authority, the patterns
 # only let OpenAPI documents say the rest.
 
+# What Python's \s matches (str.isspace), spelled out for a character class: ECMA-262's and
+# pydantic's Rust \s each differ from it (U+001C..U+001F, U+0085).
+SPACE_CHARACTERS: Final = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _INSTANCE_PATTERN: Final = "(?:" + "|".join(INSTANCES) + ")"
 _CLASS_PATTERN: Final = "(?:" + "|".join(MEMBER_CLASSES) + ")"
 # Eleven digits whose fourth to ninth are not all zero.

@@ -52,7 +52,9 @@ PATH_PATTERN = f"^/(?:{_SEGMENT}/)*(?:{_SEGMENT}|\\*\\*)?$"
 # service.validate_backend_url: absolute http(s), no user@, no #fragment, no spaces/controls.
 BACKEND_URL_PATTERN = (
     r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}"
-    r"|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?][^\s#@]*)?$"
+    r"|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?][^#@\x00-\x1f\x7f"
+    + identifiers.SPACE_CHARACTERS
+    + "]*)?$"
 )
 ECOSYSTEM_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)?$"
 Code = Annotated[str, Field(pattern=identifiers.CODE_PATTERN, max_length=64)]
