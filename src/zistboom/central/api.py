@@ -6,19 +6,24 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from zistboom.central import audit, ca, operators, service
+from zistboom.central import audit, ca, catalogue, operators, service
 from zistboom.central.ca import InstanceKeys
+from zistboom.central.models import Member
 from zistboom.central.publisher import Publisher
 from zistboom.central.schemas import (
+    MAX_PAGE,
+    MAX_POSITION,
     AnchorOut,
     ApiKeyCreate,
     ApiKeyOut,
     AuditRecordOut,
     AuditVerificationOut,
+    CatalogueEntryDetailOut,
+    CatalogueEntryOut,
     CertificateOut,
     EcosystemOut,
     EnrolmentTokenCreate,
@@ -31,16 +36,19 @@ from zistboom.central.schemas import (
     GlobalGroupOut,
     HostedMemberAdd,
     MemberCreate,
+    MemberIdText,
     MemberOut,
     RevokeRequest,
     SubsystemCreate,
     SubsystemOut,
 )
 from zistboom.central.settings import CentralSettings
+from zistboom.core import identifiers
 from zistboom.core.crypto import timestamp, x509
 from zistboom.core.database import transaction
-from zistboom.core.errors import ConfigurationError, ValidationError
+from zistboom.core.errors import ConfigurationError, MethodNotAllowedError, ValidationError
 from zistboom.core.persian import to_jalali_iso
+from zistboom.core.problems import problem_responses
 
 log = logging.getLogger("zistboom.central")
 GLOBAL_CONF_MEDIA_TYPE = "application/jose"
@@ -68,13 +76,31 @@ def state_of(request: Request) -> CentralState:
 
 
 State = Annotated[CentralState, Depends(state_of)]
-Authorization = Annotated[str | None, Header(description="Bearer <API key>")]
+# Declared as a security scheme, so the OpenAPI document says which operations need a key; the
+# refusal (401 with problem details) stays ours.
+_bearer = HTTPBearer(auto_error=False, description="an API key: 'Authorization: Bearer zb_…'")
+Authorization = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+# What every operation that needs an API key may answer besides its own errors, and what
+# every operation with a JSON body may (400: not JSON at all; 422: against its schema).
+KEYED = (401, 403)
+BODY = (400, 422)
+Position = Annotated[int, Query(ge=0, le=MAX_POSITION)]
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"at most {MAX_PAGE}")]
+MemberClassPath = Annotated[str, Path(pattern="^(?:" + "|".join(identifiers.MEMBER_CLASSES) + ")$")]
+MemberCodePath = Annotated[
+    str,
+    Path(
+        pattern=identifiers.MEMBER_CODE_PATTERN,
+        json_schema_extra={"format": identifiers.LEGAL_ENTITY_ID_FORMAT},
+    ),
+]
+CodePath = Annotated[str, Path(pattern=identifiers.CODE_PATTERN)]
 
 
-async def _operator(state: CentralState, authorization: str | None) -> operators.Operator:
-    presented = None
-    if authorization and authorization.lower().startswith("bearer "):
-        presented = authorization[7:].strip()
+async def _operator(
+    state: CentralState, authorization: HTTPAuthorizationCredentials | None
+) -> operators.Operator:
+    presented = authorization.credentials.strip() if authorization else None
     async with transaction(state.sessions) as session:
         return await operators.authenticate(session, presented)
 
@@ -100,7 +126,11 @@ async def ready(state: State) -> dict[str, object]:
 @public.get(
     "/global-conf",
     summary="The signed global configuration (compact JWS)",
-    responses={200: {"content": {GLOBAL_CONF_MEDIA_TYPE: {}}}, 304: {"description": "unchanged"}},
+    response_class=Response,
+    responses={
+        200: {"description": "the compact JWS", "content": {GLOBAL_CONF_MEDIA_TYPE: {}}},
+        304: {"description": "unchanged"},
+    },
 )
 async def global_conf(
     state: State, if_none_match: Annotated[str | None, Header()] = None
@@ -121,13 +151,19 @@ async def anchor(state: State) -> AnchorOut:
 @public.post(
     "/tsa",
     summary="RFC 3161 timestamping",
+    response_class=Response,
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {TIMESTAMP_QUERY: {"schema": {"type": "string", "format": "binary"}}},
         }
     },
-    responses={200: {"content": {TIMESTAMP_REPLY: {}}}},
+    responses={
+        200: {"description": "a granted timestamp", "content": {TIMESTAMP_REPLY: {}}},
+        400: {"description": "a rejection (not DER)", "content": {TIMESTAMP_REPLY: {}}},
+        **problem_responses(422),
+        503: {"description": "the TSA cannot sign now", "content": {TIMESTAMP_REPLY: {}}},
+    },
 )
 async def tsa(request: Request, state: State) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -176,7 +212,12 @@ async def list_ecosystems(state: State) -> list[EcosystemOut]:
         return [EcosystemOut.of(e) for e in await service.list_ecosystems(session)]
 
 
-@api.get("/ecosystems/{key}", tags=["ecosystems"], response_model=EcosystemOut)
+@api.get(
+    "/ecosystems/{key}",
+    tags=["ecosystems"],
+    response_model=EcosystemOut,
+    responses=problem_responses(404),
+)
 async def get_ecosystem(key: str, state: State) -> EcosystemOut:
     async with transaction(state.sessions) as session:
         return EcosystemOut.of(await service.get_ecosystem(session, key))
@@ -185,7 +226,13 @@ async def get_ecosystem(key: str, state: State) -> EcosystemOut:
 # --- members, subsystems, gateways ----------------------------------------------------------------
 
 
-@api.post("/members", tags=["members"], status_code=201, response_model=MemberOut)
+@api.post(
+    "/members",
+    tags=["members"],
+    status_code=201,
+    response_model=MemberOut,
+    responses=problem_responses(*KEYED, 409, *BODY),
+)
 async def register_member(
     body: MemberCreate, state: State, authorization: Authorization = None
 ) -> MemberOut:
@@ -200,16 +247,29 @@ async def register_member(
         return MemberOut.of(member)
 
 
-@api.get("/members", tags=["members"], response_model=list[MemberOut])
+@api.get(
+    "/members",
+    tags=["members"],
+    response_model=list[MemberOut],
+    responses=problem_responses(*KEYED),
+)
 async def list_members(state: State, authorization: Authorization = None) -> list[MemberOut]:
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
         return [MemberOut.of(m) for m in await service.list_members(session, actor=actor)]
 
 
-@api.get("/members/{member_class}/{code}", tags=["members"], response_model=MemberOut)
+@api.get(
+    "/members/{member_class}/{code}",
+    tags=["members"],
+    response_model=MemberOut,
+    responses=problem_responses(*KEYED, 404, 422),
+)
 async def get_member(
-    member_class: str, code: str, state: State, authorization: Authorization = None
+    member_class: MemberClassPath,
+    code: MemberCodePath,
+    state: State,
+    authorization: Authorization = None,
 ) -> MemberOut:
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
@@ -224,10 +284,11 @@ async def get_member(
     tags=["members"],
     status_code=201,
     response_model=SubsystemOut,
+    responses=problem_responses(*KEYED, 404, 409, *BODY),
 )
 async def add_subsystem(
-    member_class: str,
-    code: str,
+    member_class: MemberClassPath,
+    code: MemberCodePath,
     body: SubsystemCreate,
     state: State,
     authorization: Authorization = None,
@@ -246,10 +307,11 @@ async def add_subsystem(
     tags=["members"],
     status_code=201,
     response_model=GatewayOut,
+    responses=problem_responses(*KEYED, 404, 409, *BODY),
 )
 async def register_gateway(
-    member_class: str,
-    code: str,
+    member_class: MemberClassPath,
+    code: MemberCodePath,
     body: GatewayCreate,
     state: State,
     authorization: Authorization = None,
@@ -270,11 +332,12 @@ async def register_gateway(
     tags=["members"],
     status_code=201,
     response_model=GatewayOut,
+    responses=problem_responses(*KEYED, 404, 409, *BODY),
 )
 async def host_member(
-    member_class: str,
-    code: str,
-    gateway_code: str,
+    member_class: MemberClassPath,
+    code: MemberCodePath,
+    gateway_code: CodePath,
     body: HostedMemberAdd,
     state: State,
     authorization: Authorization = None,
@@ -294,7 +357,13 @@ async def host_member(
 # --- global groups -------------------------------------------------------------------------------
 
 
-@api.post("/global-groups", tags=["global groups"], status_code=201, response_model=GlobalGroupOut)
+@api.post(
+    "/global-groups",
+    tags=["global groups"],
+    status_code=201,
+    response_model=GlobalGroupOut,
+    responses=problem_responses(*KEYED, 409, *BODY),
+)
 async def create_global_group(
     body: GlobalGroupCreate, state: State, authorization: Authorization = None
 ) -> GlobalGroupOut:
@@ -315,9 +384,10 @@ async def list_global_groups(state: State) -> list[GlobalGroupOut]:
     tags=["global groups"],
     status_code=201,
     response_model=GlobalGroupOut,
+    responses=problem_responses(*KEYED, 404, 409, *BODY),
 )
 async def add_global_group_member(
-    code: str, body: GlobalGroupMemberAdd, state: State, authorization: Authorization = None
+    code: CodePath, body: GlobalGroupMemberAdd, state: State, authorization: Authorization = None
 ) -> GlobalGroupOut:
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
@@ -329,19 +399,26 @@ async def add_global_group_member(
 # --- instance CA -----------------------------------------------------------------------------
 
 
-@api.post("/enrolment-tokens", tags=["CA"], status_code=201, response_model=EnrolmentTokenOut)
+@api.post(
+    "/enrolment-tokens",
+    tags=["CA"],
+    status_code=201,
+    response_model=EnrolmentTokenOut,
+    responses=problem_responses(*KEYED, 404, *BODY),
+)
 async def create_enrolment_token(
     body: EnrolmentTokenCreate, state: State, authorization: Authorization = None
 ) -> EnrolmentTokenOut:
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
         member = await service.member_by_id(session, body.member_id, field="member_id")
+        gateway_code = body.gateway_code if body.kind in ("auth", "gateway") else None
         row, token = await ca.create_enrolment_token(
             session,
             state.settings,
             member=member,
             kind=body.kind,
-            gateway_code=body.gateway_code,
+            gateway_code=gateway_code,
             expires_in_minutes=body.expires_in_minutes,
             actor=actor,
         )
@@ -349,12 +426,18 @@ async def create_enrolment_token(
             token=token,
             member_id=member.identifier,
             kind=row.kind,
-            gateway_code=body.gateway_code if row.kind in ("auth", "gateway") else None,
+            gateway_code=gateway_code,
             expires_at=row.expires_at,
         )
 
 
-@api.post("/ca/enrol", tags=["CA"], status_code=201, response_model=CertificateOut)
+@api.post(
+    "/ca/enrol",
+    tags=["CA"],
+    status_code=201,
+    response_model=CertificateOut,
+    responses=problem_responses(401, 409, *BODY),
+)
 async def enrol(body: EnrolRequest, state: State) -> CertificateOut:
     async with transaction(state.sessions) as session:
         cert = await ca.enrol(
@@ -368,6 +451,7 @@ async def enrol(body: EnrolRequest, state: State) -> CertificateOut:
     tags=["CA"],
     status_code=201,
     response_model=CertificateOut,
+    responses=problem_responses(400, 401, 404, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -382,14 +466,31 @@ async def renew(request: Request, state: State) -> CertificateOut:
         return CertificateOut.of(cert, state.ca_pem)
 
 
-@api.get("/ca/certificate", tags=["CA"], response_class=PlainTextResponse)
-async def ca_certificate(state: State) -> PlainTextResponse:
-    return PlainTextResponse(state.ca_pem, media_type="application/x-pem-file")
+@api.get(
+    "/ca/certificate",
+    tags=["CA"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the instance CA's certificate",
+            "content": {"application/x-pem-file": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def ca_certificate(state: State) -> Response:
+    return Response(state.ca_pem, media_type="application/x-pem-file")
 
 
-@api.get("/ca/certificates", tags=["CA"], response_model=list[CertificateOut])
+@api.get(
+    "/ca/certificates",
+    tags=["CA"],
+    response_model=list[CertificateOut],
+    responses=problem_responses(*KEYED, 404, 422),
+)
 async def list_certificates(
-    state: State, member_id: str | None = None, authorization: Authorization = None
+    state: State,
+    member_id: Annotated[MemberIdText | None, Query()] = None,
+    authorization: Authorization = None,
 ) -> list[CertificateOut]:
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
@@ -400,9 +501,17 @@ async def list_certificates(
         return [CertificateOut.of(c, state.ca_pem) for c in rows]
 
 
-@api.post("/ca/certificates/{serial}/revoke", tags=["CA"], response_model=CertificateOut)
+@api.post(
+    "/ca/certificates/{serial}/revoke",
+    tags=["CA"],
+    response_model=CertificateOut,
+    responses=problem_responses(*KEYED, 404, 409, *BODY),
+)
 async def revoke(
-    serial: str, body: RevokeRequest, state: State, authorization: Authorization = None
+    serial: Annotated[str, Path(pattern="^[0-9A-Fa-f]{1,40}$")],
+    body: RevokeRequest,
+    state: State,
+    authorization: Authorization = None,
 ) -> CertificateOut:
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
@@ -413,7 +522,13 @@ async def revoke(
 # --- operators and audit ---------------------------------------------------------------------
 
 
-@api.post("/api-keys", tags=["operators"], status_code=201, response_model=ApiKeyOut)
+@api.post(
+    "/api-keys",
+    tags=["operators"],
+    status_code=201,
+    response_model=ApiKeyOut,
+    responses=problem_responses(*KEYED, 404, *BODY),
+)
 async def create_api_key(
     body: ApiKeyCreate, state: State, authorization: Authorization = None
 ) -> ApiKeyOut:
@@ -430,19 +545,30 @@ async def create_api_key(
         return ApiKeyOut.of(row, secret)
 
 
-@api.get("/audit", tags=["operators"], response_model=list[AuditRecordOut])
+@api.get(
+    "/audit",
+    tags=["operators"],
+    response_model=list[AuditRecordOut],
+    responses=problem_responses(*KEYED, 422),
+)
 async def audit_log(
-    state: State, after: int = 0, limit: int = 100, authorization: Authorization = None
+    state: State,
+    after: Annotated[Position, Query(description="the last seq already read")] = 0,
+    limit: PageLimit = 100,
+    authorization: Authorization = None,
 ) -> list[AuditRecordOut]:
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
-        rows = await audit.list_records(
-            session, actor=actor, after=after, limit=min(max(limit, 1), 1000)
-        )
+        rows = await audit.list_records(session, actor=actor, after=after, limit=limit)
         return [AuditRecordOut.of(r) for r in rows]
 
 
-@api.get("/audit/verify", tags=["operators"], response_model=AuditVerificationOut)
+@api.get(
+    "/audit/verify",
+    tags=["operators"],
+    response_model=AuditVerificationOut,
+    responses=problem_responses(*KEYED),
+)
 async def audit_verify(state: State, authorization: Authorization = None) -> AuditVerificationOut:
     actor = await _operator(state, authorization)
     async with transaction(state.sessions) as session:
@@ -457,66 +583,6 @@ async def audit_verify(state: State, authorization: Authorization = None) -> Aud
 
 # --- catalogue -------------------------------------------------------------------------------
 # The service catalogue: providers publish signed descriptions of their services; anyone reads.
-
-from datetime import datetime  # noqa: E402
-
-from pydantic import BaseModel  # noqa: E402
-
-from zistboom.central import catalogue  # noqa: E402
-from zistboom.central.models import CatalogueService, Member  # noqa: E402
-
-
-class CatalogueEndpointOut(BaseModel):
-    method: str
-    path: str
-    operation_id: str | None = None
-    summary: str | None = None
-
-
-class CatalogueEntryOut(BaseModel):
-    service_id: str
-    member_id: str
-    member_name_fa: str
-    member_name_en: str
-    subsystem_code: str
-    service_code: str
-    description: str
-    ecosystem: str | None
-    service_kind: str | None
-    personal_data: bool
-    endpoints: list[CatalogueEndpointOut]
-    published_at: datetime
-    published_at_jalali: str
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: CatalogueService, member: Member) -> CatalogueEntryOut:
-        return cls(
-            service_id=row.service_id,
-            member_id=member.identifier,
-            member_name_fa=member.name_fa,
-            member_name_en=member.name_en,
-            subsystem_code=row.subsystem_code,
-            service_code=row.service_code,
-            description=row.description,
-            ecosystem=row.ecosystem,
-            service_kind=row.service_kind,
-            personal_data=row.personal_data,
-            endpoints=[CatalogueEndpointOut(**e) for e in row.endpoints],
-            published_at=row.published_at,
-            published_at_jalali=to_jalali_iso(row.published_at),
-            updated_at=row.updated_at,
-        )
-
-
-class CatalogueEntryDetailOut(CatalogueEntryOut):
-    openapi: dict[str, object] | None
-    statement: str
-
-    @classmethod
-    def detail(cls, row: CatalogueService, member: Member) -> CatalogueEntryDetailOut:
-        summary = CatalogueEntryOut.of(row, member).model_dump()
-        return cls(**summary, openapi=row.openapi, statement=row.statement)
 
 
 async def _limited_body(request: Request, limit: int) -> bytes:
@@ -536,6 +602,7 @@ async def _limited_body(request: Request, limit: int) -> bytes:
     tags=["catalogue"],
     summary="Publish (add or replace) a service, signed by its provider member",
     response_model=CatalogueEntryOut,
+    responses=problem_responses(400, 401, 403, 404, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -553,14 +620,29 @@ async def publish_catalogue_service(request: Request, state: State) -> Catalogue
         return CatalogueEntryOut.of(row, member)
 
 
-@api.get("/catalogue", tags=["catalogue"], response_model=list[CatalogueEntryOut])
+@api.api_route(
+    "/catalogue/services",
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
+async def catalogue_services_other_methods() -> None:
+    """Only POST: without this, GET would be read as a lookup of a service named 'services'."""
+    raise MethodNotAllowedError("publish a service with POST", allow=("POST",))
+
+
+@api.get(
+    "/catalogue",
+    tags=["catalogue"],
+    response_model=list[CatalogueEntryOut],
+    responses=problem_responses(422),
+)
 async def list_catalogue(
     state: State,
-    ecosystem: str | None = None,
-    member_id: str | None = None,
-    q: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    ecosystem: Annotated[str | None, Query(max_length=64)] = None,
+    member_id: Annotated[MemberIdText | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 100,
+    offset: Position = 0,
 ) -> list[CatalogueEntryOut]:
     async with transaction(state.sessions) as session:
         rows = await catalogue.list_entries(
@@ -569,8 +651,23 @@ async def list_catalogue(
         return [CatalogueEntryOut.of(row, member) for row, member in rows]
 
 
-@api.get("/catalogue/{service_id:path}", tags=["catalogue"], response_model=CatalogueEntryDetailOut)
-async def get_catalogue_entry(service_id: str, state: State) -> CatalogueEntryDetailOut:
+@api.get(
+    "/catalogue/{service_id:path}",
+    tags=["catalogue"],
+    response_model=CatalogueEntryDetailOut,
+    responses=problem_responses(404, 422),
+)
+async def get_catalogue_entry(
+    service_id: Annotated[
+        str,
+        Path(
+            pattern=identifiers.SERVICE_ID_PATTERN,
+            json_schema_extra={"format": identifiers.SERVICE_ID_FORMAT},
+            description="INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICE",
+        ),
+    ],
+    state: State,
+) -> CatalogueEntryDetailOut:
     async with transaction(state.sessions) as session:
         row, member = await catalogue.get_entry(session, service_id)
         return CatalogueEntryDetailOut.detail(row, member)

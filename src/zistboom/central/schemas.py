@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from zistboom.central.models import (
     ApiKey,
     AuditRecord,
+    CatalogueService,
     Certificate,
     Ecosystem,
     Gateway,
     GlobalGroup,
     Member,
 )
+from zistboom.core import identifiers
 from zistboom.core.persian import format_jalali, to_jalali_iso
 
 
@@ -23,20 +25,83 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Rules the OpenAPI document states; what a pattern cannot (check digits, what exists) the
+# service checks and answers 422, 404 or 409.
+# A text with something left after persian.normalize_text: a character that is neither a space
+# nor one of the invisible marks it deletes (controls, bidi marks, kashida, harakat, ZWNJ).
+_DELETED = r"\u00ad\u061c\u0640\u064b-\u0652\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+NonBlank = Annotated[
+    str,
+    Field(min_length=1, max_length=255, pattern=f"[^{identifiers.SPACE_CHARACTERS}{_DELETED}]"),
+]
+Code = Annotated[str, Field(pattern=identifiers.CODE_PATTERN, max_length=64)]
+MemberIdText = Annotated[
+    str,
+    Field(
+        pattern=identifiers.MEMBER_ID_PATTERN,
+        json_schema_extra={"format": identifiers.MEMBER_ID_FORMAT},
+        max_length=300,
+        description="INSTANCE/CLASS/CODE; CODE is a legal-entity ID with a valid check digit",
+    ),
+]
+SubsystemIdText = Annotated[
+    str,
+    Field(
+        pattern=identifiers.SUBSYSTEM_ID_PATTERN,
+        json_schema_extra={"format": identifiers.SUBSYSTEM_ID_FORMAT},
+        max_length=300,
+        description="INSTANCE/CLASS/CODE/SUBSYSTEM of a registered subsystem",
+    ),
+]
+MemberClass = Literal["GOV", "PUB", "COM", "NGO"]
+ADDRESS_PATTERN = (
+    r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\]):"
+    r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+)
+# service._EMAIL, with its \s spelled out.
+_NOT_IN_EMAIL = f"[^@{identifiers.SPACE_CHARACTERS}]"
+EMAIL_PATTERN = f"^{_NOT_IN_EMAIL}{{1,64}}@{_NOT_IN_EMAIL}{{1,255}}\\.{_NOT_IN_EMAIL}{{2,}}$"
+MOBILE_PATTERN = r"^(?:09|\+989|00989|989)[0-9]{9}$"
+NATIONAL_CODE_PATTERN = r"^[0-9]{8,10}$"
+
+
+def _when(field: str, values: list[str], then: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema rule: when ``field`` is one of ``values``, ``then`` applies too."""
+    return {"if": {"properties": {field: {"enum": values}}, "required": [field]}, "then": then}
+
+
 class MemberCreate(Input):
-    member_class: Literal["GOV", "PUB", "COM", "NGO"] = Field(
+    """The kind decides the member class for agencies (GOV) and ecosystem operators (COM)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _when("kind", [kind], {"properties": {"member_class": {"const": member_class}}})
+                for kind, member_class in (("agency", "GOV"), ("ecosystem-operator", "COM"))
+            ]
+        }
+    )
+
+    member_class: MemberClass = Field(
         description="GOV executive agency, PUB public non-government body, COM company, NGO"
     )
-    code: str = Field(description="11-digit legal-entity national ID (شناسه ملی)", max_length=32)
-    name_fa: str = Field(max_length=255)
-    name_en: str = Field(max_length=255)
     kind: Literal["agency", "public-body", "company", "ecosystem-operator"]
+    code: str = Field(
+        description="11-digit legal-entity national ID (شناسه ملی) with a valid check digit",
+        pattern=identifiers.MEMBER_CODE_PATTERN,
+        json_schema_extra={"format": identifiers.LEGAL_ENTITY_ID_FORMAT},
+    )
+    name_fa: NonBlank
+    name_en: NonBlank
     contact_name: str | None = Field(default=None, max_length=255)
     contact_national_code: str | None = Field(
-        default=None, description="national code (کد ملی) of the technical contact", max_length=32
+        default=None,
+        description="national code (کد ملی) of the technical contact, with a valid check digit",
+        pattern=NATIONAL_CODE_PATTERN,
+        json_schema_extra={"format": identifiers.NATIONAL_CODE_FORMAT},
     )
-    contact_mobile: str | None = Field(default=None, max_length=32)
-    contact_email: str | None = Field(default=None, max_length=255)
+    contact_mobile: str | None = Field(default=None, pattern=MOBILE_PATTERN)
+    contact_email: str | None = Field(default=None, max_length=255, pattern=EMAIL_PATTERN)
 
 
 class SubsystemOut(BaseModel):
@@ -45,12 +110,14 @@ class SubsystemOut(BaseModel):
 
 
 class GatewayCreate(Input):
-    code: str = Field(max_length=64, description="gateway code, unique within the member")
-    address: str = Field(max_length=300, description="host:port of the gateway's peer port")
+    code: Code = Field(description="gateway code, unique within the member")
+    address: str = Field(
+        max_length=300, pattern=ADDRESS_PATTERN, description="host:port of the gateway's peer port"
+    )
 
 
 class HostedMemberAdd(Input):
-    member_id: str = Field(max_length=300, description="the hosted member, INSTANCE/CLASS/CODE")
+    member_id: MemberIdText = Field(description="the hosted member, INSTANCE/CLASS/CODE")
 
 
 class GatewayOut(BaseModel):
@@ -97,16 +164,16 @@ class MemberOut(BaseModel):
 
 
 class SubsystemCreate(Input):
-    code: str = Field(max_length=64)
+    code: Code
 
 
 class GlobalGroupCreate(Input):
-    code: str = Field(max_length=64)
-    description: str = Field(max_length=255)
+    code: Code
+    description: NonBlank
 
 
 class GlobalGroupMemberAdd(Input):
-    client_id: str = Field(max_length=300, description="subsystem id INSTANCE/CLASS/CODE/SUBSYSTEM")
+    client_id: SubsystemIdText
 
 
 class GlobalGroupOut(BaseModel):
@@ -149,12 +216,33 @@ class EcosystemOut(BaseModel):
 
 
 class EnrolmentTokenCreate(Input):
-    member_id: str = Field(max_length=300, description="INSTANCE/CLASS/CODE")
-    kind: str = Field(
+    """An authentication certificate ('auth', or 'gateway': one of each) is for one gateway."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _when(
+                    "kind",
+                    ["auth", "gateway"],
+                    {
+                        "required": ["gateway_code"],
+                        "properties": {"gateway_code": {"type": "string"}},
+                    },
+                )
+            ]
+        }
+    )
+
+    member_id: MemberIdText
+    kind: Literal["auth", "sign", "gateway"] = Field(
         description="'auth' (gateway TLS), 'sign' (member signatures) or 'gateway' (both)"
     )
-    gateway_code: str | None = Field(default=None, max_length=64)
-    expires_in_minutes: int | None = None
+    gateway_code: Code | None = Field(
+        default=None, description="the member's registered gateway; ignored for 'sign'"
+    )
+    expires_in_minutes: int | None = Field(
+        default=None, ge=1, le=7 * 24 * 60, description="1 to 10080 (a week); default from settings"
+    )
 
 
 class EnrolmentTokenOut(BaseModel):
@@ -168,13 +256,18 @@ class EnrolmentTokenOut(BaseModel):
 class EnrolRequest(Input):
     token: str = Field(max_length=200)
     csr: str = Field(max_length=20_000, description="PEM certificate signing request")
-    kind: str | None = Field(
+    kind: Literal["auth", "sign"] | None = Field(
         default=None, description="'auth' or 'sign', when the token grants both ('gateway')"
     )
 
 
+RevocationReason = Literal[
+    "unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation"
+]
+
+
 class RevokeRequest(Input):
-    reason: str = "unspecified"
+    reason: RevocationReason = "unspecified"
 
 
 class CertificateOut(BaseModel):
@@ -206,9 +299,29 @@ class CertificateOut(BaseModel):
 
 
 class ApiKeyCreate(Input):
-    name: str = Field(max_length=255)
-    role: str
-    member_id: str | None = Field(default=None, max_length=300)
+    """A key with role 'member' is scoped to one member; keys of other roles to none."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    **_when(
+                        "role",
+                        ["member"],
+                        {
+                            "required": ["member_id"],
+                            "properties": {"member_id": {"type": "string"}},
+                        },
+                    ),
+                    "else": {"properties": {"member_id": {"type": "null"}}},
+                }
+            ]
+        }
+    )
+
+    name: NonBlank
+    role: Literal["admin", "registrar", "auditor", "member"]
+    member_id: MemberIdText | None = None
 
 
 class ApiKeyOut(BaseModel):
@@ -251,7 +364,69 @@ class AuditVerificationOut(BaseModel):
     problem: str | None
 
 
+# Pages: a limit with a documented maximum, and positions that SQLite's and PostgreSQL's
+# 64-bit integers (and JSON clients' doubles) hold exactly.
+MAX_PAGE = 1000
+MAX_POSITION = 2**53 - 1
+
+
 class AnchorOut(BaseModel):
     instance: str
     url: str
     key_fingerprint: str
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+
+class CatalogueEndpointOut(BaseModel):
+    method: str
+    path: str
+    operation_id: str | None = None
+    summary: str | None = None
+
+
+class CatalogueEntryOut(BaseModel):
+    service_id: str
+    member_id: str
+    member_name_fa: str
+    member_name_en: str
+    subsystem_code: str
+    service_code: str
+    description: str
+    ecosystem: str | None
+    service_kind: str | None
+    personal_data: bool
+    endpoints: list[CatalogueEndpointOut]
+    published_at: datetime
+    published_at_jalali: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: CatalogueService, member: Member) -> CatalogueEntryOut:
+        return cls(
+            service_id=row.service_id,
+            member_id=member.identifier,
+            member_name_fa=member.name_fa,
+            member_name_en=member.name_en,
+            subsystem_code=row.subsystem_code,
+            service_code=row.service_code,
+            description=row.description,
+            ecosystem=row.ecosystem,
+            service_kind=row.service_kind,
+            personal_data=row.personal_data,
+            endpoints=[CatalogueEndpointOut(**e) for e in row.endpoints],
+            published_at=row.published_at,
+            published_at_jalali=to_jalali_iso(row.published_at),
+            updated_at=row.updated_at,
+        )
+
+
+class CatalogueEntryDetailOut(CatalogueEntryOut):
+    openapi: dict[str, object] | None
+    statement: str
+
+    @classmethod
+    def detail(cls, row: CatalogueService, member: Member) -> CatalogueEntryDetailOut:
+        summary = CatalogueEntryOut.of(row, member).model_dump()
+        return cls(**summary, openapi=row.openapi, statement=row.statement)

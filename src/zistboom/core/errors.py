@@ -73,6 +73,18 @@ class PermissionDeniedError(ZistboomError):
     title = "Not allowed"
 
 
+class MethodNotAllowedError(ZistboomError):
+    """A method the resource does not take; ``allow`` lists those it does (the Allow header)."""
+
+    status = 405
+    code = "method-not-allowed"
+    title = "Method not allowed"
+
+    def __init__(self, detail: str, *, allow: tuple[str, ...]) -> None:
+        super().__init__(detail)
+        self.allow = allow
+
+
 class CryptoError(ZistboomError):
     """A signature, certificate or key that does not verify."""
 

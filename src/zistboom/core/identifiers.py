@@ -529,3 +529,40 @@ def validate_code(value: str, *, field: str = "code", label: str = "code") -> st
     """A subsystem, service or gateway code on its own."""
     _check_code(value, label=label, context=None, field=field)
     return value
+
+
+# --- The shape rules as JSON Schema patterns, for API documents ------------------------------
+# Valid in Python, ECMA-262 and pydantic's Rust engine alike (so no look-around). A check
+# digit cannot be stated in a pattern: the validators above stay the authority, the patterns
+# only let OpenAPI documents say the rest.
+
+# What Python's \s matches (str.isspace), spelled out for a character class: ECMA-262's and
+# pydantic's Rust \s each differ from it (U+001C..U+001F, U+0085).
+SPACE_CHARACTERS: Final = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_INSTANCE_PATTERN: Final = "(?:" + "|".join(INSTANCES) + ")"
+_CLASS_PATTERN: Final = "(?:" + "|".join(MEMBER_CLASSES) + ")"
+# Eleven digits whose fourth to ninth are not all zero.
+_MEMBER_CODE_PATTERN: Final = (
+    "[0-9]{3}(?:[1-9][0-9]{5}|0[1-9][0-9]{4}|00[1-9][0-9]{3}|000[1-9][0-9]{2}|0000[1-9][0-9]"
+    "|00000[1-9])[0-9]{2}"
+)
+# 1..64 of the code alphabet, except '.' and '..'.
+_CODE_PATTERN: Final = (
+    r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}"
+    r"|\.\.[A-Za-z0-9._-]{1,62})"
+)
+CODE_PATTERN: Final = f"^{_CODE_PATTERN}$"
+MEMBER_CODE_PATTERN: Final = f"^{_MEMBER_CODE_PATTERN}$"
+_MEMBER_ID: Final = f"{_INSTANCE_PATTERN}/{_CLASS_PATTERN}/{_MEMBER_CODE_PATTERN}"
+MEMBER_ID_PATTERN: Final = f"^{_MEMBER_ID}$"
+SUBSYSTEM_ID_PATTERN: Final = f"^{_MEMBER_ID}/{_CODE_PATTERN}$"
+SERVICE_ID_PATTERN: Final = f"^{_MEMBER_ID}/{_CODE_PATTERN}/{_CODE_PATTERN}$"
+# Custom JSON Schema formats naming the check-digit rules (annotations: a validator that does
+# not know them ignores them; a test generator can produce valid values from them).
+LEGAL_ENTITY_ID_FORMAT: Final = "zb-legal-entity-id"
+MEMBER_ID_FORMAT: Final = "zb-member-id"
+SUBSYSTEM_ID_FORMAT: Final = "zb-subsystem-id"
+SERVICE_ID_FORMAT: Final = "zb-service-id"
+NATIONAL_CODE_FORMAT: Final = "zb-national-code"

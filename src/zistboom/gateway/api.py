@@ -14,13 +14,21 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from fastapi import Path as InPath
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zistboom import __version__
+from zistboom.core import identifiers
 from zistboom.core.database import transaction
-from zistboom.core.errors import AuthenticationError, ConfigurationError, ValidationError
-from zistboom.core.problems import install_problem_handlers
+from zistboom.core.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    NotFoundError,
+    ValidationError,
+)
+from zistboom.core.problems import install_problem_handlers, problem_responses
 from zistboom.gateway import service
 from zistboom.gateway.catalogue import CataloguePublisher
 from zistboom.gateway.schemas import (
@@ -37,10 +45,13 @@ from zistboom.gateway.schemas import (
     LocalGroupCreate,
     LocalGroupMemberAdd,
     LocalGroupOut,
+    Method,
+    PathPattern,
     ServiceCreate,
     ServiceOut,
     ServiceUpdate,
     SubjectKind,
+    SubsystemIdText,
 )
 from zistboom.gateway.settings import GatewaySettings
 
@@ -69,11 +80,39 @@ def ensure_admin_token(data_dir: Path) -> str:
     return token
 
 
-def _subsystem_id(instance: str, member_class: str, member_code: str, subsystem_code: str) -> str:
+def _one_of(values: Any) -> str:
+    return "^(?:" + "|".join(values) + ")$"
+
+
+def _subsystem_id(
+    instance: Annotated[str, InPath(pattern=_one_of(identifiers.INSTANCES))],
+    member_class: Annotated[str, InPath(pattern=_one_of(identifiers.MEMBER_CLASSES))],
+    member_code: Annotated[
+        str,
+        InPath(
+            pattern=identifiers.MEMBER_CODE_PATTERN,
+            json_schema_extra={"format": identifiers.LEGAL_ENTITY_ID_FORMAT},
+        ),
+    ],
+    subsystem_code: Annotated[str, InPath(pattern=identifiers.CODE_PATTERN)],
+) -> str:
     return f"{instance}/{member_class}/{member_code}/{subsystem_code}"
 
 
 SubsystemPath = Annotated[str, Depends(_subsystem_id)]
+# Declared as a security scheme, so the OpenAPI document says every operation needs the token.
+_bearer = HTTPBearer(
+    auto_error=False, description=f"the admin token from DATA_DIR/{ADMIN_TOKEN_FILE}"
+)
+AdminToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+CodePath = Annotated[str, InPath(pattern=identifiers.CODE_PATTERN)]
+SubsystemQuery = Annotated[SubsystemIdText | None, Query(description="only this local client's")]
+# Every route needs the token (401); what else each may answer, besides its success:
+# 400 a body that is not JSON, 404 a client, service, group or right that does not exist,
+# 409 one that exists already, 422 input against its rules.
+READ = problem_responses(401, 404, 422)
+WRITE = problem_responses(401, 400, 404, 409, 422)
+REMOVE = problem_responses(401, 404, 422)
 
 
 def _endpoint(method: str | None, path: str | None) -> tuple[str, str] | None:
@@ -87,8 +126,9 @@ def _endpoint(method: str | None, path: str | None) -> tuple[str, str] | None:
     return method, path
 
 
-def _openapi(openapi: dict[str, Any] | None, openapi_yaml: str | None) -> dict[str, Any] | None:
-    if openapi is not None and openapi_yaml is not None:
+def _openapi(body: ServiceCreate | ServiceUpdate) -> dict[str, Any] | None:
+    openapi, openapi_yaml = body.openapi, body.openapi_yaml
+    if {"openapi", "openapi_yaml"} <= body.model_fields_set:
         raise ValidationError(
             "send the OpenAPI document once, as 'openapi' or as 'openapi_yaml'",
             field="openapi_yaml",
@@ -107,11 +147,9 @@ def create_management_app(
     admin_token = ensure_admin_token(settings.data_dir)
 
     async def authorised(
-        authorization: Annotated[str | None, Header(description="Bearer <admin token>")] = None,
+        authorization: AdminToken = None,
     ) -> None:
-        presented = ""
-        if authorization and authorization[:7].lower() == "bearer ":
-            presented = authorization[7:].strip()
+        presented = authorization.credentials.strip() if authorization else ""
         if not presented:
             raise AuthenticationError(
                 f"send the admin token from {settings.data_dir / ADMIN_TOKEN_FILE} as "
@@ -121,7 +159,11 @@ def create_management_app(
         if not hmac.compare_digest(presented.encode(), admin_token.encode()):
             raise AuthenticationError("wrong admin token", field="authorization")
 
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(authorised)])
+    api = APIRouter(
+        prefix="/api/v1",
+        dependencies=[Depends(authorised)],
+        responses=problem_responses(401),
+    )
 
     # --- configuration version ---------------------------------------------------------------
 
@@ -137,7 +179,7 @@ def create_management_app(
         async with transaction(sessions) as session:
             return [ClientOut.of(e) for e in await service.list_clients(session)]
 
-    @api.post("/clients", tags=["clients"], status_code=201)
+    @api.post("/clients", tags=["clients"], status_code=201, responses=WRITE)
     async def add_client(body: ClientCreate) -> ClientOut:
         async with transaction(sessions) as session:
             client = await service.add_client(
@@ -148,24 +190,29 @@ def create_management_app(
             )
             return ClientOut.of(await service.client_entry(session, client.subsystem_id))
 
-    @api.get(f"/clients/{SUBSYSTEM_PATH}", tags=["clients"])
+    @api.get(f"/clients/{SUBSYSTEM_PATH}", tags=["clients"], responses=READ)
     async def get_client(subsystem_id: SubsystemPath) -> ClientOut:
         async with transaction(sessions) as session:
             return ClientOut.of(await service.client_entry(session, subsystem_id))
 
-    @api.patch(f"/clients/{SUBSYSTEM_PATH}", tags=["clients"])
+    @api.patch(f"/clients/{SUBSYSTEM_PATH}", tags=["clients"], responses=WRITE)
     async def update_client(subsystem_id: SubsystemPath, body: ClientUpdate) -> ClientOut:
         async with transaction(sessions) as session:
             await service.set_body_logging(session, subsystem_id, body.body_logging)
             return ClientOut.of(await service.client_entry(session, subsystem_id))
 
-    @api.delete(f"/clients/{SUBSYSTEM_PATH}", tags=["clients"], status_code=204)
+    @api.delete(f"/clients/{SUBSYSTEM_PATH}", tags=["clients"], status_code=204, responses=REMOVE)
     async def remove_client(subsystem_id: SubsystemPath) -> Response:
         async with transaction(sessions) as session:
             await service.remove_client(session, subsystem_id)
         return Response(status_code=204)
 
-    @api.post(f"/clients/{SUBSYSTEM_PATH}/certificates", tags=["clients"], status_code=201)
+    @api.post(
+        f"/clients/{SUBSYSTEM_PATH}/certificates",
+        tags=["clients"],
+        status_code=201,
+        responses=WRITE,
+    )
     async def add_client_certificate(
         subsystem_id: SubsystemPath, body: ClientCertificateAdd
     ) -> ClientCertificateOut:
@@ -174,23 +221,29 @@ def create_management_app(
             return ClientCertificateOut(fingerprint=row.fingerprint, created_at=row.created_at)
 
     @api.delete(
-        f"/clients/{SUBSYSTEM_PATH}/certificates/{{fingerprint}}", tags=["clients"], status_code=204
+        f"/clients/{SUBSYSTEM_PATH}/certificates/{{fingerprint}}",
+        tags=["clients"],
+        status_code=204,
+        responses=REMOVE,
     )
-    async def remove_client_certificate(subsystem_id: SubsystemPath, fingerprint: str) -> Response:
+    async def remove_client_certificate(
+        subsystem_id: SubsystemPath,
+        fingerprint: Annotated[str, InPath(pattern="^[0-9A-Fa-f]{64}$")],
+    ) -> Response:
         async with transaction(sessions) as session:
             await service.remove_client_certificate(session, subsystem_id, fingerprint)
         return Response(status_code=204)
 
     # --- services ----------------------------------------------------------------------------
 
-    @api.get("/services", tags=["services"])
-    async def list_services(subsystem_id: str | None = None) -> list[ServiceOut]:
+    @api.get("/services", tags=["services"], responses=problem_responses(401, 404, 422))
+    async def list_services(subsystem_id: SubsystemQuery = None) -> list[ServiceOut]:
         async with transaction(sessions) as session:
             return [ServiceOut.of(e) for e in await service.list_services(session, subsystem_id)]
 
-    @api.post("/services", tags=["services"], status_code=201)
+    @api.post("/services", tags=["services"], status_code=201, responses=WRITE)
     async def add_service(body: ServiceCreate) -> ServiceOut:
-        openapi = _openapi(body.openapi, body.openapi_yaml)
+        openapi = _openapi(body)
         async with transaction(sessions) as session:
             entry = await service.add_service(
                 session,
@@ -207,22 +260,22 @@ def create_management_app(
             )
             return ServiceOut.of(entry)
 
-    @api.get(f"/services/{SUBSYSTEM_PATH}/{{code}}", tags=["services"])
-    async def get_service(subsystem_id: SubsystemPath, code: str) -> ServiceOut:
+    @api.get(f"/services/{SUBSYSTEM_PATH}/{{code}}", tags=["services"], responses=READ)
+    async def get_service(subsystem_id: SubsystemPath, code: CodePath) -> ServiceOut:
         async with transaction(sessions) as session:
             return ServiceOut.of(await service.service_entry(session, subsystem_id, code))
 
-    @api.get(f"/services/{SUBSYSTEM_PATH}/{{code}}/openapi", tags=["services"])
-    async def get_service_openapi(subsystem_id: SubsystemPath, code: str) -> dict[str, Any]:
+    @api.get(f"/services/{SUBSYSTEM_PATH}/{{code}}/openapi", tags=["services"], responses=READ)
+    async def get_service_openapi(subsystem_id: SubsystemPath, code: CodePath) -> dict[str, Any]:
         async with transaction(sessions) as session:
             entry = await service.service_entry(session, subsystem_id, code)
         if entry.service.openapi is None:
-            raise ValidationError(f"service {code} has no OpenAPI document", field="openapi")
+            raise NotFoundError(f"service {code} has no OpenAPI document", field="openapi")
         return entry.service.openapi
 
-    @api.patch(f"/services/{SUBSYSTEM_PATH}/{{code}}", tags=["services"])
+    @api.patch(f"/services/{SUBSYSTEM_PATH}/{{code}}", tags=["services"], responses=WRITE)
     async def update_service(
-        subsystem_id: SubsystemPath, code: str, body: ServiceUpdate
+        subsystem_id: SubsystemPath, code: CodePath, body: ServiceUpdate
     ) -> ServiceOut:
         given = body.model_fields_set
         changes: dict[str, Any] = {}
@@ -235,19 +288,25 @@ def create_management_app(
             if name in given:
                 changes[name] = getattr(body, name)
         if "openapi" in given or "openapi_yaml" in given:
-            changes["openapi"] = _openapi(body.openapi, body.openapi_yaml)
+            changes["openapi"] = _openapi(body)
         async with transaction(sessions) as session:
             entry = await service.update_service(session, subsystem_id, code, **changes)
             return ServiceOut.of(entry)
 
-    @api.delete(f"/services/{SUBSYSTEM_PATH}/{{code}}", tags=["services"], status_code=204)
-    async def remove_service(subsystem_id: SubsystemPath, code: str) -> Response:
+    @api.delete(
+        f"/services/{SUBSYSTEM_PATH}/{{code}}", tags=["services"], status_code=204, responses=REMOVE
+    )
+    async def remove_service(subsystem_id: SubsystemPath, code: CodePath) -> Response:
         async with transaction(sessions) as session:
             await service.remove_service(session, subsystem_id, code)
         return Response(status_code=204)
 
-    @api.post(f"/services/{SUBSYSTEM_PATH}/{{code}}/publish", tags=["services"])
-    async def publish_service(subsystem_id: SubsystemPath, code: str) -> ServiceOut:
+    @api.post(
+        f"/services/{SUBSYSTEM_PATH}/{{code}}/publish",
+        tags=["services"],
+        responses=problem_responses(400, 401, 403, 404, 409, 422, 500, 502),
+    )
+    async def publish_service(subsystem_id: SubsystemPath, code: CodePath) -> ServiceOut:
         """Publish the service to central's catalogue now, signed by its member's key."""
         async with transaction(sessions) as session:
             entry = await service.service_entry(session, subsystem_id, code)
@@ -266,9 +325,14 @@ def create_management_app(
 
     # --- endpoints ---------------------------------------------------------------------------
 
-    @api.post(f"/services/{SUBSYSTEM_PATH}/{{code}}/endpoints", tags=["services"], status_code=201)
+    @api.post(
+        f"/services/{SUBSYSTEM_PATH}/{{code}}/endpoints",
+        tags=["services"],
+        status_code=201,
+        responses=WRITE,
+    )
     async def add_endpoint(
-        subsystem_id: SubsystemPath, code: str, body: EndpointCreate
+        subsystem_id: SubsystemPath, code: CodePath, body: EndpointCreate
     ) -> EndpointOut:
         async with transaction(sessions) as session:
             endpoint = await service.add_endpoint(
@@ -277,10 +341,16 @@ def create_management_app(
             return EndpointOut.of(endpoint)
 
     @api.delete(
-        f"/services/{SUBSYSTEM_PATH}/{{code}}/endpoints", tags=["services"], status_code=204
+        f"/services/{SUBSYSTEM_PATH}/{{code}}/endpoints",
+        tags=["services"],
+        status_code=204,
+        responses=REMOVE,
     )
     async def remove_endpoint(
-        subsystem_id: SubsystemPath, code: str, method: str, path: str
+        subsystem_id: SubsystemPath,
+        code: CodePath,
+        method: Annotated[Method, Query()],
+        path: Annotated[PathPattern, Query()],
     ) -> Response:
         """Remove an endpoint (named by the query parameters method and path) and its rights."""
         async with transaction(sessions) as session:
@@ -289,17 +359,22 @@ def create_management_app(
 
     # --- access rights -----------------------------------------------------------------------
 
-    @api.get(f"/services/{SUBSYSTEM_PATH}/{{code}}/access", tags=["access rights"])
-    async def list_access_rights(subsystem_id: SubsystemPath, code: str) -> list[AccessRightOut]:
+    @api.get(f"/services/{SUBSYSTEM_PATH}/{{code}}/access", tags=["access rights"], responses=READ)
+    async def list_access_rights(
+        subsystem_id: SubsystemPath, code: CodePath
+    ) -> list[AccessRightOut]:
         async with transaction(sessions) as session:
             rights = await service.list_access_rights(session, subsystem_id, code)
             return [AccessRightOut.of(r) for r in rights]
 
     @api.post(
-        f"/services/{SUBSYSTEM_PATH}/{{code}}/access", tags=["access rights"], status_code=201
+        f"/services/{SUBSYSTEM_PATH}/{{code}}/access",
+        tags=["access rights"],
+        status_code=201,
+        responses=WRITE,
     )
     async def grant(
-        subsystem_id: SubsystemPath, code: str, body: AccessRightCreate
+        subsystem_id: SubsystemPath, code: CodePath, body: AccessRightCreate
     ) -> AccessRightOut:
         endpoint = _endpoint(body.method, body.path)
         async with transaction(sessions) as session:
@@ -309,15 +384,18 @@ def create_management_app(
             return AccessRightOut.of(entry)
 
     @api.delete(
-        f"/services/{SUBSYSTEM_PATH}/{{code}}/access", tags=["access rights"], status_code=204
+        f"/services/{SUBSYSTEM_PATH}/{{code}}/access",
+        tags=["access rights"],
+        status_code=204,
+        responses=REMOVE,
     )
     async def revoke(
         subsystem_id: SubsystemPath,
-        code: str,
-        subject: str,
+        code: CodePath,
+        subject: Annotated[str, Query(max_length=300)],
         subject_kind: SubjectKind = "subsystem",
-        method: str | None = None,
-        path: str | None = None,
+        method: Annotated[Method | None, Query()] = None,
+        path: Annotated[PathPattern | None, Query()] = None,
     ) -> Response:
         """Revoke the access right named by the query parameters."""
         endpoint = _endpoint(method, path)
@@ -327,35 +405,43 @@ def create_management_app(
 
     # --- local groups ------------------------------------------------------------------------
 
-    @api.get("/local-groups", tags=["local groups"])
-    async def list_local_groups(subsystem_id: str | None = None) -> list[LocalGroupOut]:
+    @api.get("/local-groups", tags=["local groups"], responses=problem_responses(401, 404, 422))
+    async def list_local_groups(subsystem_id: SubsystemQuery = None) -> list[LocalGroupOut]:
         async with transaction(sessions) as session:
             groups = await service.list_local_groups(session, subsystem_id)
             return [LocalGroupOut.of(g) for g in groups]
 
-    @api.post("/local-groups", tags=["local groups"], status_code=201)
+    @api.post("/local-groups", tags=["local groups"], status_code=201, responses=WRITE)
     async def add_local_group(body: LocalGroupCreate) -> LocalGroupOut:
         async with transaction(sessions) as session:
             await service.add_local_group(session, body.subsystem_id, body.code, body.description)
             entry = await service.local_group_entry(session, body.subsystem_id, body.code)
             return LocalGroupOut.of(entry)
 
-    @api.get(f"/local-groups/{SUBSYSTEM_PATH}/{{code}}", tags=["local groups"])
-    async def get_local_group(subsystem_id: SubsystemPath, code: str) -> LocalGroupOut:
+    @api.get(f"/local-groups/{SUBSYSTEM_PATH}/{{code}}", tags=["local groups"], responses=READ)
+    async def get_local_group(subsystem_id: SubsystemPath, code: CodePath) -> LocalGroupOut:
         async with transaction(sessions) as session:
             return LocalGroupOut.of(await service.local_group_entry(session, subsystem_id, code))
 
-    @api.delete(f"/local-groups/{SUBSYSTEM_PATH}/{{code}}", tags=["local groups"], status_code=204)
-    async def remove_local_group(subsystem_id: SubsystemPath, code: str) -> Response:
+    @api.delete(
+        f"/local-groups/{SUBSYSTEM_PATH}/{{code}}",
+        tags=["local groups"],
+        status_code=204,
+        responses=REMOVE,
+    )
+    async def remove_local_group(subsystem_id: SubsystemPath, code: CodePath) -> Response:
         async with transaction(sessions) as session:
             await service.remove_local_group(session, subsystem_id, code)
         return Response(status_code=204)
 
     @api.post(
-        f"/local-groups/{SUBSYSTEM_PATH}/{{code}}/members", tags=["local groups"], status_code=201
+        f"/local-groups/{SUBSYSTEM_PATH}/{{code}}/members",
+        tags=["local groups"],
+        status_code=201,
+        responses=WRITE,
     )
     async def add_local_group_member(
-        subsystem_id: SubsystemPath, code: str, body: LocalGroupMemberAdd
+        subsystem_id: SubsystemPath, code: CodePath, body: LocalGroupMemberAdd
     ) -> LocalGroupOut:
         async with transaction(sessions) as session:
             entry = await service.add_local_group_member(
@@ -364,10 +450,15 @@ def create_management_app(
             return LocalGroupOut.of(entry)
 
     @api.delete(
-        f"/local-groups/{SUBSYSTEM_PATH}/{{code}}/members", tags=["local groups"], status_code=200
+        f"/local-groups/{SUBSYSTEM_PATH}/{{code}}/members",
+        tags=["local groups"],
+        status_code=200,
+        responses=REMOVE,
     )
     async def remove_local_group_member(
-        subsystem_id: SubsystemPath, code: str, member_id: str
+        subsystem_id: SubsystemPath,
+        code: CodePath,
+        member_id: Annotated[SubsystemIdText, Query()],
     ) -> LocalGroupOut:
         """Remove the subsystem named by the query parameter member_id from the group."""
         async with transaction(sessions) as session:

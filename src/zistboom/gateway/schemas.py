@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from zistboom.core import identifiers
 from zistboom.gateway.models import Endpoint
 from zistboom.gateway.service import (
+    ANY_METHOD,
+    HTTP_METHODS,
     MAX_DESCRIPTION,
     MAX_OPENAPI_BYTES,
+    MAX_PATH_LENGTH,
+    MAX_TIMEOUT_SECONDS,
+    MAX_URL_LENGTH,
     AccessRightEntry,
     ClientEntry,
     LocalGroupEntry,
@@ -24,11 +31,84 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Rules the OpenAPI document states; what a pattern cannot (check digits, what this gateway
+# hosts, what exists) the service checks and answers 422, 404 or 409.
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+METHOD_PATTERN = (
+    "^(?:" + "|".join(_any_case(m) for m in HTTP_METHODS) + "|" + "\\" + ANY_METHOD + ")$"
+)
+# service.validate_path: segments of URL path characters (not '.' or '..'), '*' for one
+# segment, a final '**' for any rest; '/' alone is the root. How '%' and '{name}' are written
+# inside a segment (percent-encoded octets, whole templates) only the service checks.
+_CHAR = r"[A-Za-z0-9\-._~!$&'()+,;=:@%{}]"
+_NOT_DOT = r"[A-Za-z0-9\-_~!$&'()+,;=:@%{}]"
+_SEGMENT = f"(?:{_NOT_DOT}{_CHAR}*|\\.{_NOT_DOT}{_CHAR}*|\\.\\.{_CHAR}+|\\*)"
+PATH_PATTERN = f"^/(?:{_SEGMENT}/)*(?:{_SEGMENT}|\\*\\*)?$"
+# service.validate_backend_url: absolute http(s), no user@, no #fragment, no spaces/controls.
+BACKEND_URL_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]+(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}"
+    r"|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:[/?][^#@\x00-\x1f\x7f"
+    + identifiers.SPACE_CHARACTERS
+    + "]*)?$"
+)
+ECOSYSTEM_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)?$"
+Code = Annotated[str, Field(pattern=identifiers.CODE_PATTERN, max_length=64)]
+SubsystemIdText = Annotated[
+    str,
+    Field(
+        pattern=identifiers.SUBSYSTEM_ID_PATTERN,
+        json_schema_extra={"format": identifiers.SUBSYSTEM_ID_FORMAT},
+        max_length=300,
+        description="INSTANCE/CLASS/CODE/SUBSYSTEM; CODE is a legal-entity ID with a valid "
+        "check digit",
+    ),
+]
+Method = Annotated[
+    str, Field(pattern=METHOD_PATTERN, description="HTTP method (any case), or '*' for every")
+]
+PathPattern = Annotated[
+    str,
+    Field(
+        pattern=PATH_PATTERN,
+        max_length=MAX_PATH_LENGTH,
+        description="path pattern: '/persons/{nationalCode}', '*' one segment, final '**' any rest",
+    ),
+]
+BackendUrl = Annotated[
+    str,
+    Field(
+        pattern=BACKEND_URL_PATTERN,
+        max_length=MAX_URL_LENGTH,
+        description="absolute http(s) URL of the backend, without user@ or #fragment",
+    ),
+]
+Timeout = Annotated[
+    float, Field(gt=0, le=MAX_TIMEOUT_SECONDS, description="backend timeout in seconds")
+]
+# Kept in an INTEGER column: SQLite's and PostgreSQL's both hold 2**31 - 1.
+MaxBodyBytes = Annotated[int, Field(ge=1, le=2**31 - 1, description="largest request body")]
+Ecosystem = Annotated[
+    str,
+    Field(
+        pattern=ECOSYSTEM_PATTERN,
+        max_length=64,
+        description="key of the ecosystem, as in central's list ('' for none)",
+    ),
+]
+
+
 # --- clients ---------------------------------------------------------------------------------
 
 
 class ClientCreate(Input):
-    subsystem_id: str = Field(max_length=300, description="INSTANCE/CLASS/CODE/SUBSYSTEM")
+    subsystem_id: SubsystemIdText = Field(
+        description="a subsystem of a member this gateway hosts, INSTANCE/CLASS/CODE/SUBSYSTEM"
+    )
     body_logging: bool = Field(
         default=True, description="keep message bodies in the message log for this subsystem"
     )
@@ -71,18 +151,22 @@ class ClientOut(BaseModel):
 # --- services and endpoints ------------------------------------------------------------------
 
 
+# The OpenAPI document comes once: as 'openapi' or as 'openapi_yaml', never both keys.
+_ONE_DOCUMENT: dict[str, Any] = {"not": {"required": ["openapi", "openapi_yaml"]}}
+
+
 class ServiceFields(Input):
+    model_config = ConfigDict(json_schema_extra=_ONE_DOCUMENT)
+
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
-    ecosystem: str | None = Field(
-        default=None, max_length=64, description="key of the ecosystem, as in central's list"
-    )
+    ecosystem: Ecosystem | None = None
     service_kind: str | None = Field(default=None, max_length=64)
     personal_data: bool = Field(
         default=False,
         description="the service returns personal data: calls need X-Road-UserId and a purpose",
     )
-    timeout: float | None = Field(default=None, description="backend timeout in seconds")
-    max_body_bytes: int | None = None
+    timeout: Timeout | None = None
+    max_body_bytes: MaxBodyBytes | None = None
     openapi: dict[str, Any] | None = Field(
         default=None, description="OpenAPI 3.x document; its operations become endpoints"
     )
@@ -94,31 +178,31 @@ class ServiceFields(Input):
 
 
 class ServiceCreate(ServiceFields):
-    subsystem_id: str = Field(max_length=300, description="the provider: a local client")
-    code: str = Field(max_length=64, description="service code, unique within the subsystem")
-    backend_url: str = Field(max_length=1000, description="absolute http(s) URL of the backend")
+    subsystem_id: SubsystemIdText = Field(description="the provider: a local client")
+    code: Code = Field(description="service code, unique within the subsystem")
+    backend_url: BackendUrl
 
 
 class ServiceUpdate(Input):
     """Only the fields sent are changed; a new OpenAPI document reconciles the endpoints."""
 
-    backend_url: str | None = Field(default=None, max_length=1000)
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    ecosystem: str | None = Field(default=None, max_length=64)
+    model_config = ConfigDict(json_schema_extra=_ONE_DOCUMENT)
+
+    # Not nullable: sent or not sent (None only marks "not sent"; a null is refused by the route).
+    backend_url: BackendUrl | SkipJsonSchema[None] = None
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] | SkipJsonSchema[None] = None
+    ecosystem: Ecosystem | None = None
     service_kind: str | None = Field(default=None, max_length=64)
-    personal_data: bool | None = None
-    timeout: float | None = None
-    max_body_bytes: int | None = None
+    personal_data: bool | SkipJsonSchema[None] = None
+    timeout: Timeout | None = None
+    max_body_bytes: MaxBodyBytes | None = None
     openapi: dict[str, Any] | None = None
     openapi_yaml: str | None = Field(default=None, max_length=MAX_OPENAPI_BYTES)
 
 
 class EndpointCreate(Input):
-    method: str = Field(max_length=10, description="HTTP method, or '*' for every method")
-    path: str = Field(
-        max_length=1000,
-        description="path pattern: '/persons/{nationalCode}', '*' one segment, final '**' any rest",
-    )
+    method: Method
+    path: PathPattern
     summary: str | None = Field(default=None, max_length=2000)
 
 
@@ -179,13 +263,13 @@ class ServiceOut(BaseModel):
 
 
 class LocalGroupCreate(Input):
-    subsystem_id: str = Field(max_length=300, description="the local client defining the group")
-    code: str = Field(max_length=64)
+    subsystem_id: SubsystemIdText = Field(description="the local client defining the group")
+    code: Code
     description: str = Field(default="", max_length=255)
 
 
 class LocalGroupMemberAdd(Input):
-    member_id: str = Field(max_length=300, description="subsystem id INSTANCE/CLASS/CODE/SUB")
+    member_id: SubsystemIdText
 
 
 class LocalGroupOut(BaseModel):
@@ -208,15 +292,29 @@ class LocalGroupOut(BaseModel):
 
 
 class AccessRightCreate(Input):
+    """A right to the whole service, or with both method and path to one endpoint."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {one: {"type": "string"}}, "required": [one]},
+                    "then": {"properties": {other: {"type": "string"}}, "required": [other]},
+                }
+                for one, other in (("method", "path"), ("path", "method"))
+            ]
+        }
+    )
+
     subject_kind: SubjectKind = "subsystem"
     subject: str = Field(
         max_length=300,
         description="a subsystem id, or the code of a local group or of a global group",
     )
-    method: str | None = Field(
-        default=None, max_length=10, description="with 'path': limit the right to one endpoint"
+    method: Method | None = Field(
+        default=None, description="with 'path': limit the right to one endpoint"
     )
-    path: str | None = Field(default=None, max_length=1000)
+    path: PathPattern | None = Field(default=None, description="with 'method'")
 
 
 class AccessRightOut(BaseModel):
