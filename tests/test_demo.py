@@ -50,7 +50,7 @@ def start_demo(data_dir: Path, base: int) -> DemoProcess:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "COLUMNS": "100"},
+        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "COLUMNS": "80"},
     )
     demo = DemoProcess(process)
 
@@ -70,6 +70,8 @@ def printed_pids(lines: list[str]) -> dict[str, int]:
         cells = [cell.strip() for cell in line.replace("|", "│").split("│")]
         if len(cells) > 3 and cells[1] in names and cells[2].isdigit():
             pids[cells[1]] = int(cells[2])
+            # Its ports are printed too, also on an 80-column terminal.
+            assert ":" in cells[3], line
     return pids
 
 

@@ -247,18 +247,21 @@ def print_summary(
             f"127.0.0.1:{ports.peer(index)}",
         )
     console.print(members)
-    processes = Table(title=f"Processes (logs in {data_dir / 'logs'})")
+    # No log column: each component's log file is named after it, so the folder is named once
+    # in the title and the ports keep their room on an 80-column terminal.
+    log_names = sorted(r.log_path.name for r in running)
+    processes = Table(
+        title=f"Processes (logs in {data_dir / 'logs'}: {', '.join(log_names[:2])}, …)"
+    )
     processes.add_column("component", no_wrap=True)
     processes.add_column("pid", no_wrap=True, justify="right")
-    processes.add_column("ports")
-    processes.add_column("log", no_wrap=True)
+    processes.add_column("ports", min_width=12)
     order = component_names()
     for component in sorted(running, key=lambda r: order.index(r.component.name)):
         processes.add_row(
             component.component.name,
             str(component.pid),
             ", ".join(f"{label}:{port}" for label, port in component.component.listens),
-            component.log_path.name,
         )
     console.print(processes)
     if seed.first_admin_key:
