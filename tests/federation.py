@@ -77,6 +77,11 @@ class GatewayProcess:
         return result
 
     def start(self) -> None:
+        self.launch()
+        self.wait_serving()
+
+    def launch(self) -> None:
+        """Start the process without waiting (several gateways start faster side by side)."""
         self.output = []
         self.process = subprocess.Popen(
             [ZISTBOOM, "gateway", "serve", "--data-dir", str(self.data_dir)],
@@ -86,6 +91,9 @@ class GatewayProcess:
             text=True,
         )
         drain(self.process, self.output)
+
+    def wait_serving(self) -> None:
+        assert self.process is not None, "launch() first"
         # The admin port opens last, once the client and peer ports listen.
         wait_http(f"http://127.0.0.1:{self.admin_port}/openapi.json", self.process, self.output)
 

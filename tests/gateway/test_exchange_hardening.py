@@ -25,7 +25,7 @@ import pytest
 from aiohttp import web
 
 from central_process import ZISTBOOM
-from federation import Federation, GatewayProcess, drain, start_federation, wait_http
+from federation import Federation, GatewayProcess, start_federation
 from support import free_port
 from zistboom.core.crypto import httpsig, keys, x509
 
@@ -111,22 +111,11 @@ def fed(
 
 
 def start_all(gateways: list[GatewayProcess]) -> None:
-    """Start the gateways' processes at once, then wait for each (as GatewayProcess.start)."""
+    """Start the gateways' processes side by side, then wait for each."""
     for gateway in gateways:
-        gateway.output = []
-        gateway.process = subprocess.Popen(
-            [ZISTBOOM, "gateway", "serve", "--data-dir", str(gateway.data_dir)],
-            env=gateway.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        drain(gateway.process, gateway.output)
+        gateway.launch()
     for gateway in gateways:
-        assert gateway.process is not None
-        wait_http(
-            f"http://127.0.0.1:{gateway.admin_port}/openapi.json", gateway.process, gateway.output
-        )
+        gateway.wait_serving()
 
 
 def subsystem(fed: Federation, name: str, code: str) -> str:

@@ -6,10 +6,12 @@ the component's package). SQLite is the default; PostgreSQL is used through asyn
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -125,3 +127,39 @@ def run_migrations_online(target_metadata: MetaData) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+_T = TypeVar("_T")
+# Short retries for the SQLite write lock: the first and the longest pause (s).
+_SQLITE_RETRY_FIRST = 0.0001
+_SQLITE_RETRY_LAST = 0.001
+
+
+def sqlite_commit_taking_turns(
+    connection: sqlite3.Connection,
+    work: Callable[[sqlite3.Connection], _T],
+    *,
+    timeout: float,
+) -> _T:
+    """Run ``work`` on ``connection`` (opened with ``busy_timeout=0``) and commit, retrying the
+    whole transaction while another writer holds the database's write lock, for at most
+    ``timeout`` seconds.
+
+    SQLite's own busy handler retries after 1, 2, 5, 10, 15, 20, 25 ms...: against another
+    writer that commits back to back (another replica's message log, syncing every commit) it
+    rarely finds the lock free and waits until that writer is idle. Short retries of our own
+    take turns with it. Any other error propagates, with the transaction rolled back.
+    """
+    delay, deadline = _SQLITE_RETRY_FIRST, time.monotonic() + timeout
+    while True:
+        try:
+            result = work(connection)
+            connection.commit()
+            return result
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+        connection.rollback()
+        time.sleep(delay)
+        delay = min(2 * delay, _SQLITE_RETRY_LAST)

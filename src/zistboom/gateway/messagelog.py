@@ -47,7 +47,6 @@ import asyncio
 import logging
 import secrets
 import sqlite3
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -84,7 +83,7 @@ from zistboom.core.crypto.timestamp import (
     timestamp_token_from_response,
     verify_timestamp_token,
 )
-from zistboom.core.database import utc_now
+from zistboom.core.database import sqlite_commit_taking_turns, utc_now
 from zistboom.core.errors import (
     ConfigurationError,
     CryptoError,
@@ -130,8 +129,6 @@ SqliteSynchronous = Literal["NORMAL", "FULL"]
 # How long a SQLite commit waits for the write lock (as core.database.create_engine's busy
 # timeout), and how often the writer looks again meanwhile.
 _SQLITE_BUSY_TIMEOUT: Final = 30.0
-_SQLITE_RETRY_FIRST: Final = 0.0001
-_SQLITE_RETRY_LAST: Final = 0.001
 # The application_name of the writer's PostgreSQL connection.
 WRITER_APPLICATION: Final = "zistboom message log"
 
@@ -389,24 +386,12 @@ class _SqliteRecordWriter(_RecordWriter):
         self._connect()
         connection = self._connection
         assert connection is not None
-        # SQLite's own busy handler retries after 1, 2, 5, 10, 15, 20, 25 ms...: against another
-        # writer that commits back to back (another replica's log, syncing every commit) it
-        # rarely finds the lock free and waits until that writer is idle. Short retries of our
-        # own take turns with it.
-        delay, deadline = _SQLITE_RETRY_FIRST, time.monotonic() + _SQLITE_BUSY_TIMEOUT
         try:
-            while True:
-                try:
-                    connection.executemany(self._INSERT, rows)
-                    connection.commit()
-                    return
-                except sqlite3.OperationalError as exc:
-                    busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-                    if not busy or time.monotonic() >= deadline:
-                        raise
-                connection.rollback()
-                time.sleep(delay)
-                delay = min(2 * delay, _SQLITE_RETRY_LAST)
+            sqlite_commit_taking_turns(
+                connection,
+                lambda c: c.executemany(self._INSERT, rows),
+                timeout=_SQLITE_BUSY_TIMEOUT,
+            )
         except BaseException:
             self._close()
             raise

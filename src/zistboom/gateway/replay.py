@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zistboom.core import exchange as xr
+from zistboom.core.database import sqlite_commit_taking_turns
 from zistboom.core.errors import ConfigurationError
 from zistboom.gateway.models import Base
 
@@ -49,8 +50,6 @@ MAX_GROUP: Final = 1000
 # Seconds a claim outlives the last second in which its signature is fresh (see above).
 _MARGIN: Final = 2
 _SQLITE_BUSY_TIMEOUT: Final = 30.0
-_SQLITE_RETRY_FIRST: Final = 0.0001
-_SQLITE_RETRY_LAST: Final = 0.001
 CLAIMS_APPLICATION: Final = "zistboom replay memory"
 
 
@@ -197,26 +196,14 @@ class _SqliteClaimWriter(_ClaimWriter):
 
     def _write(self, work: Callable[[sqlite3.Connection], Any], durable: bool) -> Any:
         """Run ``work`` and commit, taking turns for the write lock as the message log's
-        writer does (see there)."""
+        writer does; a durable write syncs (``synchronous=FULL``) for that commit only."""
         self._connect()
         connection = self._connection
         assert connection is not None
-        delay, deadline = _SQLITE_RETRY_FIRST, time.monotonic() + _SQLITE_BUSY_TIMEOUT
         try:
             if durable:
                 connection.execute("PRAGMA synchronous=FULL")
-            while True:
-                try:
-                    result = work(connection)
-                    connection.commit()
-                    return result
-                except sqlite3.OperationalError as exc:
-                    busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-                    if not busy or time.monotonic() >= deadline:
-                        raise
-                connection.rollback()
-                time.sleep(delay)
-                delay = min(2 * delay, _SQLITE_RETRY_LAST)
+            return sqlite_commit_taking_turns(connection, work, timeout=_SQLITE_BUSY_TIMEOUT)
         except BaseException:
             self._close()
             raise

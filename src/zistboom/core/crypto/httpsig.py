@@ -1161,6 +1161,15 @@ def _string_param(params: _Params, name: str) -> str | None:
 _SIGNATURE_PARAMETERS = frozenset({"created", "expires", "nonce", "alg", "keyid", "tag"})
 
 
+def _params_value(components: Sequence[_Component], member: _InnerList, label: str) -> str:
+    """The canonical ``@signature-params`` value: the parsed member re-serialised."""
+    try:
+        covered = " ".join(c.serialized for c in components)
+        return f"({covered}){_serialize_params(member.params)}"
+    except _StructureError as exc:  # pragma: no cover - parsed values always re-serialise
+        raise CryptoError(f"signature {label!r} has an invalid parameter: {exc}") from None
+
+
 def _verify(
     *,
     request: RequestParts,
@@ -1228,17 +1237,7 @@ def _verify(
     if params.expires is not None and params.expires < now:
         raise StaleSignature(f"signature {label!r} expired {now - params.expires} s ago")
 
-    # Re-serialising the parsed parameters gives the canonical @signature-params value.
-    try:
-        params_value = (
-            "("
-            + " ".join(c.serialized for c in components)
-            + ")"
-            + _serialize_params(member.params)
-        )
-    except _StructureError as exc:  # pragma: no cover - parsed values always re-serialise
-        raise CryptoError(f"signature {label!r} has an invalid parameter: {exc}") from None
-    base = _signature_base(components, params_value, request, response)
+    base = _signature_base(components, _params_value(components, member, label), request, response)
     key = resolve_key(params)
     key_type = key_type_of(key)
     if params.alg is not None:
@@ -1325,13 +1324,4 @@ def request_signature_base(request: RequestParts, *, label: str = "zb") -> bytes
         if listed is None
         else listed
     )
-    try:
-        params_value = (
-            "("
-            + " ".join(c.serialized for c in components)
-            + ")"
-            + _serialize_params(member.params)
-        )
-    except _StructureError as exc:  # pragma: no cover - parsed values always re-serialise
-        raise CryptoError(f"signature {label!r} has an invalid parameter: {exc}") from None
-    return _signature_base(components, params_value, request, None)
+    return _signature_base(components, _params_value(components, member, label), request, None)
