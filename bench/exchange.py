@@ -82,10 +82,25 @@ HOP_BY_HOP = frozenset(
 )
 
 
+# Ports handed out by this process, never twice.
+_given: set[int] = set()
+_rng = random.SystemRandom()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A port free now, below the ephemeral range (32768 and up on Linux): a port the kernel
+    hands out for bind(0) is one it may hand out again for an outgoing connection before the
+    server that was meant to get it binds it (seen as "address already in use")."""
+    while True:
+        port = _rng.randrange(20000, 32000)
+        if port in _given:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
         return port
 
 
