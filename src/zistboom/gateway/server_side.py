@@ -26,7 +26,7 @@ from zistboom.core import exchange as xr
 from zistboom.core import globalconf as gc
 from zistboom.core.crypto import httpsig
 from zistboom.core.errors import CryptoError, ValidationError
-from zistboom.core.identifiers import SubsystemId, parse_client_header
+from zistboom.core.identifiers import MemberId, SubsystemId, parse_client_header
 from zistboom.gateway import metaservices
 from zistboom.gateway.access import ServiceEntry
 from zistboom.gateway.message import (
@@ -241,7 +241,7 @@ class ServerSide(ExchangeSide):
         return web.Response(status=status, body=answer_body, headers=headers)
 
     @staticmethod
-    def _check_client_known(client: SubsystemId | Any, conf: gc.GlobalConf) -> None:
+    def _check_client_known(client: SubsystemId | MemberId, conf: gc.GlobalConf) -> None:
         """The client (member, or subsystem of a member) is in the global configuration, as
         X-Road's server proxy requires of every client."""
         member_id = str(client.member if isinstance(client, SubsystemId) else client)
