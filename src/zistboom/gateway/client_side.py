@@ -15,6 +15,7 @@ import ipaddress
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -77,6 +78,24 @@ class PeerCertificateRefused(aiohttp.ClientConnectionError):
         super().__init__(f"the gateway at {address} presented certificate {fingerprint[:16]}…")
         self.address = address
         self.fingerprint = fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One signed request on its way to one of the provider member's gateways."""
+
+    method: str
+    target_uri: str
+    headers: CIMultiDict[str]
+    body: bytes
+    sent: httpsig.RequestParts
+    """The request as sent, with its signature fields (what the answer must be bound to)."""
+    signed: httpsig.SignedFields
+    target: R1Target
+    gateway: gc.GatewayEntry
+    client_id: str
+    message_id: str
+    conf: gc.GlobalConf
 
 
 class ClientSide(ExchangeSide):
@@ -229,57 +248,53 @@ class ClientSide(ExchangeSide):
             sent = httpsig.RequestParts(request.method, target_uri, combined_headers(headers))
             try:
                 return await self._send(
-                    request.method, target_uri, headers, body, sent, signed, target, gateway,
-                    client_id, message_id, conf,
-                )  # fmt: skip
+                    Attempt(
+                        method=request.method,
+                        target_uri=target_uri,
+                        headers=headers,
+                        body=body,
+                        sent=sent,
+                        signed=signed,
+                        target=target,
+                        gateway=gateway,
+                        client_id=client_id,
+                        message_id=message_id,
+                        conf=conf,
+                    )
+                )
             except (xr.ClientNetworkError, xr.ClientSslAuthenticationFailed) as error:
                 last_error = error  # try the member's next gateway, if any
         assert last_error is not None
         raise last_error
 
-    async def _send(
-        self,
-        method: str,
-        target_uri: str,
-        headers: CIMultiDict[str],
-        body: bytes,
-        sent: httpsig.RequestParts,
-        signed: httpsig.SignedFields,
-        target: R1Target,
-        gateway: gc.GatewayEntry,
-        client_id: str,
-        message_id: str,
-        conf: gc.GlobalConf,
-    ) -> web.Response:
+    async def _send(self, attempt: Attempt) -> web.Response:
         """Send one signed request to one provider gateway; log the request with its answer,
         or with the error that ended the attempt, before answering."""
-        keep_body = self._body_logging(client_id)
+        keep_body = self._body_logging(attempt.client_id)
         facts = MessageFacts(
-            message_id=message_id,
-            client=client_id,
-            service=str(target.service),
-            method=method,
+            message_id=attempt.message_id,
+            client=attempt.client_id,
+            service=str(attempt.target.service),
+            method=attempt.method,
             keep_body=keep_body,
         )
         request_record = self._entry(
             "request",
             "client",
             facts,
-            target=target.path_and_query,
-            headers=combined_headers(headers),
-            body=body,
-            target_uri=target_uri,
+            target=attempt.target.path_and_query,
+            headers=combined_headers(attempt.headers),
+            body=attempt.body,
+            target_uri=attempt.target_uri,
         )
         try:
-            status, answer_headers, answer_body = await self._exchange_with_peer(
-                method, target_uri, headers, body, sent, signed, target, gateway, message_id, conf
-            )
+            status, answer_headers, answer_body = await self._exchange_with_peer(attempt)
         except xr.ExchangeError as error:
             failure = {
                 xr.X_ROAD_ERROR: error.xroad_type,
                 "content-type": "application/json; charset=utf-8",
             }
-            error_body = error.body(message_id)
+            error_body = error.body(attempt.message_id)
             error_record = self._entry(
                 "response",
                 "client",
@@ -299,31 +314,20 @@ class ClientSide(ExchangeSide):
             body=answer_body,
         )
         await self._log(request_record, response_record)
-        return self._to_information_system(status, answer_headers, answer_body, message_id)
+        return self._to_information_system(status, answer_headers, answer_body, attempt.message_id)
 
-    async def _exchange_with_peer(
-        self,
-        method: str,
-        target_uri: str,
-        headers: CIMultiDict[str],
-        body: bytes,
-        sent: httpsig.RequestParts,
-        signed: httpsig.SignedFields,
-        target: R1Target,
-        gateway: gc.GatewayEntry,
-        message_id: str,
-        conf: gc.GlobalConf,
-    ) -> tuple[int, CIMultiDict[str], bytes]:
+    async def _exchange_with_peer(self, attempt: Attempt) -> tuple[int, CIMultiDict[str], bytes]:
         assert self._peer is not None
+        gateway = attempt.gateway
         timeout = aiohttp.ClientTimeout(
             total=self.settings.peer_timeout, connect=self.settings.connect_timeout
         )
         try:
             async with self._peer.request(
-                method,
-                URL(target_uri, encoded=True),
-                headers=headers,
-                data=body if body else None,
+                attempt.method,
+                URL(attempt.target_uri, encoded=True),
+                headers=attempt.headers,
+                data=attempt.body if attempt.body else None,
                 allow_redirects=False,
                 timeout=timeout,
             ) as answer:
@@ -363,7 +367,7 @@ class ClientSide(ExchangeSide):
                 "its answer is passed on",
                 detail=quoted_answer(status, received, answer_body),
             )
-        provider_member = str(target.service.subsystem.member)
+        provider_member = str(attempt.target.service.subsystem.member)
         refusal = xr.X_ROAD_ERROR in received
         required: tuple[str, ...] = RESPONSE_COMPONENTS
         if refusal and xr.X_ROAD_REQUEST_HASH not in received:
@@ -375,9 +379,12 @@ class ClientSide(ExchangeSide):
             httpsig.verify_content_digest(received.get(xr.CONTENT_DIGEST, ""), answer_body)
             httpsig.verify_response(
                 httpsig.ResponseParts(status, received),
-                request=sent,
+                request=attempt.sent,
                 resolve_key=lambda params: self.trust.signer_key(
-                    conf, received.get(xr.SIGNER_CERTIFICATE), provider_member, params.key_id
+                    attempt.conf,
+                    received.get(xr.SIGNER_CERTIFICATE),
+                    provider_member,
+                    params.key_id,
                 ),
                 required=required,
                 now=int(time.time()),
@@ -391,37 +398,11 @@ class ClientSide(ExchangeSide):
             ) from error
         if xr.X_ROAD_REQUEST_HASH in received and received[
             xr.X_ROAD_REQUEST_HASH
-        ] != xr.request_hash(signed.signature_base, body):
+        ] != xr.request_hash(attempt.signed.signature_base, attempt.body):
             raise xr.ClientInvalidSignature(
                 "the provider's answer is bound to another request (X-Road-Request-Hash differs)"
             )
-        if received.get(xr.X_ROAD_ID) != message_id:
-            raise xr.ClientInvalidSignature("the provider's answer carries another X-Road-Id")
-        return status, answer_headers, answer_body
-        provider_member = str(target.service.subsystem.member)
-        try:
-            httpsig.verify_content_digest(received.get(xr.CONTENT_DIGEST, ""), answer_body)
-            httpsig.verify_response(
-                httpsig.ResponseParts(status, received),
-                request=sent,
-                resolve_key=lambda params: self.trust.signer_key(
-                    conf, received.get(xr.SIGNER_CERTIFICATE), provider_member, params.key_id
-                ),
-                required=RESPONSE_COMPONENTS
-                + (('"x-road-error"',) if xr.X_ROAD_ERROR in received else ()),
-                now=int(time.time()),
-                max_skew=self.settings.max_clock_skew,
-                label=LABEL,
-            )
-        except CryptoError as error:
-            raise xr.ClientInvalidSignature(
-                f"the provider's answer does not verify: {error.detail}"
-            ) from error
-        if received.get(xr.X_ROAD_REQUEST_HASH) != xr.request_hash(signed.signature_base, body):
-            raise xr.ClientInvalidSignature(
-                "the provider's answer is bound to another request (X-Road-Request-Hash differs)"
-            )
-        if received.get(xr.X_ROAD_ID) != message_id:
+        if received.get(xr.X_ROAD_ID) != attempt.message_id:
             raise xr.ClientInvalidSignature("the provider's answer carries another X-Road-Id")
         return status, answer_headers, answer_body
 
