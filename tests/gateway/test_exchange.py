@@ -62,6 +62,14 @@ def fed(
         gw_b.cli("service", "add", f"{b}/registry", "slow", backend, "--timeout", "1")
         gw_b.cli("service", "add", f"{b}/registry", "down", f"http://127.0.0.1:{free_port()}")
         gw_b.cli("service", "add", f"{b}/registry", "hidden", backend)
+        secret_file = root / "backend-secret"
+        secret_file.write_text(BACKEND_SECRET + "\n")
+        secret_file.chmod(0o600)
+        gw_b.cli(
+            "service", "add", f"{b}/registry", "guarded", backend,
+            "--backend-secret-file", str(secret_file),
+        )  # fmt: skip
+        gw_b.cli("access", "grant", f"{b}/registry", "guarded", f"{a}/client")
         for code in ("persons", "slow", "down"):
             gw_b.cli("access", "grant", f"{b}/registry", code, f"{a}/client")
         gw_b.cli("access", "grant", f"{b}/registry", "persons", f"{d}/secure")
@@ -87,6 +95,9 @@ def fed(
         yield federation
     finally:
         federation.stop()
+
+
+BACKEND_SECRET = "s3cret-" + "x" * 40
 
 
 def write_self_signed(folder: Path, name: str) -> None:
@@ -224,6 +235,31 @@ def test_the_last_x_road_client_header_wins(fed: Federation) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["x-road-client"] == client
+
+
+def test_the_provider_gateway_adds_the_backend_secret_and_drops_a_forged_one(
+    fed: Federation,
+) -> None:
+    client, provider, _ = ids(fed)
+    forged = {"X-Zistboom-Gateway-Secret": "forged-" + "y" * 40}
+    guarded = call(fed.gateways["a"], f"{provider}/guarded", "/headers", client=client,
+                   headers=forged)  # fmt: skip
+    assert guarded.status_code == 200, guarded.text
+    assert guarded.json()["x-zistboom-gateway-secret"] == BACKEND_SECRET
+    assert "x-zistboom-gateway-secret" not in guarded.headers
+    plain = call(fed.gateways["a"], f"{provider}/persons", "/headers", client=client,
+                 headers=forged)  # fmt: skip
+    assert plain.status_code == 200, plain.text
+    assert "x-zistboom-gateway-secret" not in plain.json()
+    gateway = fed.gateways["b"]
+    token = (gateway.data_dir / "admin-token").read_text().strip()
+    shown = httpx.get(
+        f"http://127.0.0.1:{gateway.admin_port}/api/v1/services/{provider}/guarded",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["backend_secret_set"] is True
+    assert BACKEND_SECRET not in shown.text
 
 
 def test_information_systems_may_connect_over_https_with_a_registered_certificate(

@@ -30,6 +30,10 @@ X_ROAD_ERROR = "x-road-error"
 X_ROAD_SECURITY_SERVER = "x-road-security-server"
 # Optional: the purpose of a personal-data query (a Zistboom extension, see ZB-STD-004).
 X_ROAD_PURPOSE = "x-road-purpose"
+# Added by a provider gateway to its calls to a backend that has a secret (ZB-STD-004 §6.3): the
+# backend believes the X-Road headers only of a call that carries it. Never passed on from a
+# message, in either direction.
+GATEWAY_SECRET = "x-zistboom-gateway-secret"  # noqa: S105 (a header name)
 
 # Between gateways only: the signature and the signer's certificate.
 SIGNATURE = "signature"
@@ -79,6 +83,7 @@ GATEWAY_HEADERS = frozenset(
         X_ROAD_REQUEST_ID,
         X_ROAD_ERROR,
         X_ROAD_SERVICE,
+        GATEWAY_SECRET,
     }
 )
 

@@ -75,6 +75,7 @@ class ServiceEntry:
     max_body_bytes: int | None
     personal_data: bool
     openapi: dict[str, Any] | None
+    backend_secret: str | None = None
     endpoints: list[EndpointEntry] = field(default_factory=list)
     rights: list[RightEntry] = field(default_factory=list)
 
@@ -232,6 +233,7 @@ async def _load(session: AsyncSession, version: int) -> Snapshot:
             max_body_bytes=row.max_body_bytes,
             personal_data=row.personal_data,
             openapi=row.openapi,
+            backend_secret=row.backend_secret,
         )
         services[row.id] = entry
         snapshot.services[(owner.subsystem_id, row.code)] = entry

@@ -257,6 +257,7 @@ def create_management_app(
                 personal_data=body.personal_data,
                 timeout=body.timeout,
                 max_body_bytes=body.max_body_bytes,
+                backend_secret=body.backend_secret,
             )
             return ServiceOut.of(entry)
 
@@ -284,7 +285,7 @@ def create_management_app(
                 if getattr(body, name) is None:
                     raise ValidationError(f"{name} cannot be null", field=name)
                 changes[name] = getattr(body, name)
-        for name in ("ecosystem", "service_kind", "timeout", "max_body_bytes"):
+        for name in ("ecosystem", "service_kind", "timeout", "max_body_bytes", "backend_secret"):
             if name in given:
                 changes[name] = getattr(body, name)
         if "openapi" in given or "openapi_yaml" in given:

@@ -86,6 +86,27 @@ def _endpoint(method: str | None, path: str | None) -> tuple[str, str] | None:
     return method, path
 
 
+BackendSecretFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--backend-secret-file",
+        help="a file holding the secret sent to the backend (X-Zistboom-Gateway-Secret)",
+    ),
+]
+
+
+def _read_backend_secret(path: Path | None) -> str | None:
+    """The secret from its file (never from the command line, where other users see it)."""
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise _fail(
+            ValidationError(f"cannot read {path}: {error}", field="backend_secret")
+        ) from error
+
+
 def _read_openapi(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -263,9 +284,11 @@ def service_add(
     ] = False,
     timeout: Annotated[float | None, typer.Option(help="backend timeout, seconds")] = None,
     max_body_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
+    backend_secret_file: BackendSecretFile = None,
 ) -> None:
     """Map a service code of a local subsystem to a backend."""
     document = _read_openapi(openapi) if openapi is not None else None
+    secret = _read_backend_secret(backend_secret_file)
 
     async def work(session: AsyncSession, _: GatewaySettings) -> ServiceOut:
         entry = await service.add_service(
@@ -280,6 +303,7 @@ def service_add(
             personal_data=personal_data,
             timeout=timeout,
             max_body_bytes=max_body_bytes,
+            backend_secret=secret,
         )
         return ServiceOut.of(entry)
 
@@ -304,6 +328,7 @@ def service_update(
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="backend timeout, seconds")] = None,
     max_body_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
+    backend_secret_file: BackendSecretFile = None,
 ) -> None:
     """Change what is given of a service."""
     changes: dict[str, Any] = {
@@ -321,6 +346,8 @@ def service_update(
     }
     if openapi is not None:
         changes["openapi"] = _read_openapi(openapi)
+    if backend_secret_file is not None:
+        changes["backend_secret"] = _read_backend_secret(backend_secret_file)
 
     async def work(session: AsyncSession, _: GatewaySettings) -> ServiceOut:
         return ServiceOut.of(await service.update_service(session, subsystem_id, code, **changes))

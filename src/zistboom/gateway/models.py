@@ -71,6 +71,9 @@ class Service(Base):
     personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
     timeout: Mapped[float | None] = mapped_column(Float)
     max_body_bytes: Mapped[int | None] = mapped_column(Integer)
+    # Sent to the backend in X-Zistboom-Gateway-Secret so that it can tell the gateway's calls
+    # from anyone else's on its host (ZB-STD-004 §6.3); never shown by the management API.
+    backend_secret: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
 

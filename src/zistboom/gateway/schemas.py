@@ -155,6 +155,18 @@ class ClientOut(BaseModel):
 _ONE_DOCUMENT: dict[str, Any] = {"not": {"required": ["openapi", "openapi_yaml"]}}
 
 
+BackendSecret = Annotated[
+    str,
+    Field(
+        pattern=r"^[!-~]{32,256}$",
+        description=(
+            "sent to the backend in X-Zistboom-Gateway-Secret with every call, so that the "
+            "backend can tell the gateway's calls from others; write-only (never shown)"
+        ),
+    ),
+]
+
+
 class ServiceFields(Input):
     model_config = ConfigDict(json_schema_extra=_ONE_DOCUMENT)
 
@@ -167,6 +179,7 @@ class ServiceFields(Input):
     )
     timeout: Timeout | None = None
     max_body_bytes: MaxBodyBytes | None = None
+    backend_secret: BackendSecret | None = None
     openapi: dict[str, Any] | None = Field(
         default=None, description="OpenAPI 3.x document; its operations become endpoints"
     )
@@ -196,6 +209,7 @@ class ServiceUpdate(Input):
     personal_data: bool | SkipJsonSchema[None] = None
     timeout: Timeout | None = None
     max_body_bytes: MaxBodyBytes | None = None
+    backend_secret: BackendSecret | None = None
     openapi: dict[str, Any] | None = None
     openapi_yaml: str | None = Field(default=None, max_length=MAX_OPENAPI_BYTES)
 
@@ -233,6 +247,7 @@ class ServiceOut(BaseModel):
     personal_data: bool
     timeout: float | None
     max_body_bytes: int | None
+    backend_secret_set: bool
     has_openapi: bool
     endpoints: list[EndpointOut]
     created_at: datetime
@@ -252,6 +267,7 @@ class ServiceOut(BaseModel):
             personal_data=service.personal_data,
             timeout=service.timeout,
             max_body_bytes=service.max_body_bytes,
+            backend_secret_set=service.backend_secret is not None,
             has_openapi=service.openapi is not None,
             endpoints=[EndpointOut.of(e) for e in entry.endpoints],
             created_at=service.created_at,

@@ -378,6 +378,8 @@ class ServerSide(ExchangeSide):
         for name in BACKEND_XROAD_HEADERS:
             if name in incoming:
                 headers[name] = incoming[name]
+        if service.backend_secret is not None:
+            headers[xr.GATEWAY_SECRET] = service.backend_secret
         timeout_s = service.timeout or self.settings.backend_timeout
         timeout = aiohttp.ClientTimeout(total=timeout_s, connect=self.settings.connect_timeout)
         limit = self.settings.max_body_bytes

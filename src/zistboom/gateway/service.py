@@ -386,6 +386,18 @@ def _validate_timeout(timeout: float | None) -> float | None:
     return timeout
 
 
+_BACKEND_SECRET = re.compile(r"[!-~]{32,256}")
+
+
+def _validate_backend_secret(secret: str | None) -> str | None:
+    if secret is not None and not _BACKEND_SECRET.fullmatch(secret):
+        raise ValidationError(
+            "backend_secret must be 32 to 256 visible ASCII characters (no spaces)",
+            field="backend_secret",
+        )
+    return secret
+
+
 def _validate_max_body(max_body_bytes: int | None) -> int | None:
     if max_body_bytes is not None and max_body_bytes <= 0:
         raise ValidationError("max_body_bytes must be a positive number", field="max_body_bytes")
@@ -602,6 +614,7 @@ async def add_service(
     personal_data: bool = False,
     timeout: float | None = None,  # noqa: ASYNC109  (the backend's, stored, not awaited)
     max_body_bytes: int | None = None,
+    backend_secret: str | None = None,
 ) -> ServiceEntry:
     """Map a service code of a local client to a backend; its OpenAPI operations become
     endpoints."""
@@ -623,6 +636,7 @@ async def add_service(
         personal_data=personal_data,
         timeout=_validate_timeout(timeout),
         max_body_bytes=_validate_max_body(max_body_bytes),
+        backend_secret=_validate_backend_secret(backend_secret),
         created_at=utc_now(),
     )
     if await find_service(session, client, code) is not None:
@@ -656,6 +670,7 @@ async def update_service(
     personal_data: bool | Unchanged = UNCHANGED,
     timeout: float | Unchanged | None = UNCHANGED,  # noqa: ASYNC109  (stored, not awaited)
     max_body_bytes: int | Unchanged | None = UNCHANGED,
+    backend_secret: str | Unchanged | None = UNCHANGED,
 ) -> ServiceEntry:
     """Change what is given. A new OpenAPI document reconciles the endpoints: operations new
     to it are added, those that vanished from the previous one are removed with their access
@@ -677,6 +692,8 @@ async def update_service(
         service.timeout = _validate_timeout(timeout)
     if not isinstance(max_body_bytes, Unchanged):
         service.max_body_bytes = _validate_max_body(max_body_bytes)
+    if not isinstance(backend_secret, Unchanged):
+        service.backend_secret = _validate_backend_secret(backend_secret)
     if not isinstance(openapi, Unchanged):
         document = _json_document(openapi) if openapi is not None else None
         current = openapi_operations(document) if document is not None else []
