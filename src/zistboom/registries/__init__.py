@@ -1,0 +1,1 @@
+"""Base registries: versioned schemas, records and their national seed data."""
