@@ -239,3 +239,68 @@ def start_federation(
 ) -> Federation:
     central = start_central(root / "central", database_url, central_env)
     return Federation(central=central, root=root, database_url=database_url)
+
+
+@dataclass
+class RegistryProcess:
+    """A registry service (`zistboom registry init` and `serve`) behind a gateway."""
+
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [ZISTBOOM, "registry", *args, "--data-dir", str(self.data_dir)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"registry {args} failed: {result.stdout}{result.stderr}")
+        return result
+
+    def start(self) -> None:
+        self.output = []
+        self.process = subprocess.Popen(
+            [ZISTBOOM, "registry", "serve", "--data-dir", str(self.data_dir)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        drain(self.process, self.output)
+        wait_http(f"{self.url}/health", self.process, self.output)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def add_registry(
+    federation: Federation, name: str, member_id: str, gateway: GatewayProcess
+) -> RegistryProcess:
+    """A registry service for ``member_id`` that publishes through ``gateway``'s management API;
+    on PostgreSQL with a database of its own."""
+    port = free_port()
+    env = federation.env()
+    if federation.database_url:
+        env["ZB_DATABASE_URL"] = federation._new_pg_database()
+    registry = RegistryProcess(data_dir=federation.root / name, port=port, env=env)
+    registry.cli(
+        "init", "--member", member_id, "--port", str(port),
+        "--gateway-admin-url", f"http://127.0.0.1:{gateway.admin_port}",
+        "--gateway-admin-token-file", str(gateway.data_dir / "admin-token"),
+    )  # fmt: skip
+    return registry

@@ -9,6 +9,7 @@ from zistboom.central.cli import app as central_app
 from zistboom.demo.command import app as demo_app
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.cli import app as gateway_app
+from zistboom.registries.cli import app as registry_app
 
 app = typer.Typer(
     help="Zistboom (زیست‌بوم): the government digital ecosystems platform.",
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(central_app, name="central")
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(registry_app, name="registry")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(demo_app, name="demo")
 

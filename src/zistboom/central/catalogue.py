@@ -41,6 +41,10 @@ MAX_DESCRIPTION: Final = 10_000
 MAX_ENDPOINTS: Final = 5_000
 METHODS: Final = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "*")
 
+# The ecosystem of services that belong to no single one: the national base registries
+# (ZB-STD-006 §3).
+NATIONAL = "national"
+
 
 def _signer(statement: str) -> cx509.Certificate:
     """The certificate the statement says it is signed with (not yet trusted)."""
@@ -198,9 +202,11 @@ async def publish(
         )
 
     ecosystem = _text(payload, "ecosystem", limit=64)
-    if ecosystem is not None and await session.get(Ecosystem, ecosystem) is None:
+    known = ecosystem in (None, NATIONAL) or await session.get(Ecosystem, ecosystem) is not None
+    if not known:
         raise ValidationError(
-            f"there is no ecosystem {ecosystem!r}; see GET /api/v1/ecosystems for the keys",
+            f"there is no ecosystem {ecosystem!r}; see GET /api/v1/ecosystems for the keys, "
+            f"or use {NATIONAL!r} for a base registry that belongs to no single ecosystem",
             field="ecosystem",
         )
     service_kind = _text(payload, "service_kind", limit=64)

@@ -86,6 +86,23 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     )
 
 
+def begin_immediately(engine: AsyncEngine) -> None:
+    """On SQLite, start every transaction with ``BEGIN IMMEDIATE``: a transaction that reads and
+    then writes (a registry read and its usage entry) waits for the write lock up front instead
+    of failing with ``SQLITE_BUSY`` when another connection wrote in between. Nothing changes on
+    PostgreSQL. (SQLAlchemy's documented recipe for pysqlite and aiosqlite.)"""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -7,10 +7,7 @@ errors become RFC 9457 problem details in one place.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
-import os
-import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +26,7 @@ from zistboom.core.errors import (
     ValidationError,
 )
 from zistboom.core.problems import install_problem_handlers, problem_responses
+from zistboom.core.tokens import ensure_token_file
 from zistboom.gateway import service
 from zistboom.gateway.catalogue import CataloguePublisher
 from zistboom.gateway.schemas import (
@@ -62,22 +60,7 @@ SUBSYSTEM_PATH = "{instance}/{member_class}/{member_code}/{subsystem_code}"
 def ensure_admin_token(data_dir: Path) -> str:
     """The management API's bearer token from ``DATA_DIR/admin-token``, created (mode 0600)
     with 256 random bits on first use."""
-    path = data_dir / ADMIN_TOKEN_FILE
-    if not path.exists():
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        token = secrets.token_urlsafe(32)
-        # O_EXCL: when two processes start at once, one creates the file and both read it.
-        with contextlib.suppress(FileExistsError):
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as file:
-                file.write(token + "\n")
-    token = path.read_text().strip()
-    if len(token) < 16:
-        raise ConfigurationError(
-            f"{path} holds no usable token (at least 16 characters); delete it to get a new one",
-            field="admin_token",
-        )
-    return token
+    return ensure_token_file(data_dir / ADMIN_TOKEN_FILE, field="admin_token")
 
 
 def _one_of(values: Any) -> str:

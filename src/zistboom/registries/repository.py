@@ -1,0 +1,515 @@
+"""The registry service's queries. Searches are SQL text built from checked field names (they
+match ``^[a-z][a-z0-9_]*$``), with values always bound, so that each term's expression is
+spelled exactly as in its index (ZB-STD-006 §5): PostgreSQL and SQLite only use an expression
+index for the same expression, and a partial index only for a literal ``registry_id``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from zistboom.registries.models import ChainHead, Change, Record, Registry, RegistryVersion, Usage
+from zistboom.registries.query import EXACT_COUNT_LIMIT, Condition, Cursor, ListQuery, Term
+from zistboom.registries.schema import Field
+
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+NUMERIC_KINDS = frozenset({"number", "integer"})
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def dialect_of_engine(engine: AsyncEngine) -> str:
+    return engine.dialect.name
+
+
+# --- registries and versions -----------------------------------------------------------------
+
+
+async def find_registry(session: AsyncSession, code: str) -> Registry | None:
+    found: Registry | None = await session.scalar(select(Registry).where(Registry.code == code))
+    return found
+
+
+async def list_registries(session: AsyncSession) -> list[Registry]:
+    return list((await session.scalars(select(Registry).order_by(Registry.code))).all())
+
+
+async def find_registry_by_id(session: AsyncSession, registry_id: int) -> Registry | None:
+    return await session.get(Registry, registry_id)
+
+
+async def versions_of(session: AsyncSession, registry: Registry) -> list[RegistryVersion]:
+    rows = await session.scalars(
+        select(RegistryVersion)
+        .where(RegistryVersion.registry_id == registry.id)
+        .order_by(RegistryVersion.id)
+    )
+    return list(rows.all())
+
+
+async def published_version(
+    session: AsyncSession, code: str, version: str
+) -> tuple[Registry, RegistryVersion] | None:
+    row = (
+        await session.execute(
+            select(Registry, RegistryVersion)
+            .join(RegistryVersion, RegistryVersion.registry_id == Registry.id)
+            .where(
+                Registry.code == code,
+                RegistryVersion.version == version,
+                RegistryVersion.published_at.is_not(None),
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def count_records(session: AsyncSession, registry_id: int) -> int:
+    counted = await session.scalar(
+        select(func.count()).select_from(Record).where(Record.registry_id == registry_id)
+    )
+    return int(counted or 0)
+
+
+# --- term expressions and indexes ------------------------------------------------------------
+
+
+def term_sql(dialect: str, field: Field, column: str = "terms") -> str:
+    """The SQL expression of a field's term, exactly as its index spells it."""
+    name = _checked(field.name)
+    if dialect == "postgresql":
+        if field.kind in NUMERIC_KINDS:
+            return f"(({column} ->> '{name}')::numeric)"
+        if field.kind == "boolean":
+            return f"(({column} ->> '{name}')::boolean)"
+        return f"(({column} ->> '{name}') COLLATE \"C\")"
+    return f"json_extract({column}, '$.{name}')"
+
+
+def _checked(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not a field name: {name!r}")
+    return name
+
+
+def index_name(registry_id: int, field_name: str, *, unique: bool) -> str:
+    return f"{'ux' if unique else 'ix'}_r{registry_id}_{_checked(field_name)}"
+
+
+async def create_index(
+    session: AsyncSession, registry_id: int, field: Field, *, unique: bool
+) -> None:
+    """A partial expression index for one field of one registry: unique ones enforce
+    ``x-unique``, the others serve filters and ordering (with the key, for keyset paging)."""
+    dialect = dialect_of(session)
+    name = index_name(registry_id, field.name, unique=unique)
+    expression = term_sql(dialect, field)
+    columns = expression if unique else f"{expression}, key"
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    await session.execute(
+        text(
+            f"CREATE {kind} IF NOT EXISTS {name} ON records ({columns}) "
+            f"WHERE registry_id = {int(registry_id)}"
+        )
+    )
+
+
+async def create_prefix_index(session: AsyncSession, registry_id: int, field: Field) -> None:
+    """PostgreSQL's ``text_pattern_ops`` index is not needed: prefixes are ranges over the
+    ``COLLATE "C"`` term, which the plain index serves on both databases."""
+    await create_index(session, registry_id, field, unique=False)
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+async def get_record(session: AsyncSession, registry_id: int, key: str) -> Record | None:
+    found: Record | None = await session.scalar(
+        select(Record).where(Record.registry_id == registry_id, Record.key == key)
+    )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    key: str
+    content: dict[str, Any]
+    terms: dict[str, Any]
+
+
+def _where(
+    dialect: str,
+    registry_id: int,
+    fields: Mapping[str, Field],
+    query: ListQuery,
+    params: dict[str, Any],
+    *,
+    column: str = "terms",
+) -> list[str]:
+    clauses = [f"registry_id = {int(registry_id)}"]
+    for index, condition in enumerate(query.conditions):
+        clauses.append(
+            _condition_sql(dialect, fields[condition.field], condition, index, params, column)
+        )
+    if query.search is not None:
+        alternatives = []
+        for index, name in enumerate(query.search_fields):
+            lo, hi = f"s{index}lo", f"s{index}hi"
+            params[lo], params[hi] = query.search, _next_prefix(query.search)
+            expression = term_sql(dialect, fields[name], column)
+            alternatives.append(f"({expression} >= :{lo} AND {expression} < :{hi})")
+        clauses.append("(" + " OR ".join(alternatives) + ")")
+    return clauses
+
+
+def _condition_sql(
+    dialect: str,
+    field: Field,
+    condition: Condition,
+    index: int,
+    params: dict[str, Any],
+    column: str,
+) -> str:
+    expression = term_sql(dialect, field, column)
+    name = f"c{index}"
+    if condition.operator == "in":
+        names = []
+        for position, value in enumerate(condition.values):
+            params[f"{name}_{position}"] = _bound(dialect, field, value)
+            names.append(f":{name}_{position}")
+        return f"{expression} IN ({', '.join(names)})"
+    value = condition.values[0]
+    if condition.operator == "prefix":
+        params[f"{name}lo"], params[f"{name}hi"] = value, _next_prefix(str(value))
+        return f"({expression} >= :{name}lo AND {expression} < :{name}hi)"
+    params[name] = _bound(dialect, field, value)
+    operator = {"eq": "=", "gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}[condition.operator]
+    return f"{expression} {operator} :{name}"
+
+
+def _bound(dialect: str, field: Field, value: Term) -> Any:
+    """PostgreSQL compares ``numeric`` terms with ``numeric`` values (asyncpg binds Decimal);
+    SQLite's JSON numbers compare with Python numbers."""
+    if dialect == "postgresql" and field.kind in NUMERIC_KINDS and isinstance(value, int | float):
+        return Decimal(str(value))
+    return value
+
+
+def _next_prefix(prefix: str) -> str:
+    """The smallest string greater than every string that starts with ``prefix``."""
+    last = ord(prefix[-1])
+    return prefix[:-1] + chr(min(last + 1, 0x10FFFF))
+
+
+def _order(
+    dialect: str, fields: Mapping[str, Field], query: ListQuery, column: str = "terms"
+) -> tuple[str | None, bool]:
+    """The order expression (None: the key) and whether the page is read backwards."""
+    expression = None
+    if query.order_field is not None:
+        expression = term_sql(dialect, fields[query.order_field], column)
+    backwards = query.cursor is not None and query.cursor.direction == "before"
+    return expression, backwards
+
+
+def _keyset(
+    dialect: str,
+    expression: str | None,
+    cursor: Cursor,
+    descending: bool,
+    params: dict[str, Any],
+    field: Field | None,
+) -> str:
+    """Rows after (or before) the cursor in the order ``(expression IS NULL), expression, key``:
+    records without the field come last."""
+    forward = (cursor.direction == "after") != descending
+    greater = ">" if forward else "<"
+    params["ck"] = cursor.key
+    if expression is None:
+        return f"key {greater} :ck"
+    if cursor.value is None:
+        if cursor.direction == "after":
+            return f"({expression} IS NULL AND key {greater} :ck)"
+        return f"({expression} IS NOT NULL OR key {greater} :ck)"
+    params["cv"] = _bound(dialect, field, cursor.value) if field is not None else cursor.value
+    beyond = f"{expression} {greater} :cv OR ({expression} = :cv AND key {greater} :ck)"
+    if cursor.direction == "after":
+        return f"({beyond} OR {expression} IS NULL)"
+    return f"({expression} IS NOT NULL AND ({beyond}))"
+
+
+async def list_page(
+    session: AsyncSession, registry_id: int, fields: Mapping[str, Field], query: ListQuery
+) -> list[Found]:
+    """One page (``page_size`` + 1 rows, to tell whether there is another)."""
+    dialect = dialect_of(session)
+    params: dict[str, Any] = {}
+    clauses = _where(dialect, registry_id, fields, query, params)
+    expression, backwards = _order(dialect, fields, query)
+    order_field = fields.get(query.order_field) if query.order_field else None
+    if query.cursor is not None:
+        clauses.append(
+            _keyset(dialect, expression, query.cursor, query.descending, params, order_field)
+        )
+    descending = query.descending != backwards
+    direction = "DESC" if descending else "ASC"
+    order = f"key {direction}"
+    if expression is not None:
+        nulls = "DESC" if backwards else "ASC"  # records without the field come last
+        order = f"({expression} IS NULL) {nulls}, {expression} {direction}, key {direction}"
+    sql = (
+        f"SELECT key, content, terms FROM records WHERE {' AND '.join(clauses)} "
+        f"ORDER BY {order} LIMIT {int(query.page_size) + 1}"
+    )
+    rows = (await session.execute(text(sql), params)).all()
+    found = [Found(row[0], _json(row[1]), _json(row[2])) for row in rows]
+    return found
+
+
+async def count_matching(
+    session: AsyncSession, registry_id: int, fields: Mapping[str, Field], query: ListQuery
+) -> tuple[int, bool]:
+    """The number of matching records, exact up to 10,000; beyond, the planner's estimate
+    (PostgreSQL) flagged as such."""
+    dialect = dialect_of(session)
+    params: dict[str, Any] = {}
+    where = " AND ".join(_where(dialect, registry_id, fields, query, params))
+    limit = EXACT_COUNT_LIMIT + 1
+    counted = await session.scalar(
+        text(f"SELECT count(*) FROM (SELECT 1 FROM records WHERE {where} LIMIT {limit}) AS m"),
+        params,
+    )
+    exact = int(counted or 0)
+    if exact <= EXACT_COUNT_LIMIT:
+        return exact, True
+    if dialect == "postgresql":
+        plan = await session.scalar(
+            text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM records WHERE {where}"), params
+        )
+        document = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
+        estimate = int(document[0]["Plan"]["Plan Rows"])
+        return max(estimate, limit), False
+    total = await session.scalar(text(f"SELECT count(*) FROM records WHERE {where}"), params)
+    return int(total or 0), True
+
+
+async def find_by_content(
+    session: AsyncSession,
+    registry_id: int,
+    fields: Mapping[str, Field],
+    terms: Mapping[str, Term],
+    *,
+    limit: int,
+) -> list[Found]:
+    """Records whose terms equal all of ``terms`` (read, exists, update), at most ``limit``."""
+    conditions = tuple(Condition(name, "eq", (value,)) for name, value in terms.items())
+    query = ListQuery(conditions=conditions, page_size=limit - 1)
+    return await list_page(session, registry_id, fields, query)
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str | bytes):
+        loaded: dict[str, Any] = orjson.loads(value)
+        return loaded
+    return dict(value)
+
+
+async def insert_record(
+    session: AsyncSession,
+    registry_id: int,
+    key: str,
+    content: dict[str, Any],
+    terms: dict[str, Any],
+    at: datetime,
+) -> None:
+    session.add(
+        Record(
+            registry_id=registry_id,
+            key=key,
+            content=content,
+            terms=terms,
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    await session.flush()
+
+
+async def replace_record(
+    session: AsyncSession,
+    registry_id: int,
+    key: str,
+    content: dict[str, Any],
+    terms: dict[str, Any],
+    at: datetime,
+) -> None:
+    await session.execute(
+        update(Record)
+        .where(Record.registry_id == registry_id, Record.key == key)
+        .values(content=content, terms=terms, updated_at=at)
+    )
+
+
+async def delete_record(session: AsyncSession, registry_id: int, key: str) -> None:
+    await session.execute(
+        delete(Record).where(Record.registry_id == registry_id, Record.key == key)
+    )
+
+
+async def delete_registry_rows(session: AsyncSession, registry: Registry) -> None:
+    await session.execute(delete(Record).where(Record.registry_id == registry.id))
+    await session.execute(delete(RegistryVersion).where(RegistryVersion.registry_id == registry.id))
+    await session.delete(registry)
+
+
+async def duplicate_value(session: AsyncSession, registry_id: int, name: str) -> int | None:
+    """How many records share the most shared stored value of a field (None: no two do)."""
+    dialect = dialect_of(session)
+    name = _checked(name)
+    expression = (
+        f"(content -> '{name}')"
+        if dialect == "postgresql"
+        else f"json_extract(content, '$.{name}')"
+    )
+    counted = await session.scalar(
+        text(
+            f"SELECT count(*) AS n FROM records WHERE registry_id = {int(registry_id)} "
+            f"AND {expression} IS NOT NULL GROUP BY {expression} HAVING count(*) > 1 "
+            "ORDER BY n DESC LIMIT 1"
+        )
+    )
+    return int(counted) if counted else None
+
+
+async def refresh_terms(
+    session: AsyncSession,
+    registry_id: int,
+    terms_of: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    batch: int = 1000,
+) -> None:
+    """Recompute every record's terms (a version searches a field no earlier one did)."""
+    last = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(Record.id, Record.content)
+                .where(Record.registry_id == registry_id, Record.id > last)
+                .order_by(Record.id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return
+        for row_id, content in rows:
+            await session.execute(
+                update(Record).where(Record.id == row_id).values(terms=terms_of(_json(content)))
+            )
+        last = rows[-1][0]
+
+
+# --- the change log --------------------------------------------------------------------------
+
+
+async def lock_chain_head(session: AsyncSession) -> ChainHead:
+    """The chain's head row, locked until the transaction ends (created on first use)."""
+    statement = select(ChainHead).where(ChainHead.id == 1)
+    if dialect_of(session) == "postgresql":
+        statement = statement.with_for_update()
+    head: ChainHead | None = await session.scalar(statement)
+    if head is None:
+        head = ChainHead(id=1, seq=0, hash="0" * 64)
+        session.add(head)
+        await session.flush()
+    return head
+
+
+async def chain_head(session: AsyncSession) -> ChainHead | None:
+    return await session.get(ChainHead, 1)
+
+
+async def append_change(session: AsyncSession, change: Change) -> None:
+    session.add(change)
+    await session.flush()
+
+
+async def all_changes(session: AsyncSession, *, batch: int = 1000) -> AsyncIterator[Change]:
+    last = 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(Change).where(Change.seq > last).order_by(Change.seq).limit(batch)
+            )
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        last = rows[-1].seq
+
+
+async def record_as_of(
+    session: AsyncSession, registry_id: int, key: str, at: datetime
+) -> Change | None:
+    """The last change to the record made at or before ``at``."""
+    found: Change | None = await session.scalar(
+        select(Change)
+        .where(Change.registry_id == registry_id, Change.record_key == key, Change.at <= at)
+        .order_by(Change.seq.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def states_as_of(
+    session: AsyncSession, registry_id: int, at: datetime, *, after_key: str | None, limit: int
+) -> list[Change]:
+    """The last change at or before ``at`` of each record, in key order from ``after_key``."""
+    latest = (
+        select(func.max(Change.seq))
+        .where(Change.registry_id == registry_id, Change.at <= at)
+        .group_by(Change.record_key)
+    )
+    statement = select(Change).where(Change.seq.in_(latest))
+    if after_key is not None:
+        statement = statement.where(Change.record_key > after_key)
+    rows = await session.scalars(statement.order_by(Change.record_key).limit(limit))
+    return list(rows.all())
+
+
+# --- the personal-data-usage log ---------------------------------------------------------
+
+
+async def insert_usage(session: AsyncSession, entries: Iterable[Usage]) -> None:
+    session.add_all(list(entries))
+    await session.flush()
+
+
+async def usage_of(
+    session: AsyncSession,
+    subject: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    after_id: int | None,
+    limit: int,
+) -> list[Usage]:
+    statement = select(Usage).where(Usage.subject == subject)
+    if since is not None:
+        statement = statement.where(Usage.at >= since)
+    if until is not None:
+        statement = statement.where(Usage.at < until)
+    if after_id is not None:
+        statement = statement.where(Usage.id > after_id)
+    rows = await session.scalars(statement.order_by(Usage.id).limit(limit))
+    return list(rows.all())
