@@ -251,8 +251,15 @@ def seed(
     publish_all: Annotated[
         bool, typer.Option("--publish/--no-publish", help="register on the gateway too")
     ] = False,
+    registry: Annotated[
+        list[str] | None, typer.Option("--registry", help="only this registry (repeatable)")
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="all seven, whoever owns them (tests, benchmarks)")
+    ] = False,
 ) -> None:
-    """Load the national base registries from the deterministic synthetic-data generator."""
+    """Load the national base registries from the deterministic synthetic-data generator: by
+    default those the service's agency owns."""
     from zistboom.registries.seeding import seed_registries
 
     if size not in ("small", "large"):
@@ -262,7 +269,8 @@ def seed(
         loaded = asyncio.run(
             seed_registries(
                 RegistrySettings.load(data_dir), size=size, seed=seed_value,  # type: ignore[arg-type]
-                publish=publish_all, report=lambda line: console.print(line),
+                publish=publish_all, codes=registry, every=every,
+                report=lambda line: console.print(line),
             )
         )  # fmt: skip
     except ZistboomError as error:
