@@ -1,7 +1,8 @@
-"""`zistboom demo` (what `make demo` runs): central, six organisations' gateways and the
-population backend, each its own process under the demo's supervision; the printed curl calls
-answer what they should (the last one refused by access rights); a gateway stopped on its own
-takes only the calls through it down; stopping the demo stops every component."""
+"""`zistboom demo` (what `make demo` runs): central, ten organisations' gateways and seven
+registry services with the national base registries, each its own process under the demo's
+supervision; the printed curl calls answer what they should through the exchange (the last one
+refused by access rights); a gateway stopped on its own takes only the calls through it down;
+stopping the demo stops every component."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from pathlib import Path
 
 import httpx
 
-from zistboom.demo import federation, population
+from zistboom.demo import federation
 from zistboom.demo.federation import ORGANISATIONS, PERSON, Ports
 from zistboom.demo.supervisor import Component, Supervisor, tail
+from zistboom.registries.schema import match_form
+from zistboom.registries.seed import national_registries
 
 ZISTBOOM = str(Path(sys.executable).with_name("zistboom"))
 CURL_COULD_NOT_CONNECT = 7
@@ -64,7 +67,8 @@ def start_demo(data_dir: Path, base: int) -> DemoProcess:
 
 def printed_pids(lines: list[str]) -> dict[str, int]:
     """The processes table's rows: component name → pid."""
-    names = {"central", "population-backend", *(f"gateway {org.key}" for org in ORGANISATIONS)}
+    names = {"central", *(f"gateway {org.key}" for org in ORGANISATIONS)}
+    names |= {f"registry {key}" for key in federation.registry_owners()}
     pids: dict[str, int] = {}
     for line in lines:
         cells = [cell.strip() for cell in line.replace("|", "│").split("│")]
@@ -100,10 +104,17 @@ def curl(line: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def seeded_person() -> dict[str, object]:
+    persons = next(r for r in national_registries(size="small") if r.code == "persons")
+    return next(r for r in persons.records() if r["national_code"] == PERSON)
+
+
 def check_printed_calls(curls: list[str], ports: Ports) -> None:
-    """Each call answers what it should: the person, the service list, the clients, and the
-    refusal; no other X-Road error, whether ``Server.*`` or ``Client.*``."""
-    provider = federation.organisation(federation.PROVIDER)
+    """Each call answers what it should: the person, the companies found, the person's usage
+    list, the services allowed, the clients, and the refusal; no other X-Road error, whether
+    ``Server.*`` or ``Client.*``."""
+    civil = federation.organisation("civil-registration")
+    window = federation.subsystem_id(federation.organisation("single-window"))
     for line in curls:
         result = curl(line)
         assert result.returncode == 0, (line, result.stderr)
@@ -112,22 +123,35 @@ def check_printed_calls(curls: list[str], ports: Ports) -> None:
             assert answer["type"] == "Server.ServerProxy.AccessDenied", (line, answer)
             continue
         assert "type" not in answer, (line, answer)
-        if "/persons/" in line:
-            assert answer == population.person(PERSON), (line, answer)
-        elif line.endswith("/allowedMethods"):
-            (service,) = answer["service"]
-            assert service["member_code"] == provider.member.code, answer
-            assert service["subsystem_code"] == provider.subsystem, answer
-            assert service["service_code"] == federation.SERVICE_CODE, answer
-            assert service["endpoint_list"] == [
-                {"method": "GET", "path": "/persons/{nationalCode}"}
+        if "/persons/1.0/read" in line:
+            assert answer == {"content": seeded_person()}, (line, answer)
+        elif "/companies/1.0?search=" in line:
+            assert answer["count"] > 3 and len(answer["results"]) == 3, answer
+            assert answer["next"].startswith("?"), answer
+            for company in answer["results"]:
+                assert match_form(company["name_fa"]).startswith(match_form("شرکت")), company
+        elif "/personal-data-usage/1.0" in line:
+            reads = [
+                e
+                for e in answer["results"]
+                if e["DatabaseID"] == "persons" and e["ReaderApplicationName"] == window
             ]
+            assert reads, answer
+            assert reads[-1]["Purpose"] == "demo" and reads[-1]["ReaderID"] == f"IR{PERSON}"
+        elif line.endswith("/allowedMethods"):
+            services = {s["service_code"]: s for s in answer["service"]}
+            assert set(services) == {"persons", "personal-data-usage"}, answer
+            persons = services["persons"]
+            assert persons["member_code"] == civil.member.code, answer
+            assert persons["subsystem_code"] == civil.subsystem, answer
+            assert {(e["method"], e["path"]) for e in persons["endpoint_list"]} == set(
+                federation.READ_ENDPOINTS
+            ), persons
         elif line.endswith("/listClients"):
             listed = {m["id"].get("subsystem_code") for m in answer["member"]}
             assert listed - {None} == {org.subsystem for org in ORGANISATIONS}, answer
         else:
             raise AssertionError(f"a printed call this test does not know: {line}")
-    assert sum("/persons/" in line for line in curls) == 3
 
 
 def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Path) -> None:
@@ -164,7 +188,15 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
                 "--port",
                 str(base),
             ],
-            "population-backend": ["demo", "population-backend", "--port", str(ports.backend)],
+            **{
+                f"registry {key}": [
+                    "registry",
+                    "serve",
+                    "--data-dir",
+                    str(data_dir / f"{key}-registry"),
+                ]
+                for key in federation.registry_owners()
+            },
             **{
                 f"gateway {org.key}": ["gateway", "serve", "--data-dir", str(data_dir / org.key)]
                 for org in ORGANISATIONS
@@ -178,29 +210,31 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
             assert command_line(pid) == [ZISTBOOM, *expected[name]], name
 
         curls = [line.strip() for line in demo.lines if line.startswith("curl ")]
-        assert len(curls) == 5
+        assert len(curls) == 6
         assert [line.endswith("# refused") for line in curls].count(True) == 1
         check_printed_calls(curls, ports)
+        assert "Seeded the base registries (27,833 synthetic records in 7 registries)" in " ".join(
+            demo.output.split()
+        )
 
         # One gateway stopped on its own: calls through it cannot connect, the demo says so,
         # does not restart it, and the other gateways keep answering.
         index = {org.key: i for i, org in enumerate(ORGANISATIONS)}
-        through_tax = next(c for c in curls if f":{ports.client(index['tax'])}/" in c)
-        through_window = next(
-            c
-            for c in curls
-            if f":{ports.client(index['single-window'])}/" in c and "/persons/" in c
+        through_company = next(
+            c for c in curls if f":{ports.client(index['finance-ecosystem'])}/" in c
         )
-        os.kill(pids["gateway tax"], signal.SIGTERM)
-        died = f"gateway tax (pid {pids['gateway tax']}) died"
+        through_window = next(c for c in curls if "/persons/1.0/read" in c and "refused" not in c)
+        victim = "gateway finance-ecosystem"
+        os.kill(pids[victim], signal.SIGTERM)
+        died = f"{victim} (pid {pids[victim]}) died"
         demo.wait_for("the death reported", lambda: died in demo.output, within=30)
-        demo.wait_for("the gateway gone", lambda: not alive(pids["gateway tax"]), within=10)
-        assert curl(through_tax).returncode == CURL_COULD_NOT_CONNECT
-        assert json.loads(curl(through_window).stdout) == population.person(PERSON)
+        demo.wait_for("the gateway gone", lambda: not alive(pids[victim]), within=10)
+        assert curl(through_company).returncode == CURL_COULD_NOT_CONNECT
+        assert json.loads(curl(through_window).stdout) == {"content": seeded_person()}
         for name, pid in pids.items():
-            assert alive(pid) or name == "gateway tax", name
+            assert alive(pid) or name == victim, name
         assert demo.process.poll() is None
-        assert not alive(pids["gateway tax"]), "restarted behind the operator's back?"
+        assert not alive(pids[victim]), "restarted behind the operator's back?"
 
         # SIGTERM to the demo stops every component, and the demo itself.
         demo.process.send_signal(signal.SIGTERM)

@@ -238,7 +238,8 @@ async def publish(
     row.subsystem_code = subsystem_code
     row.service_code = service_id.service_code
     row.description = description
-    row.ecosystem = ecosystem
+    # National services belong to no single ecosystem: no ecosystem row, kept as NULL.
+    row.ecosystem = None if ecosystem == NATIONAL else ecosystem
     row.service_kind = service_kind
     row.personal_data = personal_data
     row.openapi = openapi
@@ -281,7 +282,10 @@ async def list_entries(
         .order_by(CatalogueService.service_id)
     )
     if ecosystem:
-        query = query.where(CatalogueService.ecosystem == ecosystem)
+        if ecosystem == NATIONAL:
+            query = query.where(CatalogueService.ecosystem.is_(None))
+        else:
+            query = query.where(CatalogueService.ecosystem == ecosystem)
     if member_id:
         parsed = identifiers.MemberId.parse(member_id, field="member_id")
         query = query.where(

@@ -1,2 +1,3 @@
-"""The demo federation of instance IR-DEMO: central, six organisations with their gateways, and
-an example population registry, on one machine with SQLite files."""
+"""The demo federation of instance IR-DEMO: central, ten organisations with their gateways, and
+the seven national base registries in their owners' registry services, on one machine with
+SQLite files."""

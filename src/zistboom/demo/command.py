@@ -1,11 +1,12 @@
 """``zistboom demo``: the demo federation of instance IR-DEMO on one machine, one process per
 component, as it would be deployed.
 
-Central (``zistboom central serve``), six organisations each with its own gateway process
-(``zistboom gateway serve``), keys and SQLite database, and the civil registration
-organisation's example population registry (``zistboom demo population-backend``) behind its
-gateway, open to the single window and the tax organisation and closed to the private ecosystem
-company. Everything talks real HTTP, with mutual TLS and signatures between the gateways.
+Central (``zistboom central serve``), ten organisations each with its own gateway process
+(``zistboom gateway serve``), keys and SQLite database, and the seven national base registries
+with the small synthetic seed, each in its owner's registry service (``zistboom registry
+serve``) behind the owner's gateway: persons open to the single window and the tax organisation
+and closed to the private ecosystem company. Everything talks real HTTP, with mutual TLS and
+signatures between the gateways.
 
 The command sets the federation up itself (see :mod:`zistboom.demo.setup`), starts the
 processes (in parallel where they do not depend on each other), prints each one's pid, ports
@@ -22,6 +23,7 @@ import shutil
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -32,8 +34,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from zistboom.core.errors import ConfigurationError, ZistboomError
-from zistboom.core.logs import configure_logging
-from zistboom.demo import federation, population, setup
+from zistboom.demo import federation, setup
 from zistboom.demo.federation import INSTANCE, ORGANISATIONS, Organisation, Ports
 from zistboom.demo.supervisor import (
     Component,
@@ -84,13 +85,8 @@ def central_component(zistboom: str, data_dir: Path, ports: Ports) -> Component:
     )
 
 
-def backend_component(zistboom: str, ports: Ports) -> Component:
-    return Component(
-        name="population-backend",
-        argv=(zistboom, "demo", "population-backend", "--port", str(ports.backend)),
-        listens=(("http", ports.backend),),
-        health_url=f"http://127.0.0.1:{ports.backend}/health",
-    )
+def registry_name(org: Organisation) -> str:
+    return f"registry {org.key}"
 
 
 def gateway_name(org: Organisation) -> str:
@@ -99,7 +95,21 @@ def gateway_name(org: Organisation) -> str:
 
 def component_names() -> list[str]:
     """Every component's name, in the order the demo lists them."""
-    return ["central", "population-backend", *(gateway_name(org) for org in ORGANISATIONS)]
+    owners = federation.registry_owners()
+    return [
+        "central",
+        *(gateway_name(org) for org in ORGANISATIONS),
+        *(registry_name(org) for org in ORGANISATIONS if org.key in owners),
+    ]
+
+
+def registry_component(zistboom: str, data_dir: Path, org: Organisation, port: int) -> Component:
+    return Component(
+        name=registry_name(org),
+        argv=(zistboom, "registry", "serve", "--data-dir", str(setup.registry_dir(data_dir, org))),
+        listens=(("http", port),),
+        health_url=f"http://127.0.0.1:{port}/health",
+    )
 
 
 def gateway_component(
@@ -117,21 +127,33 @@ def gateway_component(
     )
 
 
-async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> setup.CentralSeed:
+@dataclass(slots=True)
+class Started:
+    seed: setup.CentralSeed
+    seeded: dict[str, int] = field(default_factory=dict)
+    """Records loaded per registry on this start (empty when the data was kept)."""
+    seeding_seconds: float = 0.0
+
+
+async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Started:
     """Set the federation up and start every component; returns once all of them serve."""
     zistboom = zistboom_command()
+    owners = federation.registry_owners()
     gateways = [
         gateway_component(zistboom, data_dir, org, index, ports)
         for index, org in enumerate(ORGANISATIONS)
     ]
+    registries = {
+        org.key: registry_component(zistboom, data_dir, org, ports.registry(index))
+        for index, org in enumerate(ORGANISATIONS)
+        if org.key in owners
+    }
     central_process = central_component(zistboom, data_dir, ports)
-    backend_process = backend_component(zistboom, ports)
-    await supervisor.check_ports_free([central_process, backend_process, *gateways])
+    await supervisor.check_ports_free([central_process, *gateways, *registries.values()])
     central_settings = setup.central_settings(data_dir, ports)
     seed = await setup.seed_central(central_settings, ports, data_dir)
+    started = Started(seed)
     central = await supervisor.start(central_process)
-    backend = await supervisor.start(backend_process)
-    backend_url = f"http://127.0.0.1:{ports.backend}"
     migrations = asyncio.Lock()
 
     async def central_anchor() -> str:
@@ -153,20 +175,32 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> setu
                 token=seed.tokens[org.key],
             )
         settings = GatewaySettings.load(setup.gateway_dir(data_dir, org))
-        await setup.configure_gateway(settings, org, backend_url, migrations)
+        await setup.configure_gateway(settings, org, migrations)
         await anchor  # central serves the global configuration the gateway fetches at start
         running = await supervisor.start(gateways[index])
         await supervisor.wait_ready(running, READY_TIMEOUT_SECONDS)
 
+    async def registry(index: int, org: Organisation, gateway_up: asyncio.Task[None]) -> None:
+        settings = setup.registry_settings(data_dir, org, index, ports)
+        loaded, seconds = await setup.seed_registry(settings, migrations)
+        if loaded:
+            started.seeded.update(loaded)
+            started.seeding_seconds += seconds
+        running = await supervisor.start(registries[org.key])
+        await supervisor.wait_ready(running, READY_TIMEOUT_SECONDS)
+        await gateway_up
+        await setup.publish_registries(settings, owners[org.key], migrations)
+
     try:
         async with asyncio.TaskGroup() as group:
             anchor = group.create_task(central_anchor())
-            group.create_task(supervisor.wait_ready(backend, READY_TIMEOUT_SECONDS))
             for index, org in enumerate(ORGANISATIONS):
-                group.create_task(gateway(index, org, anchor))
+                gateway_up = group.create_task(gateway(index, org, anchor))
+                if org.key in owners:
+                    group.create_task(registry(index, org, gateway_up))
     except* ZistboomError as failures:
         raise failures.exceptions[0] from None
-    return seed
+    return started
 
 
 async def run(data_dir: Path, ports: Ports) -> int:
@@ -189,11 +223,19 @@ async def run(data_dir: Path, ports: Ports) -> int:
             console.print("Interrupted while starting.")
             return 130
         try:
-            seed = starting.result()
+            done = starting.result()
         except ZistboomError as error:
             console.print(f"[red]The demo did not start:[/red] {escape(error.detail)}")
             return 1
-        print_summary(seed, ports, data_dir, supervisor.running)
+        print_summary(done.seed, ports, data_dir, supervisor.running)
+        if done.seeded:
+            console.print(
+                f"Seeded the base registries ({sum(done.seeded.values()):,} synthetic records "
+                f"in {len(done.seeded)} registries) in {done.seeding_seconds:.1f} s.",
+                highlight=False,
+            )
+        else:
+            console.print("The base registries kept their data from the last run.")
         console.print(
             f"Started in {time.monotonic() - started:.1f} s. Serving until interrupted (Ctrl-C).",
             highlight=False,
@@ -275,7 +317,11 @@ def print_summary(
         f"Central: {central_url}  OpenAPI: {central_url}/openapi.json  docs: {central_url}/docs",
         soft_wrap=True,
     )
-    console.print("Try (the last one is refused by the registry's access rights):")
+    console.print(
+        "Try, each through the exchange (a person read from the civil registry, a search of "
+        "the legal-entities registry, the person's usage list; the last one is refused by "
+        "the registry's access rights):"
+    )
     for call in federation.demo_calls(ports):
         console.print(call, soft_wrap=True, highlight=False, markup=False)
 
@@ -297,13 +343,3 @@ def demo(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     data_dir.mkdir(parents=True, exist_ok=True)
     raise typer.Exit(asyncio.run(run(data_dir.resolve(), Ports(base_port))))
-
-
-@app.command("population-backend")
-def population_backend(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8601,
-) -> None:
-    """Serve the civil registry's example population backend (the demo starts it)."""
-    configure_logging()
-    population.serve(host, port)

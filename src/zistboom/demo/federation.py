@@ -4,12 +4,16 @@ subsystems, the ports every component listens on, and the calls the demo prints.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from zistboom.central import service
+from zistboom.registries import seed_organisations
+from zistboom.registries.seed_schemas import DEFINITIONS
 
 INSTANCE = "IR-DEMO"
-PERSON = "0499370899"  # synthetic, with a valid check digit
+PERSON = seed_organisations.PERSON
 GATEWAY_CODE = "gw1"
+SEED_SIZE: Final = "small"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,59 +23,39 @@ class Organisation:
     subsystem: str
 
 
-# Synthetic organisations (legal-entity IDs generated with valid check digits).
-ORGANISATIONS = (
-    Organisation(
-        "it-authority",
-        service.MemberInput(
-            "GOV", "10380284790", "سازمان فناوری اطلاعات ایران",
-            "Information Technology Organization of Iran", "agency",
-        ),
-        "portal",
-    ),
-    Organisation(
-        "civil-registration",
-        service.MemberInput(
-            "GOV", "12147922321", "سازمان ثبت احوال کشور",
-            "National Organization for Civil Registration", "agency",
-        ),
-        "population-registry",
-    ),
-    Organisation(
-        "tax",
-        service.MemberInput(
-            "GOV", "60711446972", "سازمان امور مالیاتی کشور",
-            "Iranian National Tax Administration", "agency",
-        ),
-        "tax-services",
-    ),
-    Organisation(
-        "companies-registration",
-        service.MemberInput(
-            "GOV", "16394841376", "اداره ثبت شرکت‌ها", "Companies Registration Office", "agency",
-        ),
-        "company-registry",
-    ),
-    Organisation(
-        "single-window",
-        service.MemberInput(
-            "PUB", "15222078494", "اپراتور پنجره واحد خدمات", "Single Service Window Operator",
-            "public-body",
-        ),
-        "window",
-    ),
-    Organisation(
-        "finance-ecosystem",
-        service.MemberInput(
-            "COM", "88135404915", "شرکت زیست‌بوم مالی نمونه", "Sample Finance Ecosystem Company",
-            "ecosystem-operator",
-        ),
-        "finance-platform",
-    ),
-)  # fmt: skip
-PROVIDER = "civil-registration"
-ALLOWED = ("single-window", "tax")
-SERVICE_CODE = "persons"
+def _organisation(data: seed_organisations.SeedOrganisation) -> Organisation:
+    member = service.MemberInput(
+        data.member_class, data.code, data.name_fa, data.name_en, data.kind
+    )
+    return Organisation(data.key, member, data.subsystem)
+
+
+# The demo's organisations, then the owners of the other base registries (all synthetic).
+ORGANISATIONS = tuple(
+    _organisation(o)
+    for o in (*seed_organisations.DEMO_ORGANISATIONS, *seed_organisations.NEW_OWNERS)
+)
+# Each base registry (by its seed code): who may read it (list, read, exists). The finance
+# ecosystem company may search companies but not read persons: the demo's refused call.
+READERS: dict[str, tuple[str, ...]] = {
+    "persons": ("single-window", "tax"),
+    "companies": ("single-window", "tax", "finance-ecosystem"),
+    "addresses": ("single-window",),
+    "land-parcels": ("single-window",),
+    "foreign-nationals": ("single-window",),
+    "taxpayers": ("single-window",),
+    "insured": ("single-window",),
+}
+USAGE_READERS = ("single-window",)
+READ_ENDPOINTS = (("GET", "/1.0"), ("POST", "/1.0/read"), ("POST", "/1.0/exists"))
+
+
+def registry_owners() -> dict[str, list[str]]:
+    """Organisation key → the codes of the base registries it owns (its registry service)."""
+    owners: dict[str, list[str]] = {}
+    for definition in DEFINITIONS:
+        owners.setdefault(definition.owner, []).append(definition.code)
+    return owners
 
 
 def member_id(org: Organisation) -> str:
@@ -88,18 +72,15 @@ def organisation(key: str) -> Organisation:
 
 @dataclass(frozen=True, slots=True)
 class Ports:
-    """Central on the base port, the population backend next to it, then ten ports for each
-    organisation's gateway, in the order of :data:`ORGANISATIONS`."""
+    """Central on the base port, then ten ports for each organisation, in the order of
+    :data:`ORGANISATIONS`: its gateway's client, peer and admin ports, and its registry
+    service."""
 
     base: int
 
     @property
     def central(self) -> int:
         return self.base
-
-    @property
-    def backend(self) -> int:
-        return self.base + 1
 
     def client(self, index: int) -> int:
         return self.base + 10 + 10 * index
@@ -110,12 +91,14 @@ class Ports:
     def admin(self, index: int) -> int:
         return self.base + 12 + 10 * index
 
+    def registry(self, index: int) -> int:
+        return self.base + 13 + 10 * index
+
 
 def demo_calls(ports: Ports) -> list[str]:
-    """The copy-paste calls the demo prints (the last one is refused by access rights)."""
+    """The copy-paste calls the demo prints, each through the exchange (the last one is
+    refused by access rights)."""
     index = {org.key: i for i, org in enumerate(ORGANISATIONS)}
-    provider = organisation(PROVIDER)
-    service_path = f"{subsystem_id(provider)}/{SERVICE_CODE}"
 
     def via(org_key: str) -> tuple[str, str]:
         return f"http://127.0.0.1:{ports.client(index[org_key])}", subsystem_id(
@@ -123,14 +106,23 @@ def demo_calls(ports: Ports) -> list[str]:
         )
 
     window_url, window = via("single-window")
-    tax_url, tax = via("tax")
     company_url, company = via("finance-ecosystem")
+    civil = subsystem_id(organisation("civil-registration"))
+    companies = subsystem_id(organisation("companies-registration"))
+    person = f"-H 'X-Road-UserId: IR{PERSON}'"
+    read = (
+        f"-H 'Content-Type: application/json' "
+        f'-d \'{{"query":{{"content":{{"national_code":"{PERSON}"}}}}}}\''
+    )
     return [
-        f"curl -s -H 'X-Road-Client: {window}' {window_url}/r1/{service_path}/persons/{PERSON}",
-        f"curl -s -H 'X-Road-Client: {tax}' {tax_url}/r1/{service_path}/persons/{PERSON}",
-        f"curl -s -H 'X-Road-Client: {window}' "
-        f"{window_url}/r1/{subsystem_id(provider)}/allowedMethods",
+        f"curl -s -H 'X-Road-Client: {window}' {person} -H 'X-Road-Purpose: demo' {read} "
+        f"{window_url}/r1/{civil}/persons/1.0/read",
+        f"curl -s -H 'X-Road-Client: {window}' {person} -H 'X-Road-Purpose: demo' "
+        f"'{window_url}/r1/{companies}/companies/1.0?search=%D8%B4%D8%B1%DA%A9%D8%AA&page_size=3'",
+        f"curl -s -H 'X-Road-Client: {window}' {person} -H 'X-Road-Purpose: data-tracker' "
+        f"{window_url}/r1/{civil}/personal-data-usage/1.0",
+        f"curl -s -H 'X-Road-Client: {window}' {window_url}/r1/{civil}/allowedMethods",
         f"curl -s {window_url}/listClients",
-        f"curl -s -H 'X-Road-Client: {company}' "
-        f"{company_url}/r1/{service_path}/persons/{PERSON}  # refused",
+        f"curl -s -H 'X-Road-Client: {company}' {person} -H 'X-Road-Purpose: demo' {read} "
+        f"{company_url}/r1/{civil}/persons/1.0/read  # refused",
     ]

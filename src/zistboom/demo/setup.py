@@ -1,12 +1,14 @@
-"""Setting the demo federation up before its processes serve: central's members, subsystems,
-gateways and enrolment tokens (written straight into central's database), each gateway's
-enrolment (through central's real enrolment API) and its local clients, service and access
-rights (in the gateway's database). Everything is idempotent, so a re-run reuses the data."""
+"""Setting the demo federation up: central's members, subsystems, gateways and enrolment tokens
+(written straight into central's database), each gateway's enrolment (through central's real
+enrolment API) and its local client; each registry owner's registry service (its settings, the
+small national seed of its registries), and once its gateway serves, its registries published
+through the gateway's management API with the demo's access rights. Everything is idempotent,
+so a re-run reuses the data."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,16 +17,15 @@ from zistboom.central.app import prepare
 from zistboom.central.models import find_member
 from zistboom.central.settings import CentralSettings
 from zistboom.core.database import transaction
-from zistboom.core.errors import ConflictError
 from zistboom.core.persian import format_jalali, to_jalali_iso
-from zistboom.demo import population
 from zistboom.demo.federation import (
-    ALLOWED,
     GATEWAY_CODE,
     INSTANCE,
     ORGANISATIONS,
-    PROVIDER,
-    SERVICE_CODE,
+    READ_ENDPOINTS,
+    READERS,
+    SEED_SIZE,
+    USAGE_READERS,
     Organisation,
     Ports,
     member_id,
@@ -35,6 +36,13 @@ from zistboom.gateway import enrolment
 from zistboom.gateway import service as gateway_service
 from zistboom.gateway.app import open_database
 from zistboom.gateway.settings import SETTINGS_FILE, GatewaySettings
+from zistboom.registries import publishing
+from zistboom.registries import service as registry_service
+from zistboom.registries.app import open_database as open_registry_database
+from zistboom.registries.seed import DEFAULT_SEED
+from zistboom.registries.seeding import seed_registries
+from zistboom.registries.settings import SETTINGS_FILE as REGISTRY_SETTINGS_FILE
+from zistboom.registries.settings import RegistrySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +145,9 @@ async def enrol_gateway(
 
 
 async def configure_gateway(
-    settings: GatewaySettings, org: Organisation, backend: str, migrations: asyncio.Lock
+    settings: GatewaySettings, org: Organisation, migrations: asyncio.Lock
 ) -> None:
-    """Local client, and on the provider the example service with its access rights.
+    """The organisation's subsystem as a local client of its gateway.
 
     ``migrations`` is held while the database is migrated: Alembic keeps its migration context
     in module globals, so two migrations in one process must not interleave."""
@@ -151,33 +159,73 @@ async def configure_gateway(
                 await gateway_service.add_client(
                     session, subsystem_id(org), hosted_members=[member_id(org)]
                 )
-            if org.key != PROVIDER:
-                return
-            client = await gateway_service.find_client(session, subsystem_id(org))
-            assert client is not None
-            if await gateway_service.find_service(session, client, SERVICE_CODE) is None:
-                await gateway_service.add_service(
-                    session,
-                    subsystem_id(org),
-                    SERVICE_CODE,
-                    backend,
-                    description="Persons of the civil registry (synthetic demo data)",
-                    ecosystem=None,
-                    service_kind="base-registry",
-                    openapi=population.OPENAPI,
-                    personal_data=False,
-                    timeout=None,
-                    max_body_bytes=None,
-                )
-            for allowed in ALLOWED:
-                with contextlib.suppress(ConflictError):
-                    await gateway_service.grant(
-                        session,
-                        subsystem_id(org),
-                        SERVICE_CODE,
-                        "subsystem",
-                        subsystem_id(organisation(allowed)),
-                        None,
-                    )
     finally:
         await engine.dispose()
+
+
+def registry_dir(data_dir: Path, org: Organisation) -> Path:
+    return data_dir / f"{org.key}-registry"
+
+
+def registry_settings(
+    data_dir: Path, org: Organisation, index: int, ports: Ports
+) -> RegistrySettings:
+    """The organisation's registry service: behind its gateway, publishing through it."""
+    gateway = gateway_dir(data_dir, org)
+    return RegistrySettings.load(
+        registry_dir(data_dir, org),
+        member_id=member_id(org),
+        subsystem=org.subsystem,
+        host="127.0.0.1",
+        port=ports.registry(index),
+        gateway_admin_url=f"http://127.0.0.1:{ports.admin(index)}",
+        gateway_admin_token_file=str(gateway / "admin-token"),
+    )
+
+
+def write_registry_settings(settings: RegistrySettings) -> None:
+    """``DATA_DIR/registry.toml``, as ``zistboom registry init`` writes it."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lines = [
+        f'member_id = "{settings.member_id}"',
+        f'subsystem = "{settings.subsystem}"',
+        f"port = {settings.port}",
+        f'gateway_admin_url = "{settings.gateway_admin_url}"',
+        f'gateway_admin_token_file = "{settings.gateway_admin_token_file}"',
+    ]
+    (settings.data_dir / REGISTRY_SETTINGS_FILE).write_text("\n".join(lines) + "\n")
+    (settings.data_dir / REGISTRY_SETTINGS_FILE).chmod(0o600)
+
+
+async def seed_registry(
+    settings: RegistrySettings, migrations: asyncio.Lock
+) -> tuple[dict[str, int], float]:
+    """The small national seed of the registries this organisation owns (kept on a re-run):
+    the records loaded per registry, and the seconds it took."""
+    write_registry_settings(settings)
+    async with migrations:
+        begun = time.monotonic()
+        loaded = await seed_registries(settings, size=SEED_SIZE, seed=DEFAULT_SEED)
+        return loaded, time.monotonic() - begun
+
+
+async def publish_registries(
+    settings: RegistrySettings, codes: list[str], migrations: asyncio.Lock
+) -> None:
+    """Register the registries on the (running) gateway, publish them to central's catalogue,
+    and grant the demo's access rights: read endpoints only, usage lists to the window."""
+    async with migrations:
+        opened = await open_registry_database(settings)
+    schemas = registry_service.Schemas()
+    try:
+        for code in codes:
+            await publishing.publish(settings, opened.sessions, schemas, code)
+    finally:
+        await opened.engine.dispose()
+    async with publishing.Gateway(settings) as gateway:
+        for code in codes:
+            for reader in READERS.get(code, ()):
+                for method, path in READ_ENDPOINTS:
+                    await gateway.grant(code, subsystem_id(organisation(reader)), method, path)
+        for reader in USAGE_READERS:
+            await gateway.grant(publishing.USAGE_SERVICE, subsystem_id(organisation(reader)))

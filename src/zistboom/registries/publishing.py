@@ -110,6 +110,17 @@ class Gateway:
             return False
         return True
 
+    async def grant(
+        self, code: str, subsystem: str, method: str | None = None, path: str | None = None
+    ) -> None:
+        """An access right to the service (or one endpoint of it); one that exists is kept."""
+        body: dict[str, str] = {"subject_kind": "subsystem", "subject": subsystem}
+        if method is not None and path is not None:
+            body.update(method=method, path=path)
+        response = await self.client.post(f"/services/{self.subsystem}/{code}/access", json=body)
+        if response.status_code != 409:
+            _check(response, f"the access right of {subsystem} to {code}")
+
     async def remove_service(self, code: str) -> None:
         response = await self.client.delete(f"/services/{self.subsystem}/{code}")
         if response.status_code not in (204, 404):

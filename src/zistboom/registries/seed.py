@@ -7,9 +7,9 @@ never holds more than one family in memory, so the large seed (about 2.8 million
 constant memory. References between registries are computed, not looked up (see
 :mod:`zistboom.registries.seed_numbering`).
 
-The demo's organisations (:data:`zistboom.demo.federation.ORGANISATIONS`) come first in the
+The demo's organisations (:data:`seed_organisations.DEMO_ORGANISATIONS`) come first in the
 legal-entities registry, then the registries' new owners, then the operators; the demo's person
-(:data:`zistboom.demo.federation.PERSON`) is person 2: an adult, alive, married, with parents.
+(:data:`seed_organisations.PERSON`) is person 2: an adult, alive, married, with parents.
 """
 
 from __future__ import annotations
@@ -20,9 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from zistboom.core.errors import ValidationError
-from zistboom.demo.federation import ORGANISATIONS, organisation
 from zistboom.registries import seed_population, seed_records
 from zistboom.registries.seed_numbering import SeedPlan, generated_company_id, person_code
+from zistboom.registries.seed_organisations import (
+    DEMO_ORGANISATIONS,
+    NEW_OWNERS,
+    SeedOrganisation,
+    seed_organisation,
+)
 from zistboom.registries.seed_records import Holding, LegalEntity
 from zistboom.registries.seed_schemas import DEFINITIONS
 
@@ -46,28 +51,18 @@ class SeedOwner:
     subsystem: str
 
 
-def _demo_owner(key: str) -> SeedOwner:
-    member = organisation(key).member
-    return SeedOwner(key, member.member_class, member.code, member.name_fa, member.name_en,
-                     member.kind, REGISTRY_SUBSYSTEM)  # fmt: skip
+def _owner(organisation: SeedOrganisation) -> SeedOwner:
+    o = organisation
+    return SeedOwner(o.key, o.member_class, o.code, o.name_fa, o.name_en, o.kind,
+                     REGISTRY_SUBSYSTEM)  # fmt: skip
 
 
-OWNERS: Final = (
-    _demo_owner("civil-registration"),
-    _demo_owner("companies-registration"),
-    _demo_owner("tax"),
-    SeedOwner("national-post", "GOV", "61661293678", "شرکت ملی پست جمهوری اسلامی ایران",
-              "Iran Post Company", "company", REGISTRY_SUBSYSTEM),
-    SeedOwner("deeds-registration", "GOV", "10955232379", "سازمان ثبت اسناد و املاک کشور",
-              "Deeds and Properties Registration Organization", "agency", REGISTRY_SUBSYSTEM),
-    SeedOwner("foreign-nationals-bureau", "GOV", "64934325164",
-              "اداره کل امور اتباع و مهاجرین خارجی",
-              "Bureau for Aliens and Foreign Immigrants' Affairs", "agency", REGISTRY_SUBSYSTEM),
-    SeedOwner("health-insurance", "GOV", "20557039454", "سازمان بیمه سلامت ایران",
-              "Iran Health Insurance Organization", "agency", REGISTRY_SUBSYSTEM),
-)  # fmt: skip
+OWNERS: Final = tuple(
+    _owner(seed_organisation(key))
+    for key in ("civil-registration", "companies-registration", "tax")
+) + tuple(_owner(o) for o in NEW_OWNERS)
 
-_FINANCE: Final = organisation("finance-ecosystem").member
+_FINANCE: Final = seed_organisation("finance-ecosystem")
 # ecosystem key → (legal-entity ID, name_fa, name_en); finance is the demo's member.
 _OPERATORS: Final = {
     "finance": (_FINANCE.code, _FINANCE.name_fa, _FINANCE.name_en),
@@ -95,8 +90,8 @@ ECOSYSTEM_OPERATORS: Final[dict[str, str]] = {key: op[0] for key, op in _OPERATO
 # state, so not a state-owned company either). Health's is exactly 51%.
 BELOW_PRIVATE_THRESHOLD: Final = "energy"
 
-_IT_AUTHORITY: Final = organisation("it-authority").member.code
-_WINDOW: Final = organisation("single-window").member.code
+_IT_AUTHORITY: Final = seed_organisation("it-authority").code
+_WINDOW: Final = seed_organisation("single-window").code
 _OWNER_CODE: Final = {owner.key: owner.code for owner in OWNERS}
 # Holders by index: persons are middle-generation members of the first hundred families (alive
 # adults for every size); companies are generated ones below 50 (every size has 50 companies);
@@ -154,12 +149,11 @@ def _member_entity(
 
 def _fixed_entities() -> tuple[LegalEntity, ...]:
     entities = [
-        _member_entity(o.member.member_class, o.member.code, o.member.name_fa, o.member.name_en,
-                       o.member.kind)
-        for o in ORGANISATIONS
+        _member_entity(o.member_class, o.code, o.name_fa, o.name_en, o.kind)
+        for o in DEMO_ORGANISATIONS
     ] + [
         _member_entity(o.member_class, o.code, o.name_fa, o.name_en, o.kind)
-        for o in OWNERS if o.code not in {org.member.code for org in ORGANISATIONS}
+        for o in OWNERS if o.code not in {org.code for org in DEMO_ORGANISATIONS}
     ]  # fmt: skip
     index = {entity.national_id: i for i, entity in enumerate(entities)}
     for ecosystem, (code, name_fa, name_en) in _OPERATORS.items():
