@@ -368,7 +368,7 @@ KIND_KEYWORDS = {
 }
 SEARCHABLE = {"text", "number", "integer", "boolean", "date", "date-time", "time", "code-list"}
 TOP_LEVEL = {"$schema", "title", "description", "type", "properties", "required",
-             "additionalProperties"}  # fmt: skip
+             "additionalProperties", "x-search-indexes"}  # fmt: skip
 
 
 def kind_of(field: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ index for the same expression, and a partial index only for a literal ``registry
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zistboom.registries.models import ChainHead, Change, Record, Registry, RegistryVersion, Usage
 from zistboom.registries.query import EXACT_COUNT_LIMIT, Condition, Cursor, ListQuery, Term
@@ -26,10 +27,6 @@ NUMERIC_KINDS = frozenset({"number", "integer"})
 
 def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
-
-
-def dialect_of_engine(engine: AsyncEngine) -> str:
-    return engine.dialect.name
 
 
 # --- registries and versions -----------------------------------------------------------------
@@ -122,6 +119,46 @@ async def create_index(
             f"WHERE registry_id = {int(registry_id)}"
         )
     )
+
+
+async def create_compound_index(
+    session: AsyncSession, registry_id: int, fields: list[Field]
+) -> None:
+    """A partial index over several fields' terms in order, then the key (``x-search-indexes``):
+    a prefix or range on the first with conditions on the next is one index range scan."""
+    dialect = dialect_of(session)
+    name = f"ix_r{int(registry_id)}_" + "_".join(_checked(f.name) for f in fields)
+    if len(name) > 63:
+        name = f"ix_r{int(registry_id)}_" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    columns = ", ".join(term_sql(dialect, f) for f in fields)
+    await session.execute(
+        text(
+            f"CREATE INDEX IF NOT EXISTS {name} ON records ({columns}, key) "
+            f"WHERE registry_id = {int(registry_id)}"
+        )
+    )
+
+
+async def create_statistics(session: AsyncSession, registry_id: int, field: Field) -> None:
+    """PostgreSQL plans with no statistics for a partial index's expression: extended
+    statistics on the term give it the distribution (ANALYZE fills them)."""
+    if dialect_of(session) != "postgresql":
+        return
+    name = f"st_r{int(registry_id)}_{_checked(field.name)}"[:63]
+    await session.execute(
+        text(
+            f"CREATE STATISTICS IF NOT EXISTS {name} ON ({term_sql('postgresql', field)}) "
+            "FROM records"
+        )
+    )
+
+
+async def analyze(session: AsyncSession) -> None:
+    """Fresh planner statistics after a bulk load or new indexes."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(text("ANALYZE records"))
+    else:
+        await session.execute(text("ANALYZE"))
 
 
 async def create_prefix_index(session: AsyncSession, registry_id: int, field: Field) -> None:

@@ -50,7 +50,16 @@ __all__ = [
 SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 MAX_NESTING: Final = 64  # JSON levels, checked before anything recurses into the document
 _TOP_LEVEL: Final = frozenset(
-    {"$schema", "type", "properties", "required", "additionalProperties", "title", "description"}
+    {
+        "$schema",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "title",
+        "description",
+        "x-search-indexes",
+    }
 )
 
 
@@ -76,6 +85,11 @@ class RegistrySchema:
     def closed_document(self) -> dict[str, Any]:
         """The document as records are checked against it: objects closed, the key required."""
         return closed_document(self.document, self.fields)
+
+    @property
+    def search_indexes(self) -> tuple[tuple[str, ...], ...]:
+        """The compound search indexes (``x-search-indexes``), each a tuple of field names."""
+        return tuple(tuple(names) for names in self.document.get("x-search-indexes", ()))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -185,9 +199,45 @@ def parse_schema(document: Mapping[str, Any]) -> RegistrySchema:
         required = required_names(copied, properties, (), refusals)
         fields = parse_properties(properties, required, (), "", refusals, depth=0, top=True)
         _check_schema_flags(fields, refusals)
+        _check_search_indexes(copied.get("x-search-indexes"), fields, refusals)
     if refusals.found:
         refuse(refusals.found, pointer="")
     return RegistrySchema(copied, fields)
+
+
+MAX_SEARCH_INDEXES: Final = 10
+_INDEXABLE: Final = frozenset(
+    {"text", "number", "integer", "boolean", "date", "date-time", "time", "code-list"}
+)
+
+
+def _check_search_indexes(value: object, fields: Sequence[Field], refusals: Refusals) -> None:
+    """``x-search-indexes``: searches a registry serves often on several fields together (a
+    family name and a birth-date range), each an index over those fields in order."""
+    if value is None:
+        return
+    usable = {f.name for f in fields if (f.searchable or f.key) and f.kind in _INDEXABLE}
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_SEARCH_INDEXES:
+        refusals.add(
+            ("x-search-indexes",),
+            f"x-search-indexes is a list of 1 to {MAX_SEARCH_INDEXES} lists of field names",
+        )
+        return
+    for position, names in enumerate(value):
+        pointer = ("x-search-indexes", str(position))
+        if (
+            not isinstance(names, list)
+            or not 2 <= len(names) <= 4
+            or len(set(map(str, names))) != len(names)
+        ):
+            refusals.add(pointer, "each search index names 2 to 4 different fields")
+            continue
+        for name in names:
+            if name not in usable:
+                refusals.add(
+                    pointer,
+                    f"{shown(name)} is not a searchable top-level field of a comparable kind",
+                )
 
 
 def _nesting(document: object) -> int:

@@ -129,6 +129,12 @@ PERSONS_SCHEMA: Final = _schema(
     ["national_code", "given_name_fa", "given_name_en", "family_name_fa", "family_name_en", "sex",
      "birth_date", "birth_date_jalali", "birth_province", "birth_city", "marital_status", "alive"],
 )  # fmt: skip
+# The searches the window and agencies make on persons: a family name (prefix) with a birth-date
+# range, in either script (ZB-STD-006: compound search indexes).
+PERSONS_SCHEMA["x-search-indexes"] = [
+    ["family_name_fa", "birth_date"],
+    ["family_name_en", "birth_date"],
+]
 
 ENTITY_TYPES: Final = {
     "private-joint-stock": ("سهامی خاص", "Private joint-stock company"),

@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from sqlalchemy import text
-
 from zistboom.core.database import transaction
 from zistboom.core.errors import ValidationError
 from zistboom.registries import bulk, publishing, repository, service
@@ -100,10 +98,8 @@ async def seed_registries(
                 result = await bulk.load(session, target, registry.records())
                 if draft.published_at is None:
                     await service.publish(session, schemas, registry.code)
-            if repository.dialect_of_engine(opened.engine) == "postgresql":
-                async with opened.engine.connect() as connection:
-                    await connection.execute(text("ANALYZE records"))
-                    await connection.commit()
+            async with transaction(opened.sessions) as session:
+                await repository.analyze(session)
             loaded[registry.code] = result.records
             report(
                 f"{registry.code}: {result.records:,} records in {time.monotonic() - started:.1f} s"

@@ -296,6 +296,12 @@ async def build_indexes(session: AsyncSession, registry: Registry, schema: Regis
                 ) from error
         if field_.searchable and field_.name in filterable(schema):
             await repository.create_index(session, registry.id, field_, unique=False)
+            await repository.create_statistics(session, registry.id, field_)
+    usable = filterable(schema)
+    for names in schema.search_indexes:
+        await repository.create_compound_index(
+            session, registry.id, [usable[name] for name in names]
+        )
 
 
 async def version_row(session: AsyncSession, code: str, version: str | None) -> RegistryVersion:
