@@ -467,9 +467,12 @@ async def list_records(
     rows = rows[: query.page_size]
     if backwards:
         rows.reverse()
-    count, exact = await repository.count_matching(
-        session, target.registry.id, target.fields, query
-    )
+    if query.cursor is None and not more:
+        count, exact = len(rows), True  # the first page holds every match
+    else:
+        count, exact = await repository.count_matching(
+            session, target.registry.id, target.fields, query
+        )
     now = utc_now()
     results, usage = [], []
     for row in rows:
