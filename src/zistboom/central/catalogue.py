@@ -42,7 +42,7 @@ MAX_ENDPOINTS: Final = 5_000
 METHODS: Final = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "*")
 
 # The ecosystem of services that belong to no single one: the national base registries
-# (ZB-STD-006 §3).
+# (ZB-STD-006 §4).
 NATIONAL = "national"
 
 

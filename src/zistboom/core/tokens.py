@@ -11,7 +11,7 @@ from pathlib import Path
 from zistboom.core.errors import ConfigurationError
 
 
-def ensure_token_file(path: Path, *, field: str) -> str:
+def ensure_token_file(path: Path, *, field: str, minimum: int = 16) -> str:
     """The token in ``path``, created on first use. When two processes start at once, one
     creates the file (``O_EXCL``) and both read it."""
     if not path.exists():
@@ -22,9 +22,10 @@ def ensure_token_file(path: Path, *, field: str) -> str:
             with os.fdopen(descriptor, "w") as file:
                 file.write(token + "\n")
     token = path.read_text().strip()
-    if len(token) < 16:
+    if len(token) < minimum:
         raise ConfigurationError(
-            f"{path} holds no usable token (at least 16 characters); delete it to get a new one",
+            f"{path} holds no usable token (at least {minimum} characters); delete it to get a "
+            "new one",
             field=field,
         )
     return token

@@ -76,7 +76,7 @@ def _from_gateway(request: Request) -> service.Caller:
     ):
         raise PermissionDeniedError(
             "this registry answers only calls that come through its own gateway "
-            "(ZB-STD-006 §2): call it at /r1/… on your gateway",
+            "(ZB-STD-006 §3.2): call it at /r1/… on your gateway",
             field=xr.GATEWAY_SECRET,
         )
     client_text = request.headers.get(xr.X_ROAD_CLIENT)
@@ -160,8 +160,8 @@ async def personal_data_usage(
             session,
             caller,
             asked_for=user_id,
-            since=parse_as_of(since) if since else None,
-            until=parse_as_of(until) if until else None,
+            since=parse_as_of(since, field="from") if since else None,
+            until=parse_as_of(until, field="to") if until else None,
             after_id=cursor,
             limit=page_size + 1,
         )
@@ -186,7 +186,7 @@ async def _target(request: Request, session: AsyncSession, code: str, version: s
 async def list_records(
     request: Request, code: str, version: str, caller: GatewayCaller
 ) -> Response:
-    """Records matching the search and filters, one page at a time (ZB-STD-006 §4)."""
+    """Records matching the search and filters, one page at a time (ZB-STD-006 §8)."""
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)

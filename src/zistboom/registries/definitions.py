@@ -29,7 +29,8 @@ from zistboom.registries.target import Schemas, Target
 
 CODE = re.compile(r"[a-z][a-z0-9-]{1,31}")
 ECOSYSTEM = re.compile(r"[a-z][a-z0-9-]{1,63}")
-RESERVED_CODES = frozenset({"mypersonaldatausage"})
+# The registry service's own services on the gateway share the subsystem with the registries.
+RESERVED_CODES = frozenset({"personal-data-usage", "registry-database"})
 
 # --- defining registries and versions --------------------------------------------------------
 

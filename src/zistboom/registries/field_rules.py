@@ -33,7 +33,8 @@ _MEDIA_TYPE: Final = re.compile(
 _GENERIC: Final = frozenset(
     {"title", "description", "default", "examples", "x-title-en", "x-title-fa"}
 )
-_FLAGS: Final = ("x-key", "x-unique", "x-searchable", "x-personal", "x-subject")
+_FLAGS: Final = ("x-key", "x-unique", "x-searchable", "x-personal", "x-subject", "x-subject-kind")
+SUBJECT_KINDS: Final = ("national-code", "legal-entity", "foreign-national")
 _BOUNDS: Final = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _KIND_KEYWORDS: Final[Mapping[Kind, frozenset[str]]] = {
     "text": frozenset({"type", "minLength", "maxLength", "pattern"}),
@@ -510,7 +511,23 @@ def _with_flags(field: Field, refusals: Refusals) -> Field:
         searchable=searchable,
         personal=personal,
         subject=_subject(field, refusals, (*pointer, "x-subject")),
+        subject_kind=_subject_kind(field, refusals, (*pointer, "x-subject-kind")),
     )
+
+
+def _subject_kind(field: Field, refusals: Refusals, pointer: Path) -> str | None:
+    """What the subject IDs are: without it, a 10-digit value is a national code and an
+    11-digit one a legal-entity ID; any other is typed by nobody (no usage list shows it)."""
+    value = field.fragment.get("x-subject-kind")
+    if value is None:
+        return None
+    if "x-subject" not in field.fragment:
+        refusals.add(pointer, "x-subject-kind goes with x-subject")
+        return None
+    if value not in SUBJECT_KINDS:
+        refusals.add(pointer, f"x-subject-kind is one of {', '.join(SUBJECT_KINDS)}")
+        return None
+    return str(value)
 
 
 def _subject(field: Field, refusals: Refusals, pointer: Path) -> Literal[True] | str | None:

@@ -57,6 +57,7 @@ class Field:
     searchable: bool = False
     personal: bool = False
     subject: Literal[True] | str | None = None
+    subject_kind: str | None = None
     default: Any = None
     has_default: bool = False
     code_list: Mapping[str, Mapping[str, str]] | None = None

@@ -1,5 +1,5 @@
 """The change log: every create, update and delete of a record, append-only and hash-chained
-(ZB-STD-006 §7). Each row's hash covers its content and the hash before it, so an edited,
+(ZB-STD-006 §11). Each row's hash covers its content and the hash before it, so an edited,
 removed or inserted row breaks the chain at that row."""
 
 from __future__ import annotations

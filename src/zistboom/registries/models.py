@@ -12,10 +12,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from zistboom.core.database import UTCDateTime, component_metadata
 
-# JSONB on PostgreSQL: the search indexes are expressions over it (ZB-STD-006 §5).
+# JSONB on PostgreSQL: the search indexes are expressions over it (ZB-STD-006 §8.11).
 Document = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only gives INTEGER PRIMARY KEY its rowid meaning, not BIGINT.
 SequenceNumber = BigInteger().with_variant(Integer(), "sqlite")
+
+
+# Keys compare and order by code point on both databases (SQLite's BINARY is that already).
+Key = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -30,6 +34,8 @@ class Registry(Base):
     """A registry: what it is, who owns it, where it belongs."""
 
     __tablename__ = "registries"
+    # Never reuse a deleted registry's id: its indexes and change rows are named by it.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -47,7 +53,7 @@ class RegistryVersion(Base):
     """One schema of a registry. A draft until published; published versions never change."""
 
     __tablename__ = "registry_versions"
-    __table_args__ = (UniqueConstraint("registry_id", "version"),)
+    __table_args__ = (UniqueConstraint("registry_id", "version"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     registry_id: Mapped[int] = mapped_column(ForeignKey("registries.id", ondelete="CASCADE"))
@@ -68,7 +74,7 @@ class Record(Base):
 
     id: Mapped[int] = mapped_column(SequenceNumber, primary_key=True)
     registry_id: Mapped[int] = mapped_column(ForeignKey("registries.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Key)
     content: Mapped[dict[str, Any]]
     terms: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
@@ -76,7 +82,7 @@ class Record(Base):
 
 
 class Change(Base):
-    """One create, update or delete, hash-chained to the one before (ZB-STD-006 §7)."""
+    """One create, update or delete, hash-chained to the one before (ZB-STD-006 §11)."""
 
     __tablename__ = "changes"
     __table_args__ = (Index("ix_changes_record", "registry_id", "record_key", "seq"),)
@@ -107,7 +113,7 @@ class ChainHead(Base):
 
 
 class Usage(Base):
-    """One read of a record with personal fields, about one of its subjects (ZB-STD-006 §6)."""
+    """One read of a record with personal fields, about one of its subjects (ZB-STD-006 §9)."""
 
     __tablename__ = "personal_data_usage"
     __table_args__ = (Index("ix_usage_subject", "subject", "at", "id"),)

@@ -1,4 +1,4 @@
-"""How a registry appears on the exchange (ZB-STD-006 §3): each registry is one service of the
+"""How a registry appears on the exchange (ZB-STD-006 §4): each registry is one service of the
 agency's registry subsystem (service code = the registry's code, backend = this service's
 ``/data/<code>``, endpoints from the generated OpenAPI of every published version, kind
 ``base-registry``), beside two services of the registry service itself:
@@ -57,7 +57,8 @@ async def registry_openapi(
 
 def gateway_secret(settings: RegistrySettings) -> str:
     """The secret the gateway sends with every call (created on first use, 0600)."""
-    return ensure_token_file(settings.data_dir / SECRET_FILE, field="gateway_secret")
+    # The gateway takes 32 to 256 visible characters (ZB-STD-004 §7.5).
+    return ensure_token_file(settings.data_dir / SECRET_FILE, field="gateway_secret", minimum=32)
 
 
 class Gateway:

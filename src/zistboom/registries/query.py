@@ -1,4 +1,4 @@
-"""The Data API's list query (ZB-STD-006 §4): search, filters, ordering, field selection and
+"""The Data API's list query (ZB-STD-006 §8): search, filters, ordering, field selection and
 keyset paging, parsed from the query string and checked against the version's schema.
 
 The same :class:`ListQuery` is compiled to SQL by ``repository.py`` and evaluated in Python by
@@ -137,10 +137,14 @@ def term(field_: Field, value: Any) -> Term:
     """The comparable form of a stored value (``records.terms``)."""
     if value is None:
         return None
+    if field_.key:
+        return str(value)  # the key is compared exactly, as records.key holds it
     if field_.kind == "text":
         return match_form(str(value))
     if field_.kind == "date-time":
-        return _utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+        return _utc(datetime.fromisoformat(str(value).upper().replace("Z", "+00:00")))
+    if field_.kind == "time":
+        return _time(str(value))
     if field_.kind in ("number",) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str | int | float | bool):
@@ -164,9 +168,20 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _time(text: str) -> str:
+    """A time with its offset, in one comparable form (UTC, microseconds)."""
+    parsed = time.fromisoformat(text.upper().replace("Z", "+00:00"))
+    if parsed.utcoffset() is None:
+        raise ValueError("a time needs its offset, e.g. 08:30:00+03:30 or 05:00:00Z")
+    moment = datetime.combine(date(2000, 1, 1), parsed).astimezone(UTC)
+    return moment.time().isoformat(timespec="microseconds")
+
+
 def parse_value(field_: Field, text: str, *, parameter: str) -> Term:
     """A filter value from the query string, in its comparable form."""
     try:
+        if field_.key:
+            return str(int(text)) if field_.kind == "integer" else text
         if field_.kind == "text":
             return match_form(text)
         if field_.kind == "integer":
@@ -180,9 +195,12 @@ def parse_value(field_: Field, text: str, *, parameter: str) -> Term:
         if field_.kind == "date":
             return date.fromisoformat(text).isoformat()
         if field_.kind == "time":
-            return time.fromisoformat(text).isoformat()
+            return _time(text)
         if field_.kind == "date-time":
-            return _utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+            moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                raise ValueError("a date-time needs its offset, e.g. 2026-01-01T08:30:00+03:30")
+            return _utc(moment)
         if field_.kind == "code-list":
             if field_.code_list and text not in field_.code_list:
                 raise ValueError(f"not one of {', '.join(sorted(field_.code_list))}")
@@ -256,7 +274,7 @@ def parse_list_query(schema: RegistrySchema, parameters: Sequence[tuple[str, str
     if "page" in single and single["page"] != "1":
         raise ValidationError(
             "page numbers are not supported past the first page: follow the next link "
-            "(keyset paging, ZB-STD-006 §4.5)",
+            "(keyset paging, ZB-STD-006 §8.5)",
             field="page",
         )
     search = None
@@ -315,13 +333,13 @@ def parse_list_query(schema: RegistrySchema, parameters: Sequence[tuple[str, str
     )
 
 
-def parse_as_of(text: str) -> datetime:
+def parse_as_of(text: str, *, field: str = "asOf") -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError as error:
         raise ValidationError(
-            f"asOf: {text!r} is not an RFC 3339 date-time (2026-12-01T10:00:00Z)", field="asOf"
+            f"{field}: {text!r} is not an RFC 3339 date-time (2026-12-01T10:00:00Z)", field=field
         ) from error
     if moment.tzinfo is None:
-        raise ValidationError("asOf needs a time zone offset or Z", field="asOf")
+        raise ValidationError(f"{field} needs a time zone offset or Z", field=field)
     return moment.astimezone(UTC)

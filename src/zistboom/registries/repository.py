@@ -1,6 +1,6 @@
 """The registry service's queries. Searches are SQL text built from checked field names (they
 match ``^[a-z][a-z0-9_]*$``), with values always bound, so that each term's expression is
-spelled exactly as in its index (ZB-STD-006 §5): PostgreSQL and SQLite only use an expression
+spelled exactly as in its index (ZB-STD-006 §8.11): PostgreSQL and SQLite only use an expression
 index for the same expression, and a partial index only for a literal ``registry_id``."""
 
 from __future__ import annotations
@@ -91,6 +91,13 @@ def term_sql(dialect: str, field: Field, column: str = "terms") -> str:
             return f"(({column} ->> '{name}')::boolean)"
         return f"(({column} ->> '{name}') COLLATE \"C\")"
     return f"json_extract({column}, '$.{name}')"
+
+
+def _expression(dialect: str, field: Field, column: str) -> str:
+    """A field as a condition reads it: the key from ``records.key`` (its unique index)."""
+    if field.key and column == "terms":
+        return "key"
+    return term_sql(dialect, field, column)
 
 
 def _checked(name: str) -> str:
@@ -203,7 +210,7 @@ def _where(
         for index, name in enumerate(query.search_fields):
             lo, hi = f"s{index}lo", f"s{index}hi"
             params[lo], params[hi] = query.search, _next_prefix(query.search)
-            expression = term_sql(dialect, fields[name], column)
+            expression = _expression(dialect, fields[name], column)
             alternatives.append(f"({expression} >= :{lo} AND {expression} < :{hi})")
         clauses.append("(" + " OR ".join(alternatives) + ")")
     return clauses
@@ -217,7 +224,7 @@ def _condition_sql(
     params: dict[str, Any],
     column: str,
 ) -> str:
-    expression = term_sql(dialect, field, column)
+    expression = _expression(dialect, field, column)
     name = f"c{index}"
     if condition.operator == "in":
         names = []
@@ -403,7 +410,37 @@ async def delete_record(session: AsyncSession, registry_id: int, key: str) -> No
     )
 
 
+async def drop_indexes(session: AsyncSession, registry_id: int) -> None:
+    """The registry's own indexes (and PostgreSQL statistics), named by its id."""
+    patterns = {"ix": f"ix\\_r{int(registry_id)}\\_%", "ux": f"ux\\_r{int(registry_id)}\\_%"}
+    if dialect_of(session) == "postgresql":
+        names = await session.scalars(
+            text(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'records' "
+                "AND (indexname LIKE :ix OR indexname LIKE :ux)"
+            ),
+            patterns,
+        )
+        statistics = await session.scalars(
+            text("SELECT stxname FROM pg_statistic_ext WHERE stxname LIKE :st"),
+            {"st": f"st\\_r{int(registry_id)}\\_%"},
+        )
+        for name in list(statistics):
+            await session.execute(text(f'DROP STATISTICS IF EXISTS "{name}"'))
+    else:
+        names = await session.scalars(
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND (name LIKE :ix ESCAPE '\\' OR name LIKE :ux ESCAPE '\\')"
+            ),
+            patterns,
+        )
+    for name in list(names):
+        await session.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
+
+
 async def delete_registry_rows(session: AsyncSession, registry: Registry) -> None:
+    await drop_indexes(session, registry.id)
     await session.execute(delete(Record).where(Record.registry_id == registry.id))
     await session.execute(delete(RegistryVersion).where(RegistryVersion.registry_id == registry.id))
     await session.delete(registry)

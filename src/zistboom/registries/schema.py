@@ -171,6 +171,30 @@ class RegistrySchema:
             found.update((v, None) for v in values if isinstance(v, str) and v)
         return list(found)
 
+    def typed_subjects(self, content: Mapping[str, Any]) -> list[str]:
+        """The subjects as the usage log keeps them, typed as X-Road-UserId names persons:
+        ``IR<national code>``, ``FN<foreign-national ID>``, ``LE<legal-entity ID>``."""
+        found: dict[str, None] = {}
+        for field in self.subject_fields:
+            for value in self.subjects({field.name: content.get(field.name)}):
+                found[typed_subject(value, field.subject_kind)] = None
+        return list(found)
+
+
+_SUBJECT_PREFIXES: Final = {
+    "national-code": "IR",
+    "foreign-national": "FN",
+    "legal-entity": "LE",
+}
+
+
+def typed_subject(value: str, kind: str | None) -> str:
+    if kind is None:
+        kind = {10: "national-code", 11: "legal-entity"}.get(len(value))
+    if kind is None:
+        return "?" + value
+    return _SUBJECT_PREFIXES[kind] + value
+
 
 def match_form(text: str) -> str:
     """The form text is matched in (stored and queried): normalised, without ZWNJ, casefolded."""

@@ -77,6 +77,18 @@ class Target:
     def fields(self) -> dict[str, Field]:
         return filterable(self.schema)
 
+    @property
+    def personal(self) -> bool:
+        """A field personal in any published version is personal in every one: reading it
+        through an older version needs who and why, and is logged, all the same."""
+        return self.schema.has_personal or any(s.has_personal for s in self.published)
+
+    def typed_subjects(self, content: Mapping[str, Any]) -> list[str]:
+        found: dict[str, None] = {}
+        for schema in [*self.published, self.schema]:
+            found.update((s, None) for s in schema.typed_subjects(dict(content)))
+        return list(found)
+
     def terms(self, content: Mapping[str, Any]) -> dict[str, Term]:
         merged: dict[str, Term] = {}
         for schema in self.published:

@@ -83,12 +83,15 @@ def upgrade() -> None:
         sa.Column("created_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_registries")),
         sa.UniqueConstraint("code", name=op.f("uq_registries_code")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "records",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("registry_id", sa.Integer(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column(
+            "key", sa.Text().with_variant(sa.Text(collation="C"), "postgresql"), nullable=False
+        ),
         sa.Column(
             "content", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
         ),
@@ -126,6 +129,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "registry_id", "version", name=op.f("uq_registry_versions_registry_id")
         ),
+        sqlite_autoincrement=True,
     )
     # ### end Alembic commands ###
 
