@@ -215,6 +215,24 @@ def test_search_by_text_ecosystem_and_member(central, provider) -> None:
     assert refused(bad, 422, "member_id")
 
 
+def test_a_national_base_registry_belongs_to_no_single_ecosystem(central, provider) -> None:
+    member, key, cert = provider
+    subsystem = f"{member['id']}/archive"
+    sender = publisher(central, key, cert)
+    asyncio.run(sender.publish(entry(subsystem, "persons", ecosystem="national")))
+    asyncio.run(sender.publish(entry(subsystem, "taxpayers", ecosystem="tax")))
+
+    def listed(**params: str) -> dict[str, dict]:
+        response = httpx.get(f"{central.url}/api/v1/catalogue", params=params)
+        assert response.status_code == 200, response.text
+        return {e["service_code"]: e for e in response.json() if e["member_id"] == member["id"]}
+
+    national = listed(ecosystem="national")
+    assert "persons" in national and "taxpayers" not in national
+    assert national["persons"]["ecosystem"] is None
+    assert "persons" not in listed(ecosystem="tax")
+
+
 def test_publications_central_cannot_trust_are_refused(central, provider) -> None:
     member, key, cert = provider
     subsystem = f"{member['id']}/returns"
