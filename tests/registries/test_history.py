@@ -172,6 +172,24 @@ async def test_a_record_as_of_a_past_time(registry: Service) -> None:
             CALLER,
         )
         assert [r["height_cm"] for r in listed.results] == [170]
+    # A record created after that time is not in the list then; one deleted since still is.
+    await _write(registry, "create", _record("0012345679", 160))
+    async with transaction(registry.opened.sessions) as session:
+        target = await service.resolve(session, registry.schemas, "people", "1.0")
+        await service.delete(session, target, "0499370899", CALLER)
+    async with transaction(registry.opened.sessions) as session:
+        target = await service.resolve(session, registry.schemas, "people", "1.0")
+        then_all = await service.list_records(
+            session,
+            target,
+            parse_list_query(target.schema, [("asOf", between.isoformat())]),
+            CALLER,
+        )
+        now_all = await service.list_records(
+            session, target, parse_list_query(target.schema, []), CALLER
+        )
+        assert [r["national_code"] for r in then_all.results] == ["0499370899"]
+        assert [r["national_code"] for r in now_all.results] == ["0012345679"]
         with pytest.raises(NotFoundError):
             await service.read_record(
                 session, target, query, CALLER, as_of=datetime(2020, 1, 1, tzinfo=UTC)

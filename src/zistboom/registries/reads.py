@@ -140,11 +140,11 @@ async def _list_as_of(
         if not batch:
             exhausted = True
             break
-        for change in batch:
+        for key, state in batch:
             scanned += 1
-            after_key = change.record_key
-            if change.after is not None and query.matches(target.terms(change.after)):
-                matched.append((change.record_key, change.after))
+            after_key = key
+            if state is not None and query.matches(target.terms(state)):
+                matched.append((key, state))
     more = len(matched) > query.page_size or not exhausted
     matched = matched[: query.page_size]
     now = utc_now()

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from zistboom.registries.models import ChainHead, Change, Record, Registry, RegistryVersion, Usage
 from zistboom.registries.query import EXACT_COUNT_LIMIT, Condition, Cursor, ListQuery, Term
@@ -547,18 +548,41 @@ async def record_as_of(
 
 async def states_as_of(
     session: AsyncSession, registry_id: int, at: datetime, *, after_key: str | None, limit: int
-) -> list[Change]:
-    """The last change at or before ``at`` of each record, in key order from ``after_key``."""
-    latest = (
-        select(func.max(Change.seq))
-        .where(Change.registry_id == registry_id, Change.at <= at)
-        .group_by(Change.record_key)
-    )
-    statement = select(Change).where(Change.seq.in_(latest))
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """Each of the next ``limit`` records in key order after ``after_key`` with its state at
+    ``at`` (None: deleted by then, or not yet created). The keys come from
+    ``ix_changes_record`` in order and each state is one index probe, so a page costs its own
+    records, not the whole change log."""
+    keys = select(Change.record_key).where(Change.registry_id == registry_id)
     if after_key is not None:
-        statement = statement.where(Change.record_key > after_key)
-    rows = await session.scalars(statement.order_by(Change.record_key).limit(limit))
-    return list(rows.all())
+        keys = keys.where(Change.record_key > after_key)
+    chosen = list(
+        (
+            await session.scalars(
+                keys.group_by(Change.record_key).order_by(Change.record_key).limit(limit)
+            )
+        ).all()
+    )
+    if not chosen:
+        return []
+    earlier = aliased(Change)
+    last = (
+        select(func.max(earlier.seq))
+        .where(
+            earlier.registry_id == Change.registry_id,
+            earlier.record_key == Change.record_key,
+            earlier.at <= at,
+        )
+        .scalar_subquery()
+    )
+    rows = await session.scalars(
+        select(Change)
+        .where(Change.registry_id == registry_id, Change.record_key.in_(chosen))
+        .where(Change.seq == last)
+        .order_by(Change.record_key)
+    )
+    found = {row.record_key: row.after for row in rows.all()}
+    return [(key, found.get(key)) for key in chosen]
 
 
 # --- the personal-data-usage log ---------------------------------------------------------
