@@ -275,22 +275,21 @@ def _keyset(
     params: dict[str, Any],
     field: Field | None,
 ) -> str:
-    """Rows after (or before) the cursor in the order ``(expression IS NULL), expression, key``:
-    records without the field come last."""
-    forward = (cursor.direction == "after") != descending
-    greater = ">" if forward else "<"
+    """Rows after (or before) the cursor, in the order ``expression, key`` where a record
+    without the field sorts as the greatest value (last going up, first going down): the
+    order of the field's index read forwards or backwards."""
+    larger = (cursor.direction == "after") != descending
     params["ck"] = cursor.key
     if expression is None:
-        return f"key {greater} :ck"
+        return f"key {'>' if larger else '<'} :ck"
     if cursor.value is None:
-        if cursor.direction == "after":
-            return f"({expression} IS NULL AND key {greater} :ck)"
-        return f"({expression} IS NOT NULL OR key {greater} :ck)"
+        if larger:
+            return f"({expression} IS NULL AND key > :ck)"
+        return f"({expression} IS NOT NULL OR key < :ck)"
     params["cv"] = _bound(dialect, field, cursor.value) if field is not None else cursor.value
-    beyond = f"{expression} {greater} :cv OR ({expression} = :cv AND key {greater} :ck)"
-    if cursor.direction == "after":
-        return f"({beyond} OR {expression} IS NULL)"
-    return f"({expression} IS NOT NULL AND ({beyond}))"
+    if larger:
+        return f"({expression} > :cv OR ({expression} = :cv AND key > :ck) OR {expression} IS NULL)"
+    return f"({expression} < :cv OR ({expression} = :cv AND key < :ck))"
 
 
 async def list_page(
@@ -310,8 +309,9 @@ async def list_page(
     direction = "DESC" if descending else "ASC"
     order = f"key {direction}"
     if expression is not None:
-        nulls = "DESC" if backwards else "ASC"  # records without the field come last
-        order = f"({expression} IS NULL) {nulls}, {expression} {direction}, key {direction}"
+        # NULLS as PostgreSQL's btree keeps them, spelled out for SQLite (which puts them first).
+        nulls = "FIRST" if descending else "LAST"
+        order = f"{expression} {direction} NULLS {nulls}, key {direction}"
     sql = (
         f"SELECT key, content, terms FROM records WHERE {' AND '.join(clauses)} "
         f"ORDER BY {order} LIMIT {int(query.page_size) + 1}"
