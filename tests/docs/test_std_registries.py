@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -29,25 +30,35 @@ import orjson
 import pytest
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
 from starlette.datastructures import URL
 
 from standard_examples import fenced_examples
 from zistboom.core import exchange as xr
 from zistboom.core.database import transaction
-from zistboom.core.errors import ValidationError, ZistboomError
+from zistboom.core.errors import (
+    ConfigurationError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+    ZistboomError,
+)
 from zistboom.registries import (
     api,
+    definitions,
     field_rules,
     fields,
     history,
     publishing,
     query,
+    reads,
     repository,
     service,
     validation,
 )
+from zistboom.registries import schema as schema_module
 from zistboom.registries.app import Opened, open_database
-from zistboom.registries.models import Change
+from zistboom.registries.models import Change, Record
 from zistboom.registries.openapi import database_api_openapi, usage_api_openapi
 from zistboom.registries.query import ListQuery, filterable, parse_as_of, parse_list_query
 from zistboom.registries.schema import KINDS, RegistrySchema, compare, match_form, parse_schema
@@ -71,10 +82,20 @@ KNOWN_EXAMPLES = {
     "match-forms",
     "terms",
     "index-sql",
+    "key-read-sql",
+    "search-index-sql",
+    "statistics-sql",
+    "time-filters",
+    "term-forms",
     "page-sql",
     "page-sql-parameters",
     "personal-refused-problem",
     "usage-entry",
+    "usage-subjects",
+    "subject-schema",
+    "subject-record",
+    "typed-subjects",
+    "persons-search-indexes",
     "change-row",
     "change-canonical",
     "change-hash",
@@ -152,6 +173,11 @@ def section(title: str) -> str:
     rest = text_[match.end() :]
     end = re.search(rf"^#{{1,{level}}} ", rest, re.MULTILINE)
     return rest[: end.start()] if end else rest
+
+
+def prose(title: str) -> str:
+    """A section's text with every run of white space one space (lines joined)."""
+    return " ".join(section(title).split())
 
 
 def table_rows(text_: str, header: str) -> list[list[str]]:
@@ -279,6 +305,19 @@ class FakeSession:
         self.statements.append((str(statement), params))
         return SimpleNamespace(all=list)
 
+    def begin_nested(self) -> Savepoint:
+        return Savepoint()
+
+
+class Savepoint:
+    """What ``begin_nested`` gives: a savepoint that nothing is rolled back to."""
+
+    async def __aenter__(self) -> Savepoint:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
 
 def index_statements(schema: RegistrySchema, registry_id: int) -> list[str]:
     async def write(dialect: str) -> list[str]:
@@ -310,6 +349,80 @@ def check_page_sql(schema: RegistrySchema, link: str, sql: str, params: dict[str
     assert params == bound
 
 
+def read_statements(schema: RegistrySchema, body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The statement a read writes on each database, and its parameters (no record is found,
+    as nothing is run)."""
+
+    async def write(dialect: str) -> tuple[str, Any]:
+        session = FakeSession(dialect)
+        registry = SimpleNamespace(id=1, code="people")
+        target = service.Target(registry, SimpleNamespace(version="1.0"), schema, [schema])  # type: ignore[arg-type]
+        with pytest.raises(NotFoundError):
+            await service.read_record(session, target, body, READER)  # type: ignore[arg-type]
+        [(sql, params)] = session.statements
+        return " ".join(sql.split()), params
+
+    return [asyncio.run(write(dialect)) for dialect in ("sqlite", "postgresql")]
+
+
+def check_key_read_sql(schema: RegistrySchema, body: dict[str, Any], sql: str, key: str) -> None:
+    assert read_statements(schema, body) == [(" ".join(sql.split()), {"c0": key})] * 2
+
+
+def publication_statements(schema: RegistrySchema, registry_id: int) -> dict[str, list[str]]:
+    """The statements publishing a version of ``schema`` runs on each database."""
+
+    async def write(dialect: str) -> list[str]:
+        session = FakeSession(dialect)
+        registry = SimpleNamespace(id=registry_id)
+        await definitions.build_indexes(session, registry, schema)  # type: ignore[arg-type]
+        return [statement + ";" for statement, _ in session.statements]
+
+    return {dialect: asyncio.run(write(dialect)) for dialect in ("sqlite", "postgresql")}
+
+
+def check_search_index_sql(schema: RegistrySchema, indexes: str, statistics: str) -> None:
+    written = publication_statements(schema, 1)
+    compound = [
+        line
+        for dialect in ("sqlite", "postgresql")
+        for line in written[dialect]
+        if line.startswith("CREATE INDEX") and line.count("terms") > 1
+    ]
+    assert len(compound) == 2 * len(schema.search_indexes)
+    assert indexes.splitlines() == compound
+    made = [line for line in written["postgresql"] if line.startswith("CREATE STATISTICS")]
+    assert [line.split()[5] for line in made] == [f"st_r1_{name}" for name in schema.searchable]
+    assert not [line for line in written["sqlite"] if "STATISTICS" in line]
+    shown = statistics.splitlines()
+    assert shown and all(line in made for line in shown)
+
+
+def check_time_filters(schema: RegistrySchema, cases: list[dict[str, Any]]) -> None:
+    for case in cases:
+        if "field" in case:
+            error = refused(partial(parse_list_query, schema, parameters(case["query"])))
+            assert (error.status, error.field) == (422, case["field"]), case
+        else:
+            try:
+                parsed = parse_list_query(schema, parameters(case["query"]))
+            except ZistboomError as error:
+                raise AssertionError(f"refused: {case}") from error
+            assert view(parsed)["conditions"] == case["conditions"], case
+
+
+def check_term_forms(schema: RegistrySchema, cases: list[list[Any]]) -> None:
+    for name, value, expected in cases:
+        schema.validate_partial({name: value}, pointer="")
+        assert query.term(schema.field(name), value) == expected, (name, value)
+
+
+def check_typed_subjects(document: dict[str, Any], record: Any, expected: list[str]) -> None:
+    parsed = parse_schema(document)
+    parsed.validate_record(record, pointer="")
+    assert parsed.typed_subjects(record) == expected
+
+
 # --- the worked example, in process on SQLite ---------------------------------------------------
 
 
@@ -326,6 +439,7 @@ class Outcome:
     personal_refused: dict[str, Any] = field(default_factory=dict)
     pages: list[dict[str, Any]] = field(default_factory=list)
     usage: list[dict[str, Any]] = field(default_factory=list)
+    usage_subjects: list[str] = field(default_factory=list)
     update: dict[str, Any] = field(default_factory=dict)
     update_entries: dict[str, Any] = field(default_factory=dict)
     refusals: list[dict[str, Any]] = field(default_factory=list)
@@ -343,6 +457,11 @@ class Outcome:
     intact: history.Verification | None = None
     tampered: dict[str, history.Verification] = field(default_factory=dict)
     indexes: set[str] = field(default_factory=set)
+    archive_indexes: set[str] = field(default_factory=set)
+    archive_indexes_after: set[str] = field(default_factory=set)
+    archive_id: int = 0
+    next_id: int = 0
+    autoincrement: set[str] = field(default_factory=set)
 
 
 class RecordingGateway:
@@ -467,9 +586,12 @@ class Scenario:
             await self.on(registry, version, listing)
         elif call == "usage":
             asker = with_headers(WINDOW, case)
+            # as the route reads from and to
+            since = parse_as_of(case["from"], field="from") if "from" in case else None
+            until = parse_as_of(case["to"], field="to") if "to" in case else None
             async with transaction(self.opened.sessions) as session:
                 await service.usage_list(
-                    session, asker, asked_for=case.get("userID"), since=None, until=None,
+                    session, asker, asked_for=case.get("userID"), since=since, until=until,
                     after_id=None, limit=50,
                 )  # fmt: skip
         else:
@@ -575,13 +697,46 @@ async def run_scenario(data_dir: Path) -> Outcome:
                 "previous_hash": row.previous_hash,
             }
             out.intact = await history.verify(session)
-            names = await session.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_r1_%'")
+        out.indexes = await index_names(scenario, 1)
+        await remove_archive(scenario, out)
+        async with transaction(opened.sessions) as session:
+            tables = await session.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE :a"),
+                {"a": "%AUTOINCREMENT%"},
             )
-            out.indexes = {name for (name,) in names.all()}
+            out.autoincrement = {name for (name,) in tables.all()}
     finally:
         await opened.engine.dispose()
     return out
+
+
+async def index_names(scenario: Scenario, registry_id: int) -> set[str]:
+    """The names of a registry's own indexes in the SQLite database."""
+    async with transaction(scenario.opened.sessions) as session:
+        names = await session.execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND (name LIKE :ix ESCAPE '!' OR name LIKE :ux ESCAPE '!')"
+            ),
+            {"ix": f"ix!_r{registry_id}!_%", "ux": f"ux!_r{registry_id}!_%"},
+        )
+        return {name for (name,) in names.all()}
+
+
+async def remove_archive(scenario: Scenario, out: Outcome) -> None:
+    """The end of A.6: archive deleted, its indexes with it; the next registry's id."""
+    async with transaction(scenario.opened.sessions) as session:
+        out.archive_id = (await service.get_registry(session, "archive")).id
+    out.archive_indexes = await index_names(scenario, out.archive_id)
+    async with transaction(scenario.opened.sessions) as session:
+        await service.delete_registry(session, "archive")
+    out.archive_indexes_after = await index_names(scenario, out.archive_id)
+    async with transaction(scenario.opened.sessions) as session:
+        definition = service.Definition(
+            code="scratch", name_fa="افراد", name_en="People", owner=AGENCY
+        )
+        registry, _ = await service.define_registry(session, definition, example_json("schema"))
+        out.next_id = registry.id
 
 
 async def tell(scenario: Scenario, out: Outcome) -> None:
@@ -603,6 +758,12 @@ async def tell(scenario: Scenario, out: Outcome) -> None:
         "1.0",
         lambda s, t: service.read_record(s, t, example_json("read-request"), READER),
     )
+    async with transaction(scenario.opened.sessions) as session:
+        subjects = await session.scalars(
+            text("SELECT subject FROM personal_data_usage WHERE message_id = :m ORDER BY id"),
+            {"m": READER.message_id},
+        )
+        out.usage_subjects = list(subjects)
     for case in example_json("exists-answers"):
         body = {"query": {"content": case["query"]}}
         answer = await scenario.on(
@@ -637,7 +798,7 @@ async def tell(scenario: Scenario, out: Outcome) -> None:
     async with transaction(scenario.opened.sessions) as session:
         person = service.Caller(WINDOW.client, WINDOW.member, "IR" + PERSON, "my-records")
         rows = await service.usage_list(
-            session, person, asked_for=None, since=None, until=None, after_id=None, limit=50
+            session, person, asked_for=PERSON, since=None, until=None, after_id=None, limit=50
         )
         out.usage = [api.PersonalDataUsage.of(row).model_dump(mode="json") for row in rows]
     for case in example_json("refusals"):
@@ -727,6 +888,12 @@ def schema() -> RegistrySchema:
     return parse_schema(example_json("schema"))
 
 
+@pytest.fixture(scope="module")
+def schema_1_1() -> RegistrySchema:
+    """Version 1.1 of section 6.4."""
+    return parse_schema(merge_patch(example_json("schema"), example_json("version-compatible")))
+
+
 # --- the document ----------------------------------------------------------------------------
 
 
@@ -741,12 +908,14 @@ def test_header_persian_abstract_and_requirement_words() -> None:
     assert text_.startswith("# ZB-STD-006: Base registries\n")
     for row in (
         "| Document | ZB-STD-006 |",
-        "| Version | 1.0 |",
+        "| Version | 1.1 |",
         "| Status | Active (normative) |",
         "| Date | 2026-12-01 |",
-        "| Changes | 1.0: first version |",
     ):
         assert row in text_
+    changes = re.search(r"^\| Changes \| (.*) \|$", text_, re.MULTILINE)
+    assert changes is not None
+    assert changes[1].startswith("1.1: ") and changes[1].endswith(" 1.0: first version")
     assert "| Reference implementation | `zistboom.registries.schema`" in text_
     abstract = text_.index("## خلاصه")
     assert abstract < text_.index("## 1 Scope")
@@ -794,8 +963,14 @@ def test_the_kinds_table_is_the_implementation_s() -> None:
         kind = quoted(row[0])[0]
         own = set(quoted(row[2])) - {"—"}
         assert own == field_rules._KIND_KEYWORDS[kind] - {"type"}, kind  # type: ignore[index]
-    flags = [quoted(row[0])[0] for row in table_rows(section("5.3 Flags"), "| Flag |")]
+    flag_rows = table_rows(section("5.3 Flags"), "| Flag |")
+    flags = [quoted(row[0])[0] for row in flag_rows]
     assert flags == [*field_rules._FLAGS, "x-code-list", "x-geo-point", "x-max-bytes"]
+    kinds = next(row for row in flag_rows if quoted(row[0]) == ["x-subject-kind"])
+    assert quoted(kinds[1]) == list(field_rules.SUBJECT_KINDS)
+    top_level = section("5.1 The document").split("Nothing else")[0]
+    for name in schema_module._TOP_LEVEL - {"type"}:
+        assert f"`{name}`" in top_level, name
     generic = re.search(r"Every field MAY also have (.*?);", section("5.2 Field kinds"), re.DOTALL)
     assert generic is not None
     assert set(quoted(generic[1])) == field_rules._GENERIC
@@ -843,6 +1018,13 @@ def test_each_refused_list_query_names_its_parameter(schema: RegistrySchema) -> 
     assert refused(lambda: parse_list_query(schema, wide)).field == "query.height_cm.in"
 
 
+def test_times_and_date_times_in_filters_carry_their_offset(schema_1_1: RegistrySchema) -> None:
+    assert [f.kind for f in schema_1_1.fields if f.name == "birth_time"] == ["time"]
+    check_time_filters(schema_1_1, example_json("time-filters"))
+    error = refused(lambda: parse_as_of("2026-12-01T00:00:00", field="from"))
+    assert error.field == "from"
+
+
 def test_the_match_forms() -> None:
     check_match_forms(example_json("match-forms"))
 
@@ -855,16 +1037,26 @@ def test_the_limits_are_the_implementation_s() -> None:
         "validation": validation,
         "fields": fields,
         "field_rules": field_rules,
+        "schema": schema_module,
     }
     rows = table_rows(section("8.7 Bounds"), "| Limit |")
-    assert len(rows) == 13
+    assert len(rows) == 14
     for _limit, value, reference in rows:
         module, name = quoted(reference)[0].split(".")
         assert getattr(modules[module], name) == int(value), reference
 
 
-def test_the_terms_are_stored_as_section_8_10_says(outcome: Outcome) -> None:
+def test_the_terms_are_stored_as_section_8_10_says(
+    outcome: Outcome, schema_1_1: RegistrySchema
+) -> None:
     assert outcome.terms == example_json("terms")
+    check_term_forms(schema_1_1, example_json("term-forms"))
+    integer_key = parse_schema(
+        {"type": "object", "properties": {"id": {"type": "integer", "x-key": True}}}
+    )
+    key = integer_key.key
+    assert query.term(key, 42) == "42" and query.parse_value(key, "007", parameter="x") == "7"
+    assert "an integer key `42` as `42`" in prose("8.10 Terms")
 
 
 def test_the_sql_is_the_repository_s(schema: RegistrySchema, outcome: Outcome) -> None:
@@ -873,6 +1065,44 @@ def test_the_sql_is_the_repository_s(schema: RegistrySchema, outcome: Outcome) -
     assert expected <= outcome.indexes
     next_link = example_json("list-answer")["next"]
     check_page_sql(schema, next_link, example("page-sql"), example_json("page-sql-parameters"))
+
+
+def test_the_key_is_read_from_records_key(schema: RegistrySchema) -> None:
+    assert "with `c0` bound to `0499370899`" in prose("8.11 Expressions and indexes")
+    check_key_read_sql(schema, example_json("read-request"), example("key-read-sql"), PERSON)
+    for dialect in ("sqlite", "postgresql"):  # every condition and search on the key
+        parsed = parse_list_query(schema, parameters("query.national_code.prefix=04&search=04"))
+        clauses = repository._where(dialect, 1, filterable(schema), parsed, {})
+        assert clauses[1] == "(key >= :c0lo AND key < :c0hi)"
+        assert clauses[2].startswith("((key >= :s0lo AND key < :s0hi) OR ")
+    key_type = Record.__table__.c.key.type
+    on_postgresql = key_type.dialect_impl(postgresql.dialect())  # type: ignore[no-untyped-call]
+    on_sqlite = key_type.dialect_impl(sqlite.dialect())
+    assert getattr(on_postgresql, "collation", None) == "C"
+    assert getattr(on_sqlite, "collation", None) is None  # BINARY: code-point order already
+
+
+def test_compound_search_indexes(schema_1_1: RegistrySchema, outcome: Outcome) -> None:
+    assert schema_1_1.search_indexes == tuple(
+        tuple(names) for names in example_json("version-compatible")["x-search-indexes"]
+    )
+    check_search_index_sql(schema_1_1, example("search-index-sql"), example("statistics-sql"))
+    names = {"ix_r1_family_name_birth_date", "ix_r1_given_name_family_name_birth_date"}
+    assert names <= outcome.indexes  # publishing 1.1 made them
+    said = prose("8.12 Compound search indexes")
+    assert "longer than 63 characters, `ix_r<registry id>_` followed by the first 16" in said
+    long_names = {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "x-key": True},
+            **{name: {"type": "string", "x-searchable": True} for name in ("a" * 30, "b" * 30)},
+        },
+        "x-search-indexes": [["a" * 30, "b" * 30]],
+    }
+    written = publication_statements(parse_schema(long_names), 7)["sqlite"][-1]
+    full = "ix_r7_" + "a" * 30 + "_" + "b" * 30
+    assert written.split()[5] == "ix_r7_" + hashlib.sha256(full.encode()).hexdigest()[:16]
+    assert schema_module.MAX_SEARCH_INDEXES == 10
 
 
 # --- the worked example ----------------------------------------------------------------------
@@ -918,6 +1148,72 @@ def test_the_usage_entry(outcome: Outcome) -> None:
     rows = table_rows(section("9.3 The usage API"), "| Member |")
     assert [quoted(row[0])[0] for row in rows] == list(api.PersonalDataUsage.model_fields)
     assert {e["MessageId"] for e in outcome.usage} == {READER.message_id, WINDOW.message_id}
+    assert outcome.usage_subjects[:2] == example_json("usage-subjects")
+    assert "with `userID=0499370899`" in prose("9.3 The usage API")
+
+
+def test_subjects_are_typed() -> None:
+    document, record = example_json("subject-schema"), example_json("subject-record")
+    check_typed_subjects(document, record, example_json("typed-subjects"))
+    assert schema_module.typed_subject("0499370899", None) == "IR0499370899"
+    assert schema_module.typed_subject("88135404915", None) == "LE88135404915"
+    assert schema_module.typed_subject("564896869631", None) == "?564896869631"
+    bad = merge_patch(document, {"properties": {"holder": {"x-subject-kind": "passport"}}})
+    error = refused(lambda: parse_schema(bad))
+    assert error.field == "/properties/holder/x-subject-kind"
+    # the subjects of every published version: a field one version types is typed in all
+    untyped = merge_patch(document, {"properties": {"holder": {"x-subject-kind": None}}})
+    versions = [parse_schema(untyped), parse_schema(document)]
+    target = service.Target(SimpleNamespace(), SimpleNamespace(), versions[0], versions)  # type: ignore[arg-type]
+    assert target.typed_subjects(record)[:2] == ["IR0499370899", "LE88135404915"]
+    assert "FN0499370899" in target.typed_subjects(record)
+    assert "logged under both types" in prose("9.2 Usage entries")
+
+
+def test_a_field_personal_in_any_version_is_personal_in_all(schema: RegistrySchema) -> None:
+    plain_fields = {"properties": {n: {"x-personal": None} for n in schema.personal}}
+    impersonal = parse_schema(merge_patch(example_json("schema"), plain_fields))
+    assert not impersonal.has_personal
+    registry = SimpleNamespace(code="people")
+    target = service.Target(registry, SimpleNamespace(), impersonal, [impersonal, schema])  # type: ignore[arg-type]
+    unnamed = service.Caller(READER.client, READER.member, None, None, READER.message_id)
+    with pytest.raises(PermissionDeniedError):
+        reads._require_purpose(target, unnamed)
+    stored = example_json("create-request")["write"]["content"]
+    usage = reads._usage(target, READER, PERSON, stored, {"height_cm": 165}, datetime.now(UTC))
+    assert [u.subject for u in usage] == example_json("usage-subjects")
+    alone = service.Target(registry, SimpleNamespace(), impersonal, [impersonal])  # type: ignore[arg-type]
+    reads._require_purpose(alone, unnamed)
+    said = prose("9.1 The personal-data rule")
+    assert "A field personal in **any** published version is personal in every version" in said
+
+
+def test_the_gateway_secret_has_32_characters_at_least(tmp_path: Path) -> None:
+    settings = SimpleNamespace(data_dir=tmp_path)
+    (tmp_path / "gateway-secret").write_text("s" * 31 + "\n")
+    with pytest.raises(ConfigurationError) as raised:
+        publishing.gateway_secret(settings)  # type: ignore[arg-type]
+    assert raised.value.field == "gateway_secret"
+    (tmp_path / "gateway-secret").write_text("s" * 32 + "\n")
+    assert publishing.gateway_secret(settings) == "s" * 32  # type: ignore[arg-type]
+    said = prose("3.2 What it believes")
+    assert "fewer than 32 characters MUST stop the service from starting" in said
+
+
+def test_the_service_s_own_codes_are_reserved() -> None:
+    said = prose("4.1 The services")
+    for code in definitions.RESERVED_CODES:
+        assert "no registry MAY have the code" in said and f"`{code}`" in said, code
+    assert {"personal-data-usage", "registry-database"} == definitions.RESERVED_CODES
+
+
+def test_ids_are_never_reused_and_indexes_go_with_their_registry(outcome: Outcome) -> None:
+    assert outcome.archive_id == 2 and outcome.next_id == 3
+    assert {"ix_r2_given_name", "ux_r2_mobile"} <= outcome.archive_indexes
+    assert outcome.archive_indexes_after == set()
+    assert outcome.autoincrement == {"registries", "registry_versions"}
+    said = prose("A.6 Updates")
+    assert "`scratch`, is registry 3, never 2" in said
 
 
 def test_publishing_registers_the_three_services(outcome: Outcome) -> None:
@@ -986,6 +1282,12 @@ def test_the_seven_registries() -> None:
         assert (int(small_count), int(large_count)) == (small[code].count, large[code].count)
 
 
+def test_the_persons_search_indexes() -> None:
+    persons = next(r for r in national_registries(size="small") if r.code == "persons")
+    assert persons.schema["x-search-indexes"] == example_json("persons-search-indexes")
+    parse_schema(persons.schema)
+
+
 def test_the_shareholdings_of_the_ecosystem_operators() -> None:
     rows = table_rows(section("13.3 Shareholdings"), "| Ecosystem |")
     entities = {entity.national_id: entity for entity in FIXED_ENTITIES}
@@ -1033,6 +1335,35 @@ def test_the_checks_refuse_altered_examples(schema: RegistrySchema) -> None:
         check_match_forms([["علی\u200cرضا", "علی\u200cرضا", "ZWNJ kept"]])
 
 
+def test_the_checks_of_times_terms_and_subjects_refuse_altered_examples(
+    schema_1_1: RegistrySchema,
+) -> None:
+    cases = example_json("time-filters")
+    cases[0]["conditions"][0][2] = ["08:30:00+03:30"]  # a time term keeps no offset
+    with pytest.raises(AssertionError):
+        check_time_filters(schema_1_1, cases)
+    cases = example_json("time-filters")
+    cases[3] = {"query": cases[3]["query"], "conditions": [["birth_time", "gte", ["08:30:00"]]]}
+    with pytest.raises(AssertionError, match="refused"):
+        check_time_filters(schema_1_1, cases)  # a time without its offset taken as UTC
+    cases = example_json("time-filters")
+    cases[0] = {"query": cases[0]["query"], "field": "query.birth_time.gte"}
+    with pytest.raises(AssertionError, match="not refused"):
+        check_time_filters(schema_1_1, cases)
+    forms = example_json("term-forms")
+    forms[0][2] = forms[0][2].replace("0499", "0499 ")
+    with pytest.raises(AssertionError):
+        check_term_forms(schema_1_1, forms)
+    forms = example_json("term-forms")
+    forms[4][2] = "05:00:00+00:00"
+    with pytest.raises(AssertionError):
+        check_term_forms(schema_1_1, forms)
+    document, record = example_json("subject-schema"), example_json("subject-record")
+    bare = [subject.lstrip("IRFNLE?") for subject in example_json("typed-subjects")]
+    with pytest.raises(AssertionError):
+        check_typed_subjects(document, record, bare)
+
+
 def test_the_history_and_sql_checks_refuse_altered_examples(schema: RegistrySchema) -> None:
     row, canonical, digest = (
         example_json("change-row"),
@@ -1053,6 +1384,22 @@ def test_the_history_and_sql_checks_refuse_altered_examples(schema: RegistrySche
         check_page_sql(schema, link, example("page-sql").replace("DESC", "ASC", 1), params)
     with pytest.raises(AssertionError):
         check_page_sql(schema, link, example("page-sql"), {**params, "cv": 171})
+    body, read_sql = example_json("read-request"), example("key-read-sql")
+    as_term = read_sql.replace("key = :c0", "json_extract(terms, '$.national_code') = :c0")
+    with pytest.raises(AssertionError):
+        check_key_read_sql(schema, body, as_term, PERSON)
+    with pytest.raises(AssertionError):
+        check_key_read_sql(schema, body, read_sql, "IR" + PERSON)
+    schema_1_1 = parse_schema(
+        merge_patch(example_json("schema"), example_json("version-compatible"))
+    )
+    indexes, statistics = example("search-index-sql"), example("statistics-sql")
+    with pytest.raises(AssertionError):
+        check_search_index_sql(schema_1_1, indexes.replace(", key)", ")", 1), statistics)
+    with pytest.raises(AssertionError):
+        check_search_index_sql(schema_1_1, indexes, statistics.replace("st_r1_", "st_r2_", 1))
+    with pytest.raises(AssertionError):
+        check_search_index_sql(schema, indexes, statistics)  # 1.0 has no compound index
 
 
 def test_the_worked_example_checks_refuse_altered_answers(outcome: Outcome) -> None:
