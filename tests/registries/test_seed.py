@@ -388,8 +388,9 @@ def field_problems(pointer: str, field: dict[str, Any], *, top: bool) -> list[st
     kind = kind_of(field)
     if kind not in KIND_KEYWORDS:
         return [f"{pointer}: unknown kind {kind}"]
+    top_flags = FLAGS | {"x-subject-kind"} if top else set()
     problems = [f"{pointer}/{k}: not allowed" for k in field
-                if k not in KIND_KEYWORDS[kind] | GENERIC | (FLAGS if top else set())]  # fmt: skip
+                if k not in KIND_KEYWORDS[kind] | GENERIC | top_flags]  # fmt: skip
     for flag in FLAGS - {"x-subject"}:
         if flag in field and field[flag] is not True:
             problems.append(f"{pointer}/{flag}: must be true")
@@ -397,6 +398,13 @@ def field_problems(pointer: str, field: dict[str, Any], *, top: bool) -> list[st
         problems.append(f"{pointer}: {kind} cannot be searchable")
     if field.get("x-unique") and kind not in ("text", "integer", "date"):
         problems.append(f"{pointer}: {kind} cannot be unique")
+    if field.get("x-subject-kind") not in (
+        None,
+        "national-code",
+        "legal-entity",
+        "foreign-national",
+    ):
+        problems.append(f"{pointer}/x-subject-kind: unknown kind")
     subject = field.get("x-subject")
     if subject is True and not (
         kind == "text" or (kind == "array" and kind_of(field["items"]) == "text")

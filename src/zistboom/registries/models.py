@@ -89,7 +89,7 @@ class Change(Base):
 
     seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True)
     registry_id: Mapped[int] = mapped_column(Integer)
-    record_key: Mapped[str] = mapped_column(Text)
+    record_key: Mapped[str] = mapped_column(Key)
     operation: Mapped[str] = mapped_column(String(8))
     at: Mapped[datetime]
     client: Mapped[str] = mapped_column(Text)
@@ -122,7 +122,7 @@ class Usage(Base):
     at: Mapped[datetime]
     subject: Mapped[str] = mapped_column(Text)
     registry_code: Mapped[str] = mapped_column(String(32))
-    record_key: Mapped[str] = mapped_column(Text)
+    record_key: Mapped[str] = mapped_column(Key)
     fields: Mapped[dict[str, Any]]
     """``{"names": [...]}``: the fields the answer gave."""
     client: Mapped[str] = mapped_column(Text)

@@ -9,6 +9,7 @@ them to central's catalogue. Access rights stay the gateway operator's to grant.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ USAGE_SERVICE = "personal-data-usage"
 DATABASE_SERVICE = "registry-database"
 BASE_REGISTRY = "base-registry"
 SECRET_FILE = "gateway-secret"  # noqa: S105 (a file name)
+SECRET = re.compile(r"[!-~]{32,256}")
 
 
 class GatewayRefused(ZistboomError):
@@ -58,7 +60,14 @@ async def registry_openapi(
 def gateway_secret(settings: RegistrySettings) -> str:
     """The secret the gateway sends with every call (created on first use, 0600)."""
     # The gateway takes 32 to 256 visible characters (ZB-STD-004 §7.5).
-    return ensure_token_file(settings.data_dir / SECRET_FILE, field="gateway_secret", minimum=32)
+    secret = ensure_token_file(settings.data_dir / SECRET_FILE, field="gateway_secret", minimum=32)
+    if not SECRET.fullmatch(secret):
+        raise ConfigurationError(
+            f"{settings.data_dir / SECRET_FILE} must hold 32 to 256 visible ASCII characters "
+            "(what the gateway accepts); delete it to get a new one",
+            field="gateway_secret",
+        )
+    return secret
 
 
 class Gateway:

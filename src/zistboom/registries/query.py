@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -177,39 +177,72 @@ def _time(text: str) -> str:
     return moment.time().isoformat(timespec="microseconds")
 
 
+# Filter values exactly as stored values are written (RFC 3339, JSON numbers, ASCII digits):
+# Python's parsers alone would also take "1_000", "٥", "nan", week dates and basic formats.
+_SECONDS = r"[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+_OFFSET = r"([zZ]|[+-][0-9]{2}:[0-9]{2})"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_STRICT: Final = {
+    "integer": re.compile(r"-?[0-9]+"),
+    "number": re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?"),
+    "date": re.compile(_DATE),
+    "time": re.compile(_SECONDS + _OFFSET),
+    "date-time": re.compile(_DATE + "[tT]" + _SECONDS + _OFFSET),
+}
+_SHAPES: Final = {
+    "integer": "digits, with an optional minus sign",
+    "number": "a JSON number, such as -12.5 or 1e3",
+    "date": "YYYY-MM-DD",
+    "time": "HH:MM:SS with its offset, such as 08:30:00+03:30",
+    "date-time": "RFC 3339, such as 2026-01-01T08:30:00+03:30",
+}
+
+
+def _strict(kind: str, text: str) -> None:
+    pattern = _STRICT.get(kind)
+    if pattern is not None and not pattern.fullmatch(text):
+        raise ValueError(f"write it as {_SHAPES[kind]}")
+
+
 def parse_value(field_: Field, text: str, *, parameter: str) -> Term:
     """A filter value from the query string, in its comparable form."""
     try:
-        if field_.key:
-            return str(int(text)) if field_.kind == "integer" else text
-        if field_.kind == "text":
-            return match_form(text)
-        if field_.kind == "integer":
-            return int(text)
-        if field_.kind == "number":
-            return float(text)
-        if field_.kind == "boolean":
-            if text not in ("true", "false"):
-                raise ValueError("not true or false")
-            return text == "true"
-        if field_.kind == "date":
-            return date.fromisoformat(text).isoformat()
-        if field_.kind == "time":
-            return _time(text)
-        if field_.kind == "date-time":
-            moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                raise ValueError("a date-time needs its offset, e.g. 2026-01-01T08:30:00+03:30")
-            return _utc(moment)
-        if field_.kind == "code-list":
-            if field_.code_list and text not in field_.code_list:
-                raise ValueError(f"not one of {', '.join(sorted(field_.code_list))}")
-            return text
+        value = _parse_value(field_, text)
+        _strict(field_.kind, text)
+        return value
     except ValueError as error:
         raise ValidationError(
             f"{parameter}: {text!r} is not a valid {field_.kind} ({error})", field=parameter
         ) from error
-    raise ValidationError(f"{parameter}: {field_.name} cannot be filtered on", field=parameter)
+
+
+def _parse_value(field_: Field, text: str) -> Term:
+    if field_.key:
+        return str(int(text)) if field_.kind == "integer" else text
+    if field_.kind == "text":
+        return match_form(text)
+    if field_.kind == "integer":
+        return int(text)
+    if field_.kind == "number":
+        return float(text)
+    if field_.kind == "boolean":
+        if text not in ("true", "false"):
+            raise ValueError("not true or false")
+        return text == "true"
+    if field_.kind == "date":
+        return date.fromisoformat(text).isoformat()
+    if field_.kind == "time":
+        return _time(text)
+    if field_.kind == "date-time":
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError("a date-time needs its offset, e.g. 2026-01-01T08:30:00+03:30")
+        return _utc(moment)
+    if field_.kind == "code-list":
+        if field_.code_list and text not in field_.code_list:
+            raise ValueError(f"not one of {', '.join(sorted(field_.code_list))}")
+        return text
+    raise ValueError(f"{field_.name} cannot be filtered on")
 
 
 def _allowed_operators(field_: Field) -> tuple[Operator, ...]:
@@ -336,6 +369,8 @@ def parse_list_query(schema: RegistrySchema, parameters: Sequence[tuple[str, str
 def parse_as_of(text: str, *, field: str = "asOf") -> datetime:
     try:
         moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            _strict("date-time", text)
     except ValueError as error:
         raise ValidationError(
             f"{field}: {text!r} is not an RFC 3339 date-time (2026-12-01T10:00:00Z)", field=field

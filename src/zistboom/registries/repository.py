@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -107,8 +107,17 @@ def _checked(name: str) -> str:
     return name
 
 
+def object_name(prefix: str, registry_id: int, field_names: Sequence[str]) -> str:
+    """``<prefix>_r<id>_<field>[_<field>…]``, or with a hash of it for the fields when longer
+    than 63 characters (PostgreSQL cuts names there, and two indexes would share one)."""
+    name = f"{prefix}_r{int(registry_id)}_" + "_".join(_checked(n) for n in field_names)
+    if len(name) > 63:
+        name = f"{prefix}_r{int(registry_id)}_" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    return name
+
+
 def index_name(registry_id: int, field_name: str, *, unique: bool) -> str:
-    return f"{'ux' if unique else 'ix'}_r{registry_id}_{_checked(field_name)}"
+    return object_name("ux" if unique else "ix", registry_id, [field_name])
 
 
 async def create_index(
@@ -135,13 +144,14 @@ async def create_compound_index(
     """A partial index over several fields' terms in order, then the key (``x-search-indexes``):
     a prefix or range on the first with conditions on the next is one index range scan."""
     dialect = dialect_of(session)
-    name = f"ix_r{int(registry_id)}_" + "_".join(_checked(f.name) for f in fields)
-    if len(name) > 63:
-        name = f"ix_r{int(registry_id)}_" + hashlib.sha256(name.encode()).hexdigest()[:16]
-    columns = ", ".join(term_sql(dialect, f) for f in fields)
+    name = object_name("ix", registry_id, [f.name for f in fields])
+    # The key as conditions read it (records.key); last unless the index names it.
+    columns = [_expression(dialect, f, "terms") for f in fields]
+    if "key" not in columns:
+        columns.append("key")
     await session.execute(
         text(
-            f"CREATE INDEX IF NOT EXISTS {name} ON records ({columns}, key) "
+            f"CREATE INDEX IF NOT EXISTS {name} ON records ({', '.join(columns)}) "
             f"WHERE registry_id = {int(registry_id)}"
         )
     )
@@ -152,7 +162,7 @@ async def create_statistics(session: AsyncSession, registry_id: int, field: Fiel
     statistics on the term give it the distribution (ANALYZE fills them)."""
     if dialect_of(session) != "postgresql":
         return
-    name = f"st_r{int(registry_id)}_{_checked(field.name)}"[:63]
+    name = object_name("st", registry_id, [field.name])
     await session.execute(
         text(
             f"CREATE STATISTICS IF NOT EXISTS {name} ON ({term_sql('postgresql', field)}) "

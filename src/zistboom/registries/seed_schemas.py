@@ -301,6 +301,8 @@ FOREIGN_NATIONALS_SCHEMA: Final = _schema(
      "sex", "nationality", "birth_date", "residence_permit_number", "permit_type",
      "permit_valid_from", "permit_valid_until"],
 )  # fmt: skip
+# Foreign-national IDs are 6 to 16 digits: typed as such, never taken for a national code.
+FOREIGN_NATIONALS_SCHEMA["properties"]["foreign_national_id"]["x-subject-kind"] = "foreign-national"
 
 TAXPAYERS_SCHEMA: Final = _schema(
     "مودیان مالیاتی",

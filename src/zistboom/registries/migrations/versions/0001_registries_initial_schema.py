@@ -32,7 +32,11 @@ def upgrade() -> None:
         "changes",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("registry_id", sa.Integer(), nullable=False),
-        sa.Column("record_key", sa.Text(), nullable=False),
+        sa.Column(
+            "record_key",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("operation", sa.String(length=8), nullable=False),
         sa.Column("at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("client", sa.Text(), nullable=False),
@@ -57,7 +61,11 @@ def upgrade() -> None:
         sa.Column("at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("registry_code", sa.String(length=32), nullable=False),
-        sa.Column("record_key", sa.Text(), nullable=False),
+        sa.Column(
+            "record_key",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column(
             "fields", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
         ),
