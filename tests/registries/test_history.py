@@ -1,4 +1,4 @@
-"""The change log (ZB-STD-006 §7): hash-chained, verified by `zistboom registry history verify`,
+"""The change log (ZB-STD-006 §11): hash-chained, verified by `zistboom registry history verify`,
 which names the first edited, removed or inserted change; records read as of a past time."""
 
 from __future__ import annotations

@@ -135,3 +135,29 @@ async def test_sql_filters_agree_with_the_grammar_in_python(
         wanted = sorted(r["national_code"] for r in records if query.matches(target.terms(r)))
     assert [r["national_code"] for r in found.results] == wanted
     assert wanted, "the case should match something"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("query.height_cm.gte", "1_000"),
+        ("query.height_cm.gte", "+5"),
+        ("query.height_cm.gte", "١٧٠"),
+        ("query.height_cm", " 170"),
+        ("query.birth_date.gte", "20260321"),
+        ("query.birth_date.gte", "2026-W12-6"),
+        ("query.registered_at.gte", "2026-03-21T08:30+03:30"),
+        ("query.registered_at.gte", "2026-03-21 08:30:00+03:30"),
+        ("asOf", "20260321T083000Z"),
+    ],
+)
+def test_filter_values_are_read_as_strictly_as_stored_values_are_written(
+    name: str, value: str
+) -> None:
+    from zistboom.core.errors import ValidationError
+    from zistboom.registries.schema import parse_schema
+
+    schema = parse_schema(load_schema_text((DATA / "people-1.0.yaml").read_text(), format="yaml"))
+    with pytest.raises(ValidationError) as refused:
+        parse_list_query(schema, [(name, value)])
+    assert refused.value.field == name
