@@ -197,6 +197,9 @@ def test_create_read_and_exists(reg: Setup) -> None:
     assert read.headers["x-road-service"].endswith("/people")
     found = call(reg, "/1.0/exists", "POST", json=query)
     assert found.json()["answer"]["status"] is True
+    # 165.0 is an integer to JSON Schema, and so to the query.
+    integral = {"query": {"content": {**query["query"]["content"], "height_cm": 165.0}}}
+    assert call(reg, "/1.0/exists", "POST", json=integral).json()["answer"]["status"] is True
     empty_instant = call(reg, "/1.0/read", "POST", params={"asOf": ""}, json=query)
     assert problem(empty_instant, 422)["errors"][0]["field"] == "asOf"
     missing = {"query": {"content": {"national_code": "0000000000"}}}
@@ -223,6 +226,9 @@ def test_a_bad_body_is_a_422_naming_the_field(reg: Setup) -> None:
     assert any("family_name" in f or "family_name" in bad["detail"] for f in fields_named(bad))
     bad = problem(call(reg, "/1.0/create", "POST", json={"nothing": 1}), 422)
     assert bad["errors"][0]["field"] == "/write/content"
+    beside = {"write": {"content": person(), "also": 1}}
+    bad = problem(call(reg, "/1.0/create", "POST", json=beside), 422)
+    assert bad["errors"][0]["field"] == "/write/also"
     bad = problem(call(reg, "/1.0/create", "POST", content=b"{not json"), 422)
 
 

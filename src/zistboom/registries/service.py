@@ -36,6 +36,7 @@ from zistboom.registries.query import (
     terms_of,
 )
 from zistboom.registries.schema import Field, RegistrySchema, compare, parse_schema
+from zistboom.registries.validation import json_pointer
 
 CODE = re.compile(r"[a-z][a-z0-9-]{1,31}")
 ECOSYSTEM = re.compile(r"[a-z][a-z0-9-]{1,63}")
@@ -437,6 +438,8 @@ def _unique_field(schema: RegistrySchema, name: str) -> Field | None:
 def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 237.0 is an integer in JSON Schema, and int() reads "237"
     return str(value)
 
 
@@ -448,6 +451,12 @@ def _body_part(body: Any, part: str, pointer: str = "") -> Any:
     if not isinstance(section, dict) or "content" not in section:
         raise ValidationError(
             f"the body needs {part}.content (GovStack Data API)", field=f"/{part}/content"
+        )
+    beside = sorted(set(section) - {"content"})
+    if beside:
+        raise ValidationError(
+            f"unknown member {beside[0]!r} in {part}: it holds content only",
+            field=json_pointer((part, beside[0])),
         )
     unknown = set(body) - {"query", "write"}
     if unknown:
@@ -644,15 +653,12 @@ async def read_value(
         await repository.insert_usage(session, usage)
     if extension == "json":
         return {"value": value}, None
-    if field_.kind == "file" and field_.media_type and extension == _extension(field_.media_type):
+    served = field_.file_extension if field_.kind == "file" else None
+    if served is not None and extension == served:
+        assert field_.media_type is not None  # a file extension is its media type's
         return base64.b64decode(value), field_.media_type
-    wanted = "json" if field_.kind != "file" else f"json or {_extension(field_.media_type or '')}"
+    wanted = "json" if served is None else f"json or .{served}"
     raise ValidationError(f"{field_name} is read as .{wanted}", field="ext")
-
-
-def _extension(media_type: str) -> str:
-    known = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-    return known.get(media_type, media_type.rsplit("/", 1)[-1].split("+")[0])
 
 
 # --- writing ---------------------------------------------------------------------------------
