@@ -1,15 +1,20 @@
 """Every HTTP API's OpenAPI document is honest: schemathesis, run against a throwaway federation
-of real processes (a central process and one gateway with its management port), finds no server
-error and no contract violation, with credentials and without.
+of real processes (a central process, one gateway with its management port, and a registry
+service behind that gateway with one published test registry), finds no server error and no
+contract violation, with credentials and without.
 
-A later API joins by adding one entry to ``APIS``. The run is bounded: deterministic generation
-(hypothesis derandomised, so no seed is drawn and no example database is written), a small
-example budget per operation, one worker. The federation is this module's own: schemathesis
-registers members, groups, keys and clients at random, and no other test may see them.
+The APIs are central's, the gateway's management API, the registry service's own, and the Data
+API document the test registry publishes to its gateway, called as the gateway calls the
+registry. A later API joins by adding one entry to ``APIS``. The run is bounded: deterministic
+generation (hypothesis derandomised, so no seed is drawn and no example database is written), a
+small example budget per operation, one worker. The federation is this module's own:
+schemathesis registers members, groups, keys, clients and records at random, and no other test
+may see them.
 
 This module is also the schemathesis hooks module of the run (``SCHEMATHESIS_HOOKS``): it teaches
 schemathesis to send the opaque media types, and declares the few rules an OpenAPI document
-cannot state (``UNSTATEABLE``), each with its reason. Nothing else is excluded.
+cannot state (``UNSTATEABLE``), each with its reason. Nothing else is excluded (a refused body
+the document itself does not allow was never schema-valid: ``_body_breaks_its_schema``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import strategies as st
+from schemathesis.core import NOT_SET, media_types
+from schemathesis.core.jsonschema import make_validator
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -36,6 +43,7 @@ from zistboom.core.iran import generate_legal_entity_id, generate_national_code
 TESTS = Path(__file__).parent
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 MAX_EXAMPLES = 30
+OWN_CLIENT = "ZB_CONTRACT_OWN_CLIENT"  # tells the hooks a client of the registry's own agency
 
 # --- the rules no JSON Schema can state ---------------------------------------------------
 
@@ -45,8 +53,9 @@ class Unstateable:
     """A refusal of schema-valid data that the document cannot prevent, and why.
 
     It explains a refusal only with the given status, on the given operations (``None``: every
-    operation), when every offending input the problem names is in ``fields`` and its message
-    holds ``message`` (for answers that are not problem details: ``media_type``).
+    operation), when every offending input the problem names is in ``fields`` (or is one of
+    ``pointers`` or below it) and its message holds ``message`` (for answers that are not
+    problem details: ``media_type``).
     """
 
     reason: str
@@ -55,6 +64,7 @@ class Unstateable:
     fields: frozenset[str] = frozenset()
     message: str = ""
     media_type: str | None = None
+    pointers: tuple[str, ...] = ()
 
     def explains(self, label: str, status: int, content_type: str, body: bytes) -> bool:
         if status != self.status or (self.operations is not None and label not in self.operations):
@@ -65,12 +75,40 @@ class Unstateable:
             return False
         errors = json.loads(body).get("errors") or []
         return bool(errors) and all(
-            e.get("field") in self.fields and self.message in e.get("message", "") for e in errors
+            self._names(e.get("field", "")) and self.message in e.get("message", "") for e in errors
+        )
+
+    def _names(self, field: str) -> bool:
+        return field in self.fields or any(
+            field == pointer or field.startswith(pointer + "/") for pointer in self.pointers
         )
 
 
 IDENTIFIER_FIELDS = frozenset(
-    {"code", "member_code", "member_id", "client_id", "subsystem_id", "subsystem_code"}
+    {
+        "code",
+        "member_code",
+        "member_id",
+        "client_id",
+        "subsystem_id",
+        "subsystem_code",
+        "owner",
+        "X-Road-Client",
+        "X-Road-UserId",
+    }
+)
+TEST_REGISTRY = "people"
+TEST_VERSION = "1.0"  # the version of tests/registries/data/people-1.0.yaml
+DATA_API_BODIES = frozenset(
+    f"{method} /data/{{code}}/{{version}}/{operation}"
+    for method, operation in (
+        ("POST", "read"),
+        ("POST", "exists"),
+        ("POST", "create"),
+        ("PUT", "update"),
+        ("PUT", "update-entries"),
+        ("POST", "update-or-create"),
+    )
 )
 UNSTATEABLE = [
     Unstateable(
@@ -169,7 +207,111 @@ UNSTATEABLE = [
         fields=frozenset({"method", "path"}),
         message="give both or neither",
     ),
+    Unstateable(
+        "A registry schema is the documented subset of JSON Schema 2020-12 with the registry's "
+        "flags (one top-level x-key, a subject wherever there is personal data, each field's "
+        "kind and keywords; ZB-STD-006 §2), checked by registries.schema.parse_schema: a "
+        "schema of the request could state only its outline, an object.",
+        status=422,
+        operations=frozenset(
+            {
+                "POST /api/v1/registries",
+                "POST /api/v1/registries/{code}/versions",
+                "POST /database-api/database/modify",
+            }
+        ),
+        pointers=("/schema",),
+    ),
+    Unstateable(
+        "The registry service's own document serves every registry: the records in "
+        "query.content and write.content are each registry's, which that registry's own "
+        "document states exactly (and the registry-data-api run checks).",
+        status=422,
+        operations=DATA_API_BODIES,
+        pointers=("/query/content", "/write/content"),
+    ),
+    Unstateable(
+        "A list takes at most 20 query.* conditions in all (query.MAX_FILTERS); OpenAPI can "
+        "bound each parameter, not how many of them a request gives.",
+        status=422,
+        operations=frozenset({f"GET /{TEST_VERSION}"}),
+        fields=frozenset({"query"}),
+        message="query.* conditions",
+    ),
+    Unstateable(
+        "A cursor is one the registry gave (an encoded position in a page's next or previous "
+        "link), and a list with asOf pages forward only; a schema can state a string, not "
+        "which strings the registry has handed out.",
+        status=422,
+        operations=frozenset({f"GET /{TEST_VERSION}"}),
+        fields=frozenset({"cursor"}),
+        message="cursor",
+    ),
+    Unstateable(
+        "A list with asOf is in key order only: OpenAPI cannot make the ordering parameter "
+        "depend on the asOf parameter.",
+        status=422,
+        operations=frozenset({f"GET /{TEST_VERSION}"}),
+        fields=frozenset({"ordering"}),
+        message="a list with asOf is in key order only",
+    ),
+    Unstateable(
+        "A read with asOf names the record by its key alone: OpenAPI cannot make the body's "
+        "schema depend on a query parameter.",
+        status=422,
+        operations=frozenset({f"POST /{TEST_VERSION}/read"}),
+        fields=frozenset({"/query/content"}),
+        message="a read with asOf names the record by its key",
+    ),
+    Unstateable(
+        "A record's key cannot change: a write may name the key only with the value of the "
+        "record the query found, which is stored data.",
+        status=422,
+        operations=frozenset(
+            {
+                f"PUT /{TEST_VERSION}/update",
+                f"PUT /{TEST_VERSION}/update-entries",
+                f"POST /{TEST_VERSION}/update-or-create",
+            }
+        ),
+        pointers=("/write/content",),
+        message="is the key and cannot change",
+    ),
+    Unstateable(
+        "update-or-create creates the record from the query's and the write's fields together "
+        "when none matches: whether they hold every required field depends on the stored data "
+        "(an update needs only the write's fields).",
+        status=422,
+        operations=frozenset({f"POST /{TEST_VERSION}/update-or-create"}),
+        pointers=("/write/content",),
+        message="is missing: the field is required",
+    ),
 ]
+
+
+def test_an_unstateable_rule_explains_only_its_own_refusals() -> None:
+    # The rules must be able to refuse to explain, or a passing run proves nothing.
+    rule = Unstateable(
+        "why",
+        status=422,
+        operations=frozenset({"POST /x"}),
+        pointers=("/write/content",),
+        message="is missing",
+    )
+
+    def problem(*fields: str) -> bytes:
+        errors = [{"field": f, "message": f"{f}: is missing"} for f in fields]
+        return json.dumps({"errors": errors}).encode()
+
+    json_problem = "application/problem+json"
+    assert rule.explains(
+        "POST /x", 422, json_problem, problem("/write/content", "/write/content/a")
+    )
+    assert not rule.explains("POST /x", 422, json_problem, problem("/write/contents"))
+    assert not rule.explains("POST /x", 422, json_problem, problem("/write/content/a", "/query"))
+    assert not rule.explains("POST /y", 422, json_problem, problem("/write/content/a"))
+    assert not rule.explains("POST /x", 400, json_problem, problem("/write/content/a"))
+    assert not rule.explains("POST /x", 422, "application/json", problem("/write/content/a"))
 
 
 # --- schemathesis hooks (this module is loaded by the schemathesis process) ---------------
@@ -196,9 +338,16 @@ schemathesis.openapi.format(
     identifiers.SERVICE_ID_FORMAT,
     st.builds(lambda s, c: f"{s}/{c}", _subsystem_ids, _code_strategy()),
 )
+_national_codes = st.randoms(use_true_random=False).map(generate_national_code)
+schemathesis.openapi.format(identifiers.NATIONAL_CODE_FORMAT, _national_codes)
+# An X-Road-Client is any client, or (given by the run) one of the registry's own agency, so
+# that the Database API answers more than its 403.
+_own_clients = [c for c in [os.environ.get(OWN_CLIENT)] if c]
 schemathesis.openapi.format(
-    identifiers.NATIONAL_CODE_FORMAT, st.randoms(use_true_random=False).map(generate_national_code)
+    identifiers.CLIENT_ID_FORMAT,
+    st.one_of(*map(st.just, _own_clients), _member_ids, _subsystem_ids),
 )
+schemathesis.openapi.format(identifiers.PERSON_ID_FORMAT, _national_codes.map("IR".__add__))
 
 
 @schemathesis.serializer("application/jose", "application/timestamp-query")
@@ -207,12 +356,31 @@ def _opaque(ctx: Any, value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
+def _body_breaks_its_schema(case: Any) -> bool:
+    """Whether the body sent is not one the document allows. schemathesis' error feedback
+    reads a problem's ``field`` as a dotted path, so a JSON pointer there (the Data API's
+    ``/write/content/x``) makes it add a property named by the whole pointer to a closed
+    object, and still call the case positive."""
+    if case.body is NOT_SET or not media_types.is_json(case.media_type or ""):
+        return False  # JWS and DER bodies are opaque to JSON Schema
+    alternative = case.operation.get_body_for_media_type(case.media_type)
+    if alternative is None:
+        return False
+    validator = make_validator(
+        alternative.optimized_schema, case.operation.schema.adapter.jsonschema_validator_cls
+    )
+    return not validator.is_valid(case.body)
+
+
 @schemathesis.check
 def positive_data_acceptance_of_stated_rules(ctx: Any, response: Any, case: Any) -> bool | None:
-    """schemathesis' positive_data_acceptance, except for the refusals ``UNSTATEABLE`` explains."""
+    """schemathesis' positive_data_acceptance, except for the refusals ``UNSTATEABLE`` explains
+    and for bodies the document does not allow."""
     try:
         return positive_data_acceptance(ctx, response, case)
     except RejectedPositiveData:
+        if _body_breaks_its_schema(case):
+            return None
         content_type = response.headers.get("content-type", [""])
         content_type = content_type[0] if isinstance(content_type, list) else content_type
         label = case.operation.label
@@ -241,6 +409,14 @@ CHECKS = [
 
 # --- the APIs and the federation they run in ----------------------------------------------
 
+READER = "IR0499370899"  # the person a Data API call is made for (synthetic, valid check digit)
+PERSON = {
+    "national_code": "0499370899",
+    "given_name": "زهرا",
+    "family_name": "احمدی",
+    "birth_date": "1990-03-21",
+}
+
 
 @dataclass
 class ContractFederation:
@@ -248,51 +424,142 @@ class ContractFederation:
     central_admin_key: str
     gateway_admin_url: str
     gateway_admin_token: str
+    registry_url: str
+    registry_admin_token: str
+    registry_gateway_secret: str
+    client: str
+    """A subsystem of the federation's member: the client a gateway names to its registry."""
+    data_api_document: Path
+    """The Data API document the test registry published to its gateway."""
+
+
+Headers = Callable[[ContractFederation], list[str]]
 
 
 @dataclass(frozen=True)
 class ApiUnderTest:
-    """One HTTP API: where its OpenAPI document is, and the credentials it takes."""
+    """One HTTP API: where its OpenAPI document is, where it answers when the document does
+    not say (``base_url``), and the headers a caller with credentials sends."""
 
     name: str
-    openapi_url: Callable[[ContractFederation], str]
-    token: Callable[[ContractFederation], str]
+    openapi: Callable[[ContractFederation], str]
+    headers: Headers
+    base_url: Callable[[ContractFederation], str | None] = lambda f: None
+    anonymous: bool = True
+    """Whether a run without the headers tests anything the run with them does not."""
+
+
+def _bearer(token: Callable[[ContractFederation], str]) -> Headers:
+    return lambda f: [f"Authorization: Bearer {token(f)}"]
 
 
 APIS = [
     ApiUnderTest(
         "central",
         lambda f: f"{f.central_url}/openapi.json",
-        lambda f: f.central_admin_key,
+        _bearer(lambda f: f.central_admin_key),
     ),
     ApiUnderTest(
         "gateway-management",
         lambda f: f"{f.gateway_admin_url}/openapi.json",
-        lambda f: f.gateway_admin_token,
+        _bearer(lambda f: f.gateway_admin_token),
+    ),
+    # The management API takes the admin token; the Data, usage and Database APIs take the
+    # gateway's secret (and the exchange headers, which the document states as parameters).
+    ApiUnderTest(
+        "registry-service",
+        lambda f: f"{f.registry_url}/openapi.json",
+        lambda f: [
+            f"Authorization: Bearer {f.registry_admin_token}",
+            f"X-Zistboom-Gateway-Secret: {f.registry_gateway_secret}",
+        ],
+    ),
+    # The document a registry publishes to its gateway, called as the gateway calls the
+    # registry. Its calls reach the registry only through the gateway, so the document states
+    # neither the secret nor the exchange headers, and without them every call is the
+    # registry service's 403 (its own document states it, and its anonymous run checks it).
+    ApiUnderTest(
+        "registry-data-api",
+        lambda f: str(f.data_api_document),
+        lambda f: [
+            f"X-Zistboom-Gateway-Secret: {f.registry_gateway_secret}",
+            f"X-Road-Client: {f.client}",
+            f"X-Road-UserId: {READER}",
+            "X-Road-Purpose: contract-test",
+        ],
+        base_url=lambda f: f"{f.registry_url}/data/{TEST_REGISTRY}",
+        anonymous=False,
     ),
 ]
 
 
 @pytest.fixture(scope="module")
 def contract_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractFederation]:
-    from federation import start_federation
+    import httpx
 
-    federation = start_federation(tmp_path_factory.mktemp("contracts"), None)
+    from federation import add_registry, start_federation
+
+    root = tmp_path_factory.mktemp("contracts")
+    federation = start_federation(root, None)
+    registry = None
     try:
-        member = federation.add_member("Contracts", ["app"])
+        member = federation.add_member("Contracts", ["app", "registry"])
         gateway = federation.add_gateway("gw", member)
         gateway.start()
+        registry = add_registry(federation, "registry", member, gateway)
+        registry.start()
+        registry.cli(
+            "create", TEST_REGISTRY,
+            "--schema", str(TESTS / "registries" / "data" / "people-1.0.yaml"),
+            "--name-fa", "افراد", "--name-en", "People",
+        )  # fmt: skip
+        registry.cli("publish", TEST_REGISTRY, "--no-catalogue")
+        admin_token = (registry.data_dir / "admin-token").read_text().strip()
+        secret = (registry.data_dir / "gateway-secret").read_text().strip()
+        client = f"{member}/app"
+        # A record, so that no run's Database API call can delete the registry (409).
+        created = httpx.post(
+            f"{registry.url}/data/{TEST_REGISTRY}/{TEST_VERSION}/create",
+            json={"write": {"content": PERSON}},
+            headers={
+                "X-Zistboom-Gateway-Secret": secret,
+                "X-Road-Client": client,
+                "X-Road-UserId": READER,
+                "X-Road-Purpose": "contract-test",
+            },
+            timeout=30,
+        )
+        assert created.status_code == 200, created.text
+        published = httpx.get(
+            f"{registry.url}/api/v1/registries/{TEST_REGISTRY}/openapi",
+            headers={"Authorization": f"Bearer {admin_token}"},
+            timeout=30,
+        )
+        assert published.status_code == 200, published.text
+        document = root / f"{TEST_REGISTRY}-data-api.json"
+        document.write_text(published.text)
         yield ContractFederation(
             central_url=federation.central.url,
             central_admin_key=federation.central.admin_key,
             gateway_admin_url=f"http://127.0.0.1:{gateway.admin_port}",
             gateway_admin_token=(gateway.data_dir / "admin-token").read_text().strip(),
+            registry_url=registry.url,
+            registry_admin_token=admin_token,
+            registry_gateway_secret=secret,
+            client=client,
+            data_api_document=document,
         )
     finally:
+        if registry is not None:
+            registry.stop()
         federation.stop()
 
 
-RUNS = [(api, credentials) for api in APIS for credentials in (True, False)]
+RUNS = [
+    (api, credentials)
+    for api in APIS
+    for credentials in ((True, False) if api.anonymous else (True,))
+]
 
 
 @pytest.mark.timeout(900)
@@ -308,7 +575,7 @@ def test_openapi_contract(
     tmp_path: Path,
 ) -> None:
     command = [
-        SCHEMATHESIS, "run", api.openapi_url(contract_federation),
+        SCHEMATHESIS, "run", api.openapi(contract_federation),
         "--checks", ",".join(CHECKS),
         "--phases", "examples,coverage,fuzzing",
         "--max-examples", str(MAX_EXAMPLES),
@@ -317,12 +584,17 @@ def test_openapi_contract(
         "--request-timeout", "30",
         "--output-truncate", "false",
     ]  # fmt: skip
+    base_url = api.base_url(contract_federation)
+    if base_url is not None:
+        command += ["--url", base_url]
     if credentials:
-        command += ["--header", f"Authorization: Bearer {api.token(contract_federation)}"]
+        for header in api.headers(contract_federation):
+            command += ["--header", header]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
         "SCHEMATHESIS_HOOKS": Path(__file__).stem,
+        OWN_CLIENT: contract_federation.client,
         "NO_COLOR": "1",
     }
     started = time.monotonic()

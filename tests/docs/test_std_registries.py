@@ -45,10 +45,13 @@ from zistboom.core.errors import (
 )
 from zistboom.registries import (
     api,
+    api_models,
+    database_api,
     definitions,
     field_rules,
     fields,
     history,
+    management_api,
     publishing,
     query,
     reads,
@@ -611,20 +614,23 @@ class Scenario:
         if call == "database":
             client = case["client"]
             member = "/".join(client.split("/")[:3])
-            api._own_system(service.Caller(client=client, member=member), request)  # type: ignore[arg-type]
+            database_api._own_system(service.Caller(client=client, member=member), request)  # type: ignore[arg-type]
         elif call == "gateway":
             headers = {xr.GATEWAY_SECRET: secret if case["secret"] == "right" else "x" * 43}
             client = case.get("client", READER.client)
             if client is not None:
                 headers[xr.X_ROAD_CLIENT] = client
             request.headers = headers
-            api._from_gateway(request)  # type: ignore[arg-type]
+            api._through_gateway(request, headers.get(xr.GATEWAY_SECRET))  # type: ignore[arg-type]
+            if client is None:
+                raise ValidationError("X-Road-Client is missing", field="X-Road-Client")
+            api._from_gateway(None, client)
         elif call == "management":
             given = {"right": token, "wrong": "w" * 43, None: None}[case["token"]]
             credentials = (
                 HTTPAuthorizationCredentials(scheme="Bearer", credentials=given) if given else None
             )
-            api._admin(request, credentials)  # type: ignore[arg-type]
+            management_api._admin(request, credentials)  # type: ignore[arg-type]
         elif call in ("define", "publish", "delete-registry"):
             async with transaction(self.opened.sessions) as session:
                 if call == "define":
@@ -800,7 +806,7 @@ async def tell(scenario: Scenario, out: Outcome) -> None:
         rows = await service.usage_list(
             session, person, asked_for=PERSON, since=None, until=None, after_id=None, limit=50
         )
-        out.usage = [api.PersonalDataUsage.of(row).model_dump(mode="json") for row in rows]
+        out.usage = [api_models.PersonalDataUsage.of(row).model_dump(mode="json") for row in rows]
     for case in example_json("refusals"):
         out.refusals.append(await scenario.refusal(case))
     update, entries = example_json("update-request"), example_json("update-entries-request")
@@ -1140,13 +1146,13 @@ def test_each_refusal_has_its_status_and_field(outcome: Outcome) -> None:
 
 def test_the_usage_entry(outcome: Outcome) -> None:
     entry = example_json("usage-entry")
-    api.PersonalDataUsage.model_validate(entry)
+    api_models.PersonalDataUsage.model_validate(entry)
     found = [e for e in outcome.usage if e["MessageId"] == READER.message_id]
     assert len(found) == 2  # the read of A.3, then its read-value of height_cm
     assert {**found[0], "SearchDateTime": entry["SearchDateTime"]} == entry
     assert found[1]["Fields"] == ["height_cm"]
     rows = table_rows(section("9.3 The usage API"), "| Member |")
-    assert [quoted(row[0])[0] for row in rows] == list(api.PersonalDataUsage.model_fields)
+    assert [quoted(row[0])[0] for row in rows] == list(api_models.PersonalDataUsage.model_fields)
     assert {e["MessageId"] for e in outcome.usage} == {READER.message_id, WINDOW.message_id}
     assert outcome.usage_subjects[:2] == example_json("usage-subjects")
     assert "with `userID=0499370899`" in prose("9.3 The usage API")
@@ -1417,4 +1423,4 @@ def test_the_worked_example_checks_refuse_altered_answers(outcome: Outcome) -> N
     assert outcome.pages[0] != page
     entry = example_json("usage-entry")
     with pytest.raises(ValueError, match="Refrences"):
-        api.PersonalDataUsage.model_validate({**entry, "Refrences": "0499370899"})
+        api_models.PersonalDataUsage.model_validate({**entry, "Refrences": "0499370899"})

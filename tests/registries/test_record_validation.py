@@ -99,6 +99,14 @@ def test_content_is_an_object(content: Any, shown: str) -> None:
     assert problems(PERSONS, content) == [f"/write/content → {shown} is not an object"]
 
 
+def test_each_missing_field_is_listed_once() -> None:
+    # jsonschema raises one error per missing field, each naming them all.
+    assert problems(PERSONS, {}) == [
+        "/write/content/family_name_fa → is missing: the field is required",
+        "/write/content/national_code → is missing: the field is required",
+    ]
+
+
 def test_at_most_twenty_refusals_are_listed() -> None:
     record = {f"unknown_{index:02d}": index for index in range(30)}
     listed = problems(PERSONS, record)

@@ -197,6 +197,11 @@ def test_create_read_and_exists(reg: Setup) -> None:
     assert read.headers["x-road-service"].endswith("/people")
     found = call(reg, "/1.0/exists", "POST", json=query)
     assert found.json()["answer"]["status"] is True
+    # 165.0 is an integer to JSON Schema, and so to the query.
+    integral = {"query": {"content": {**query["query"]["content"], "height_cm": 165.0}}}
+    assert call(reg, "/1.0/exists", "POST", json=integral).json()["answer"]["status"] is True
+    empty_instant = call(reg, "/1.0/read", "POST", params={"asOf": ""}, json=query)
+    assert problem(empty_instant, 422)["errors"][0]["field"] == "asOf"
     missing = {"query": {"content": {"national_code": "0000000000"}}}
     assert call(reg, "/1.0/exists", "POST", json=missing).json()["answer"]["status"] is False
     # The same record twice, and another record with its unique mobile: 409 naming the field.
@@ -221,6 +226,9 @@ def test_a_bad_body_is_a_422_naming_the_field(reg: Setup) -> None:
     assert any("family_name" in f or "family_name" in bad["detail"] for f in fields_named(bad))
     bad = problem(call(reg, "/1.0/create", "POST", json={"nothing": 1}), 422)
     assert bad["errors"][0]["field"] == "/write/content"
+    beside = {"write": {"content": person(), "also": 1}}
+    bad = problem(call(reg, "/1.0/create", "POST", json=beside), 422)
+    assert bad["errors"][0]["field"] == "/write/also"
     bad = problem(call(reg, "/1.0/create", "POST", content=b"{not json"), 422)
 
 
@@ -241,6 +249,36 @@ def test_unknown_registry_version_and_record_are_404(reg: Setup) -> None:
         headers={"X-Zistboom-Gateway-Secret": secret, "X-Road-Client": reg.client},
     )
     assert problem(direct, 404)["errors"][0]["field"] == "registry"
+    # /database/modify is not a registry id: only its own route (POST) answers there.
+    modify = httpx.get(
+        f"{reg.registry.url}/database-api/database/modify",
+        headers={"X-Zistboom-Gateway-Secret": secret, "X-Road-Client": reg.own},
+    )
+    problem(modify, 405)
+    assert modify.headers["allow"] == "POST"
+    # A registry with nothing published has no Data API document yet.
+    token = (reg.registry.data_dir / "admin-token").read_text().strip()
+    admin = httpx.Client(
+        base_url=f"{reg.registry.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
+    )
+    with admin:
+        draft = admin.post(
+            "/registries",
+            json={
+                "code": "drafts",
+                "name_fa": "پیش‌نویس",
+                "name_en": "Drafts",
+                "schema": {
+                    "type": "object",
+                    "properties": {"id": {"type": "integer", "x-key": True}},
+                },
+            },
+        )
+        assert draft.status_code == 201, draft.text
+        assert problem(admin.get("/registries/drafts/openapi"), 404)["errors"][0]["field"] == "code"
+        # A schema's refusals name their place in the body.
+        refused = problem(admin.post("/registries/drafts/versions", json={"schema": {}}), 422)
+        assert {e["field"] for e in refused["errors"]} == {"/schema/type", "/schema/properties"}
 
 
 def test_list_searches_filters_orders_and_pages(reg: Setup) -> None:

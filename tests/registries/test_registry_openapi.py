@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from registry_schemas import one_field_document, person_document
 from zistboom.core.errors import ValidationError
 from zistboom.registries.openapi import data_api_openapi, database_api_openapi, usage_api_openapi
-from zistboom.registries.schema import RegistrySchema, parse_schema
+from zistboom.registries.schema import RegistrySchema, match_form, parse_schema
 
 PERSONS = parse_schema(person_document())
 PLAIN = parse_schema(one_field_document("colour", {"type": "string", "x-searchable": True}))
@@ -139,6 +139,7 @@ def test_the_checker_refuses_what_openapi_forbids() -> None:
         "'path', 'cookie']",
         "$ref #/components/schemas/RecordPatch_1_0 resolves to nothing",
         "$ref #/components/schemas/RecordPatch_1_0 resolves to nothing",
+        "$ref #/components/schemas/RecordPatch_1_0 resolves to nothing",
         "components.schemas.Record_1_0: not a JSON Schema: 'strng' is not valid under any of the "
         "given schemas",
         "delete /1.0/{ID}/delete: path parameter ID is not declared",
@@ -173,15 +174,19 @@ def test_the_data_api_of_two_versions_is_valid_openapi() -> None:
         (("PUT", "/1.0/update-entries"), "update_entries_1_0"),
         (("POST", "/1.0/update-or-create"), "update_or_create_1_0"),
         (("DELETE", "/1.0/{ID}/delete"), "delete_1_0"),
-        (("GET", "/1.0/{ID}/read-value/{field}.{ext}"), "read_value_1_0"),
+        (("GET", "/1.0/{ID}/read-value/{field}.json"), "read_value_1_0"),
     ]
-    assert len(operations) == 18
-    assert ("GET", "/2.0/{ID}/read-value/{field}.{ext}") in operations
+    # Version 2.0 has a file field: its bytes have a path of their own.
+    assert len(operations) == 19
+    assert operations[("GET", "/2.0/{ID}/read-value/{field}.json")] == "read_value_2_0"
+    assert operations[("GET", "/2.0/{ID}/read-value/photo.jpg")] == "read_file_photo_2_0"
     assert list(document["components"]["schemas"]) == [
         "Record_1_0",
+        "RecordListed_1_0",
         "RecordQuery_1_0",
         "RecordPatch_1_0",
         "Record_2_0",
+        "RecordListed_2_0",
         "RecordQuery_2_0",
         "RecordPatch_2_0",
         "ProblemField",
@@ -200,6 +205,9 @@ def test_the_list_operation_takes_the_govstack_query_parameters() -> None:
         "ordering",
         "page_size",
         "cursor",
+        "query.national_code",
+        "query.national_code.prefix",
+        "query.national_code.in",
         "query.family_name_fa",
         "query.family_name_fa.prefix",
         "query.family_name_fa.in",
@@ -241,11 +249,32 @@ def test_the_list_operation_takes_the_govstack_query_parameters() -> None:
         "type": "array",
         "items": {"type": "string", "format": "date"},
         "minItems": 1,
+        "maxItems": 100,
     }
+    # The service splits an in-list at each comma, and refuses a text with no match form.
+    assert parameters["query.family_name_fa.in"]["schema"]["items"] == {
+        "type": "string",
+        "pattern": "^[^,]*$",
+    }
+    matchable = re.compile(parameters["search"]["schema"]["pattern"])
+    for blank in (" ", "\u200c", "\u200b\u0640 \u00a0"):
+        assert not matchable.search(blank) and not match_form(blank)
+    for text in ("a", " \u200cعلی", "\u0653"):
+        assert matchable.search(text) and match_form(text)
+    assert parameters["query.national_code.prefix"]["schema"]["pattern"] == matchable.pattern
     assert parameters["asOf"]["schema"] == {"type": "string", "format": "date-time"}
     page = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert page["required"] == ["count", "count_exact", "next", "previous", "results"]
-    assert page["properties"]["results"]["items"] == {"$ref": "#/components/schemas/Record_1_0"}
+    listed = {"$ref": "#/components/schemas/RecordListed_1_0"}
+    assert page["properties"]["results"]["items"] == listed
+
+
+def test_a_version_without_a_searchable_text_has_no_search() -> None:
+    schema = parse_schema(
+        {"type": "object", "properties": {"id": {"type": "integer", "x-key": True}}}
+    )
+    operation = data_api(("1.0", schema))["paths"]["/1.0"]["get"]
+    assert "search" not in [p["name"] for p in operation["parameters"]]
 
 
 def test_each_scalar_kind_gets_its_operators() -> None:
@@ -265,6 +294,7 @@ def test_each_scalar_kind_gets_its_operators() -> None:
     operation = data_api(("1.0", schema))["paths"]["/1.0"]["get"]
     names = [p["name"] for p in operation["parameters"] if p["name"].startswith("query.")]
     assert names == [
+        *(f"query.id{op}" for op in ("", ".gte", ".gt", ".lte", ".lt", ".in")),
         *(f"query.n{op}" for op in ("", ".gte", ".gt", ".lte", ".lt", ".in")),
         "query.on",
         *(f"query.at{op}" for op in ("", ".gte", ".gt", ".lte", ".lt", ".in")),
@@ -312,6 +342,7 @@ def test_the_bodies_and_answers_of_the_record_operations() -> None:
         }
 
     query, write = closed(content=ref("RecordQuery")), closed(content=ref("Record"))
+    patch = closed(content=ref("RecordPatch"))
     assert body("/1.0/read") == body("/1.0/exists") == closed(query=query)
     assert answer("/1.0/read") == closed(content=ref("Record"))
     assert answer("/1.0/exists") == closed(
@@ -319,11 +350,12 @@ def test_the_bodies_and_answers_of_the_record_operations() -> None:
     )
     assert body("/1.0/create") == closed(write=write)
     assert answer("/1.0/create") == closed(content=ref("Record"))
-    update = closed(query=query, write=closed(content=ref("RecordPatch")))
+    update = closed(query=query, write=patch)
     assert body("/1.0/update", "put") == body("/1.0/update-entries", "put") == update
     assert answer("/1.0/update", "put") == closed(content=ref("Record"))
     assert answer("/1.0/update-entries", "put") == closed(updated={"type": "integer", "minimum": 0})
-    assert body("/1.0/update-or-create") == closed(query=query, write=write)
+    # A write that makes a whole record only with the query's fields is one a create accepts.
+    assert body("/1.0/update-or-create") == update
     assert answer("/1.0/update-or-create") == closed(
         content=ref("Record"), created={"type": "boolean"}
     )
@@ -331,11 +363,14 @@ def test_the_bodies_and_answers_of_the_record_operations() -> None:
     delete = paths["/1.0/{ID}/delete"]["delete"]
     assert delete["responses"]["204"] == {"description": "Deleted"}
     assert delete["parameters"][0]["schema"] == {"type": "string", "pattern": "^[0-9]{10}$"}
-    value = paths["/1.0/{ID}/read-value/{field}.{ext}"]["get"]
+    value = paths["/1.0/{ID}/read-value/{field}.json"]["get"]
     parameters = {p["name"]: p["schema"] for p in value["parameters"]}
+    assert list(parameters) == ["ID", "field"]  # no asOf: read-value reads the record now
     assert parameters["field"]["enum"] == list(PERSONS.names)
-    assert parameters["ext"]["enum"] == ["json", "jpg"]
-    assert list(value["responses"]["200"]["content"]) == ["application/json", "image/jpeg"]
+    assert answer("/1.0/{ID}/read-value/{field}.json", "get") == closed(value={})
+    photo = paths["/1.0/{ID}/read-value/photo.jpg"]["get"]
+    assert [p["name"] for p in photo["parameters"]] == ["ID"]
+    assert photo["responses"]["200"]["content"] == {"image/jpeg": {}}
 
 
 @pytest.mark.parametrize(
@@ -349,7 +384,8 @@ def test_the_bodies_and_answers_of_the_record_operations() -> None:
         ("/1.0/update-entries put", ["200", "404", "409", "422"]),
         ("/1.0/update-or-create post", ["200", "404", "409", "422"]),
         ("/1.0/{ID}/delete delete", ["204", "404", "422"]),
-        ("/1.0/{ID}/read-value/{field}.{ext} get", ["200", "404", "422"]),
+        ("/1.0/{ID}/read-value/{field}.json get", ["200", "404", "422"]),
+        ("/1.0/{ID}/read-value/photo.jpg get", ["200", "404", "422"]),
     ],
 )
 def test_errors_are_problem_documents(operation: str, statuses: list[str]) -> None:
@@ -376,8 +412,23 @@ def test_the_record_schemas_are_the_versions_schema() -> None:
         optional = schemas[name]
         assert "required" not in optional
         assert optional["additionalProperties"] is False
-        assert list(optional["properties"]) == list(record["properties"])
-        assert "default" not in optional["properties"]["alive"]
+        assert optional["minProperties"] == 1
+    # A query names the key, the unique and the searchable fields (service._query_terms).
+    assert list(schemas["RecordQuery_1_0"]["properties"]) == [
+        "national_code",
+        "family_name_fa",
+        "birth_date",
+        "registered_at",
+    ]
+    assert list(schemas["RecordPatch_1_0"]["properties"]) == list(record["properties"])
+    assert "default" not in schemas["RecordPatch_1_0"]["properties"]["alive"]
+    # A listed record may hold only the fields a filter names, and always the key.
+    listed = schemas["RecordListed_1_0"]
+    assert listed["required"] == ["national_code"]
+    assert listed["properties"] == {
+        **{k: v for k, v in record["properties"].items() if k != "alive"},
+        "alive": {"type": "boolean"},
+    }
     assert schemas["Problem"]["required"] == ["type", "title", "status", "detail"]
 
 
@@ -457,10 +508,10 @@ def test_every_body_the_document_allows_is_accepted(label: str) -> None:
     def check(case: Any) -> None:
         if "write" in case.body:
             content = case.body["write"]["content"]
-            if label.startswith("PUT"):
-                PERSONS.validate_partial(content, pointer="/write/content")
-            else:
+            if label == "POST /1.0/create":
                 PERSONS.validate_record(content, pointer="/write/content")
+            else:  # a patch; update-or-create completes it with the query's fields
+                PERSONS.validate_partial(content, pointer="/write/content")
         if "query" in case.body:
             PERSONS.validate_partial(case.body["query"]["content"], pointer="/query/content")
 

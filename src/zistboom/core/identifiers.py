@@ -20,6 +20,8 @@ from urllib.parse import quote, unquote
 
 from zistboom.core.errors import ValidationError
 from zistboom.core.iran import (
+    FOREIGN_NATIONAL_ID_MAX_LENGTH,
+    FOREIGN_NATIONAL_ID_MIN_LENGTH,
     validate_foreign_national_id,
     validate_legal_entity_id,
     validate_national_code,
@@ -559,6 +561,11 @@ _MEMBER_ID: Final = f"{_INSTANCE_PATTERN}/{_CLASS_PATTERN}/{_MEMBER_CODE_PATTERN
 MEMBER_ID_PATTERN: Final = f"^{_MEMBER_ID}$"
 SUBSYSTEM_ID_PATTERN: Final = f"^{_MEMBER_ID}/{_CODE_PATTERN}$"
 SERVICE_ID_PATTERN: Final = f"^{_MEMBER_ID}/{_CODE_PATTERN}/{_CODE_PATTERN}$"
+# An X-Road-Client header: a member or one of its subsystems.
+CLIENT_ID_PATTERN: Final = f"^{_MEMBER_ID}(?:/{_CODE_PATTERN})?$"
+# IR and a national code, or FN and a foreign national ID.
+_FOREIGN_DIGITS: Final = f"{FOREIGN_NATIONAL_ID_MIN_LENGTH},{FOREIGN_NATIONAL_ID_MAX_LENGTH}"
+PERSON_ID_PATTERN: Final = f"^(?:IR[0-9]{{10}}|FN[0-9]{{{_FOREIGN_DIGITS}}})$"
 # Custom JSON Schema formats naming the check-digit rules (annotations: a validator that does
 # not know them ignores them; a test generator can produce valid values from them).
 LEGAL_ENTITY_ID_FORMAT: Final = "zb-legal-entity-id"
@@ -566,3 +573,5 @@ MEMBER_ID_FORMAT: Final = "zb-member-id"
 SUBSYSTEM_ID_FORMAT: Final = "zb-subsystem-id"
 SERVICE_ID_FORMAT: Final = "zb-service-id"
 NATIONAL_CODE_FORMAT: Final = "zb-national-code"
+CLIENT_ID_FORMAT: Final = "zb-client-id"
+PERSON_ID_FORMAT: Final = "zb-person-id"

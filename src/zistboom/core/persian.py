@@ -77,6 +77,9 @@ _DELETED: Final = frozenset(
     ]
 )
 _DELETE_TABLE: Final = {ord(c): None for c in _DELETED}
+# The same characters as the body of a regex character class (alike in Python, ECMA-262 and
+# Rust), for documents that state which texts normalize_text leaves something of.
+DELETED_CHARACTERS: Final = "".join(f"\\u{ord(c):04x}" for c in sorted(_DELETED))
 
 _LETTER_MAP: Final = str.maketrans(
     {

@@ -58,6 +58,8 @@ BACKEND_URL_PATTERN = (
 )
 ECOSYSTEM_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)?$"
 Code = Annotated[str, Field(pattern=identifiers.CODE_PATTERN, max_length=64)]
+# service.create_service and update_service: a code, or empty for none.
+ServiceKind = Annotated[str, Field(pattern=f"^$|{identifiers.CODE_PATTERN}", max_length=64)]
 SubsystemIdText = Annotated[
     str,
     Field(
@@ -172,7 +174,7 @@ class ServiceFields(Input):
 
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
     ecosystem: Ecosystem | None = None
-    service_kind: str | None = Field(default=None, max_length=64)
+    service_kind: ServiceKind | None = None
     personal_data: bool = Field(
         default=False,
         description="the service returns personal data: calls need X-Road-UserId and a purpose",
@@ -205,7 +207,7 @@ class ServiceUpdate(Input):
     backend_url: BackendUrl | SkipJsonSchema[None] = None
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] | SkipJsonSchema[None] = None
     ecosystem: Ecosystem | None = None
-    service_kind: str | None = Field(default=None, max_length=64)
+    service_kind: ServiceKind | None = None
     personal_data: bool | SkipJsonSchema[None] = None
     timeout: Timeout | None = None
     max_body_bytes: MaxBodyBytes | None = None

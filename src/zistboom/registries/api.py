@@ -1,40 +1,47 @@
-"""The registry service's routes: the GovStack Data API (``/data/...``), the personal-data-usage
-API (``/data/MyPersonalDataUsage/1.0``) and the Database API (``/database-api/...``), which
-answer only calls through the agency's own gateway; and the management API (``/api/v1``),
-loopback and admin token only. Routes parse and identify the caller, then call
-``service.py``."""
+"""The registry service's routes behind its gateway: the GovStack Data API (``/data/...``)
+and the personal-data-usage API (``/data/MyPersonalDataUsage/1.0``), and what every route
+behind the gateway shares: the service's state and the caller the gateway vouches for (the
+Database API, ``database_api.py``, takes it too; the management API is ``management_api.py``).
+Routes parse and identify the caller, then call ``service.py``; their answers are
+``api_models.py``'s."""
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Path as InPath
+from fastapi.security import APIKeyHeader
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zistboom.core import exchange as xr
+from zistboom.core import identifiers
 from zistboom.core.database import transaction
-from zistboom.core.errors import (
-    AuthenticationError,
-    PermissionDeniedError,
-    ValidationError,
-)
+from zistboom.core.errors import PermissionDeniedError, ValidationError
 from zistboom.core.identifiers import SubsystemId, parse_client_header
 from zistboom.core.problems import problem_responses
 from zistboom.registries import publishing, service
-from zistboom.registries.models import Registry, Usage
+from zistboom.registries.api_models import (
+    ExistsAnswer,
+    PersonalDataUsage,
+    RecordAnswer,
+    RecordPage,
+    UpdatedAnswer,
+    UpsertAnswer,
+    UsagePage,
+    ValueAnswer,
+)
+from zistboom.registries.openapi_document import closed, with_content
 from zistboom.registries.query import parse_as_of, parse_list_query
-from zistboom.registries.schema import dump_schema
 from zistboom.registries.settings import RegistrySettings
 
 JSON = "application/json"
 MAX_BODY = 12 * 1024 * 1024
+SCHEMA = "/schema"  # where a registry schema sits in a body, for its refusals' pointers
 
 
 @dataclass(slots=True)
@@ -51,7 +58,8 @@ def state_of(request: Request) -> RegistryState:
     return state
 
 
-def _json(value: Any, status: int = 200) -> Response:
+def json_response(value: Any, status: int = 200) -> Response:
+    """A JSON answer, serialised by orjson."""
     return Response(orjson.dumps(value), status_code=status, media_type=JSON)
 
 
@@ -65,76 +73,131 @@ async def _body(request: Request) -> Any:
         raise ValidationError(f"the body is not JSON: {error}", field="/") from error
 
 
-def _from_gateway(request: Request) -> service.Caller:
-    """The caller as the gateway vouches for it. A call that does not come from the gateway
-    (its address and its secret) is refused before anything is read."""
+# --- who is calling: the gateway, on behalf of a client ---------------------------------------
+
+# Declared as a security scheme, so the document says which routes need it; the refusal (403
+# with problem details) stays _through_gateway's.
+_gateway_secret = APIKeyHeader(
+    name="X-Zistboom-Gateway-Secret",
+    scheme_name="GatewaySecret",
+    auto_error=False,
+    description=(
+        f"the secret the agency's gateway sends with every call (DATA_DIR/"
+        f"{publishing.SECRET_FILE}); calls from anywhere else are refused"
+    ),
+)
+
+
+def _through_gateway(
+    request: Request, presented: Annotated[str | None, Depends(_gateway_secret)]
+) -> None:
+    """A call that does not come from the gateway (its address and its secret) is refused
+    before anything else of it is read."""
     state = state_of(request)
     host = request.client.host if request.client else ""
-    presented = request.headers.get(xr.GATEWAY_SECRET, "")
     if host not in state.settings.gateway_hosts or not hmac.compare_digest(
-        presented.encode(), state.gateway_secret.encode()
+        (presented or "").encode(), state.gateway_secret.encode()
     ):
         raise PermissionDeniedError(
             "this registry answers only calls that come through its own gateway "
             "(ZB-STD-006 §3.2): call it at /r1/… on your gateway",
             field=xr.GATEWAY_SECRET,
         )
-    client_text = request.headers.get(xr.X_ROAD_CLIENT)
-    if not client_text:
-        raise ValidationError("X-Road-Client is missing", field="X-Road-Client")
-    client = parse_client_header(client_text)
+
+
+Through = Annotated[None, Depends(_through_gateway)]
+# Optional parameters: absent, or text (never null, which a header or query cannot carry).
+OptionalText = str | SkipJsonSchema[None]
+INSTANT: dict[str, Any] = {"format": "date-time"}
+ClientHeader = Annotated[
+    str,
+    Header(
+        alias="X-Road-Client",
+        pattern=identifiers.CLIENT_ID_PATTERN,
+        max_length=300,
+        json_schema_extra={"format": identifiers.CLIENT_ID_FORMAT},
+        description="the client (INSTANCE/CLASS/MEMBER[/SUBSYSTEM]), as the gateway vouches for it",
+    ),
+]
+UserIdHeader = Annotated[
+    OptionalText,
+    Header(alias="X-Road-UserId", description="who the call is made on behalf of"),
+]
+PersonHeader = Annotated[
+    OptionalText,
+    Header(
+        alias="X-Road-UserId",
+        pattern=identifiers.PERSON_ID_PATTERN,
+        json_schema_extra={"format": identifiers.PERSON_ID_FORMAT},
+        description="the person the list is about: IR and a national code, or FN and a "
+        "foreign national ID",
+    ),
+]
+PurposeHeader = Annotated[OptionalText, Header(alias="X-Road-Purpose", description="why")]
+MessageIdHeader = Annotated[
+    OptionalText, Header(alias="X-Road-Id", description="the exchange's message id")
+]
+
+
+def _caller(
+    client: str, user_id: str | None, purpose: str | None, message_id: str | None
+) -> service.Caller:
+    parsed = parse_client_header(client)
     return service.Caller(
-        client=str(client),
-        member=str(client.member) if isinstance(client, SubsystemId) else str(client),
-        user_id=request.headers.get(xr.X_ROAD_USER_ID) or None,
-        purpose=request.headers.get(xr.X_ROAD_PURPOSE) or None,
-        message_id=request.headers.get(xr.X_ROAD_ID) or None,
+        client=str(parsed),
+        member=str(parsed.member) if isinstance(parsed, SubsystemId) else str(parsed),
+        user_id=user_id or None,
+        purpose=purpose or None,
+        message_id=message_id or None,
     )
 
 
+def _from_gateway(
+    _: Through,
+    client: ClientHeader,
+    user_id: UserIdHeader = None,
+    purpose: PurposeHeader = None,
+    message_id: MessageIdHeader = None,
+) -> service.Caller:
+    """The caller as the gateway vouches for it."""
+    return _caller(client, user_id, purpose, message_id)
+
+
+def _person_from_gateway(
+    _: Through,
+    client: ClientHeader,
+    user_id: PersonHeader = None,
+    purpose: PurposeHeader = None,
+    message_id: MessageIdHeader = None,
+) -> service.Caller:
+    """The caller of the usage list, whose X-Road-UserId names a person."""
+    return _caller(client, user_id, purpose, message_id)
+
+
 GatewayCaller = Annotated[service.Caller, Depends(_from_gateway)]
-READ = problem_responses(403, 404, 409, 422)
-WRITE = problem_responses(403, 404, 409, 422)
+PersonCaller = Annotated[service.Caller, Depends(_person_from_gateway)]
+# 403: not through the gateway (or, for a registry with personal data, without X-Road-UserId
+# and X-Road-Purpose); 404: no such registry, version or record; 409: a unique value taken,
+# or a query matching several records; 422: input against its rules.
+DATA = problem_responses(403, 404, 409, 422)
+
+
+def _body_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` stating a JSON body the route reads itself (``_body``): a record is
+    each registry's own, so the registry's generated document states it exactly."""
+    return {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
+
+
+_FIELDS = {"type": "object", "minProperties": 1, "description": "fields of the registry's records"}
+_RECORD = {"type": "object", "description": "a record of the registry"}
+QUERY_BODY = _body_schema(closed({"query": with_content(_FIELDS)}))
+CREATE_BODY = _body_schema(closed({"write": with_content(_RECORD)}))
+UPDATE_BODY = _body_schema(closed({"query": with_content(_FIELDS), "write": with_content(_FIELDS)}))
 
 data = APIRouter(tags=["Data API"])
 
 
 # --- the personal-data-usage API (before /data/{code}/{version}, which would match it) ------
-
-
-class PersonalDataUsage(BaseModel):
-    ID: str
-    ReaderID: str
-    ReaderInstitutionID: str
-    ReaderApplicationName: str
-    SearchDateTime: datetime
-    DatabaseID: str
-    Refrences: list[dict[str, str]]
-    Fields: list[str]
-    Purpose: str
-    MessageId: str | None
-
-    @classmethod
-    def of(cls, usage: Usage) -> PersonalDataUsage:
-        client = usage.client.split("/")
-        return cls(
-            ID=str(usage.id),
-            ReaderID=usage.user_id,
-            ReaderInstitutionID="/".join(client[:3]),
-            ReaderApplicationName=usage.client,
-            SearchDateTime=usage.at,
-            DatabaseID=usage.registry_code,
-            Refrences=[{"ReferenceID": usage.record_key}],
-            Fields=list(usage.fields.get("names", [])),
-            Purpose=usage.purpose,
-            MessageId=usage.message_id,
-        )
-
-
-class UsagePage(BaseModel):
-    count: int
-    next: str | None
-    results: list[PersonalDataUsage]
 
 
 @data.get(
@@ -145,12 +208,16 @@ class UsagePage(BaseModel):
 )
 async def personal_data_usage(
     request: Request,
-    caller: GatewayCaller,
-    user_id: Annotated[str | None, Query(alias="userID", max_length=40)] = None,
-    since: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    until: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+    caller: PersonCaller,
+    user_id: Annotated[OptionalText, Query(alias="userID", max_length=40)] = None,
+    since: Annotated[
+        OptionalText, Query(alias="from", max_length=40, json_schema_extra=INSTANT)
+    ] = None,
+    until: Annotated[
+        OptionalText, Query(alias="to", max_length=40, json_schema_extra=INSTANT)
+    ] = None,
     page_size: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | SkipJsonSchema[None], Query(ge=0)] = None,
 ) -> UsagePage:
     """Who read the person's data (the person named by X-Road-UserId, only), when, which
     record and fields, why, and under which message."""
@@ -160,8 +227,8 @@ async def personal_data_usage(
             session,
             caller,
             asked_for=user_id,
-            since=parse_as_of(since, field="from") if since else None,
-            until=parse_as_of(until, field="to") if until else None,
+            since=parse_as_of(since, field="from") if since is not None else None,
+            until=parse_as_of(until, field="to") if until is not None else None,
             after_id=cursor,
             limit=page_size + 1,
         )
@@ -182,11 +249,13 @@ async def _target(request: Request, session: AsyncSession, code: str, version: s
     return await service.resolve(session, state_of(request).schemas, code, version)
 
 
-@data.get("/data/{code}/{version}", responses=READ, operation_id="list")
+@data.get("/data/{code}/{version}", response_model=RecordPage, responses=DATA, operation_id="list")
 async def list_records(
     request: Request, code: str, version: str, caller: GatewayCaller
 ) -> Response:
-    """Records matching the search and filters, one page at a time (ZB-STD-006 §8)."""
+    """Records matching the search and filters, one page at a time (ZB-STD-006 §8). The
+    parameters (``search``, ``filter``, ``ordering``, ``query.<field>[.<operator>]``,
+    ``page_size``, ``cursor``, ``asOf``) are each registry's: its own document lists them."""
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)
@@ -200,7 +269,7 @@ async def list_records(
             return None
         return "?" + request.url.include_query_params(cursor=cursor.encode()).query
 
-    return _json(
+    return json_response(
         {
             "count": page.count,
             "count_exact": page.count_exact,
@@ -211,50 +280,82 @@ async def list_records(
     )
 
 
-@data.post("/data/{code}/{version}/read", responses=READ, operation_id="read")
+@data.post(
+    "/data/{code}/{version}/read",
+    response_model=RecordAnswer,
+    responses=DATA,
+    operation_id="read",
+    openapi_extra=QUERY_BODY,
+)
 async def read(
     request: Request,
     code: str,
     version: str,
     caller: GatewayCaller,
-    as_of: Annotated[str | None, Query(alias="asOf", max_length=40)] = None,
+    as_of: Annotated[
+        OptionalText, Query(alias="asOf", max_length=40, json_schema_extra=INSTANT)
+    ] = None,
 ) -> Response:
     body = await _body(request)
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)
-        moment = parse_as_of(as_of) if as_of else None
-        return _json(await service.read_record(session, target, body, caller, as_of=moment))
+        moment = parse_as_of(as_of) if as_of is not None else None
+        return json_response(await service.read_record(session, target, body, caller, as_of=moment))
 
 
-@data.post("/data/{code}/{version}/exists", responses=READ, operation_id="exists")
+@data.post(
+    "/data/{code}/{version}/exists",
+    response_model=ExistsAnswer,
+    responses=DATA,
+    operation_id="exists",
+    openapi_extra=QUERY_BODY,
+)
 async def exists(request: Request, code: str, version: str, caller: GatewayCaller) -> Response:
     body = await _body(request)
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)
-        return _json(await service.exists(session, target, body, caller))
+        return json_response(await service.exists(session, target, body, caller))
 
 
-@data.post("/data/{code}/{version}/create", responses=WRITE, operation_id="create")
+@data.post(
+    "/data/{code}/{version}/create",
+    response_model=RecordAnswer,
+    responses=DATA,
+    operation_id="create",
+    openapi_extra=CREATE_BODY,
+)
 async def create(request: Request, code: str, version: str, caller: GatewayCaller) -> Response:
     body = await _body(request)
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)
-        return _json(await service.create(session, target, body, caller))
+        return json_response(await service.create(session, target, body, caller))
 
 
-@data.put("/data/{code}/{version}/update", responses=WRITE, operation_id="update")
+@data.put(
+    "/data/{code}/{version}/update",
+    response_model=RecordAnswer,
+    responses=DATA,
+    operation_id="update",
+    openapi_extra=UPDATE_BODY,
+)
 async def update(request: Request, code: str, version: str, caller: GatewayCaller) -> Response:
     body = await _body(request)
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)
-        return _json(await service.update(session, target, body, caller))
+        return json_response(await service.update(session, target, body, caller))
 
 
-@data.put("/data/{code}/{version}/update-entries", responses=WRITE, operation_id="update-entries")
+@data.put(
+    "/data/{code}/{version}/update-entries",
+    response_model=UpdatedAnswer,
+    responses=DATA,
+    operation_id="update-entries",
+    openapi_extra=UPDATE_BODY,
+)
 async def update_entries(
     request: Request, code: str, version: str, caller: GatewayCaller
 ) -> Response:
@@ -262,11 +363,15 @@ async def update_entries(
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)
-        return _json(await service.update_entries(session, target, body, caller))
+        return json_response(await service.update_entries(session, target, body, caller))
 
 
 @data.post(
-    "/data/{code}/{version}/update-or-create", responses=WRITE, operation_id="update-or-create"
+    "/data/{code}/{version}/update-or-create",
+    response_model=UpsertAnswer,
+    responses=DATA,
+    operation_id="update-or-create",
+    openapi_extra=UPDATE_BODY,
 )
 async def update_or_create(
     request: Request, code: str, version: str, caller: GatewayCaller
@@ -275,13 +380,14 @@ async def update_or_create(
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)
-        return _json(await service.update_or_create(session, target, body, caller))
+        return json_response(await service.update_or_create(session, target, body, caller))
 
 
 @data.delete(
     "/data/{code}/{version}/{key}/delete",
     status_code=204,
-    responses=WRITE,
+    response_class=Response,
+    responses=DATA,
     operation_id="delete",
 )
 async def delete(
@@ -296,17 +402,27 @@ async def delete(
 
 @data.get(
     "/data/{code}/{version}/{key}/read-value/{value_file}",
-    responses=READ,
+    responses={
+        200: {
+            "description": "With .json, the value; with a file field's own extension, the file",
+            "content": {JSON: {"schema": ValueAnswer.model_json_schema()}, "*/*": {}},
+        },
+        **DATA,
+    },
+    response_class=Response,
     operation_id="read-value",
 )
 async def read_value(
-    request: Request, code: str, version: str, key: str, value_file: str, caller: GatewayCaller
+    request: Request,
+    code: str,
+    version: str,
+    key: str,
+    value_file: Annotated[str, InPath(pattern=r"\.", description="<field>.<ext>")],
+    caller: GatewayCaller,
 ) -> Response:
     """``…/read-value/<field>.<ext>``: ``.json`` for any field, a file field's own extension
     for its bytes."""
-    field_name, dot, extension = value_file.rpartition(".")
-    if not dot:
-        raise ValidationError("name the field as <field>.<ext>, e.g. birth_date.json", field="ext")
+    field_name, _, extension = value_file.rpartition(".")
     state = state_of(request)
     async with transaction(state.sessions) as session:
         target = await _target(request, session, code, version)
@@ -315,291 +431,4 @@ async def read_value(
         )
     if media_type is not None:
         return Response(value, media_type=media_type)
-    return _json(value)
-
-
-# --- the Database API (the agency's own systems only) ----------------------------------------
-
-database = APIRouter(prefix="/database-api", tags=["Database API"])
-
-
-def _own_system(caller: GatewayCaller, request: Request) -> service.Caller:
-    owner = state_of(request).settings.member_id
-    if caller.member != owner:
-        raise PermissionDeniedError(
-            f"the Database API is for the information systems of {owner or 'the agency'} "
-            f"only; {caller.client} is not one of them",
-            field="X-Road-Client",
-        )
-    return caller
-
-
-OwnSystem = Annotated[service.Caller, Depends(_own_system)]
-
-
-async def _database_info(session: AsyncSession, registry: Registry) -> dict[str, Any]:
-    versions = (await service.describe(session, registry)).versions
-    latest = versions[-1]
-    return {
-        "id": registry.id,
-        "code": registry.code,
-        "name": registry.name_en,
-        "name_fa": registry.name_fa,
-        "description": registry.description_en,
-        "description_fa": registry.description_fa,
-        "institution": registry.owner,
-        "ecosystem": registry.ecosystem,
-        "version": latest.version,
-        "is_draft": latest.published_at is None,
-        "modified_at": (latest.published_at or latest.created_at).isoformat(),
-        "schema": latest.schema,
-        "versions": [
-            {
-                "version": v.version,
-                "published_at": v.published_at.isoformat() if v.published_at else None,
-            }
-            for v in versions
-        ],
-    }
-
-
-@database.get("/databases", responses=problem_responses(403))
-async def databases(request: Request, caller: OwnSystem) -> Response:
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        registries = await service.registries(session)
-        return _json(
-            {
-                "name": "registries",
-                "code": state.settings.subsystem,
-                "databases": [await _database_info(session, r) for r in registries],
-            }
-        )
-
-
-@database.get("/database/{registry_id}", responses=problem_responses(403, 404))
-async def database_info(request: Request, registry_id: int, caller: OwnSystem) -> Response:
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        registry = await service.registry_by_id(session, registry_id)
-        return _json(await _database_info(session, registry))
-
-
-@database.delete("/database/{registry_id}", responses=problem_responses(403, 404, 409))
-async def database_delete(request: Request, registry_id: int, caller: OwnSystem) -> Response:
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        registry = await service.registry_by_id(session, registry_id)
-        code = registry.code
-        await service.delete_registry(session, code)
-    await publishing.withdraw(state.settings, code)
-    return _json("Success")
-
-
-class DatabaseModify(BaseModel):
-    """Create a registry, or give it a new version; either way it is published at once."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(max_length=32)
-    name_fa: str | None = Field(default=None, max_length=200)
-    name_en: str | None = Field(default=None, max_length=200)
-    description_fa: str = Field(default="", max_length=4000)
-    description_en: str = Field(default="", max_length=4000)
-    ecosystem: str = Field(default="national", max_length=64)
-    group_name: str | None = Field(default=None, max_length=200)
-    catalog_name: str | None = Field(default=None, max_length=200)
-    schema_: dict[str, Any] = Field(alias="schema")
-
-
-@database.post("/database/modify", responses=problem_responses(403, 404, 409, 422))
-async def database_modify(request: Request, body: DatabaseModify, caller: OwnSystem) -> Response:
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        if not await service.has_registry(session, body.code):
-            definition = service.Definition(
-                code=body.code,
-                name_fa=body.name_fa or body.catalog_name or body.code,
-                name_en=body.name_en or body.catalog_name or body.code,
-                owner=state.settings.member_id,
-                ecosystem=body.ecosystem,
-                description_fa=body.description_fa,
-                description_en=body.description_en,
-            )
-            await service.define_registry(session, definition, body.schema_)
-        else:
-            await service.propose_version(session, state.schemas, body.code, body.schema_)
-        await service.publish(session, state.schemas, body.code)
-    await publishing.publish(state.settings, state.sessions, state.schemas, body.code)
-    async with transaction(state.sessions) as session:
-        registry = await service.get_registry(session, body.code)
-        return _json(await _database_info(session, registry))
-
-
-# --- management (loopback, admin token) ------------------------------------------------------
-
-_bearer = HTTPBearer(auto_error=False)
-
-
-def _admin(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise PermissionDeniedError("the management API answers on loopback only", field="host")
-    token = state_of(request).admin_token
-    if credentials is None or not hmac.compare_digest(
-        credentials.credentials.encode(), token.encode()
-    ):
-        raise AuthenticationError(
-            "send the registry's admin token (DATA_DIR/admin-token) as "
-            "'Authorization: Bearer <token>'",
-            field="Authorization",
-        )
-
-
-management = APIRouter(prefix="/api/v1", tags=["management"], dependencies=[Depends(_admin)])
-
-
-class RegistryCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(max_length=32)
-    name_fa: str = Field(max_length=200)
-    name_en: str = Field(max_length=200)
-    description_fa: str = Field(default="", max_length=4000)
-    description_en: str = Field(default="", max_length=4000)
-    owner: str | None = Field(default=None, max_length=255, description="default: this agency")
-    ecosystem: str = Field(default="national", max_length=64)
-    schema_: dict[str, Any] = Field(alias="schema")
-
-
-class VersionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    schema_: dict[str, Any] = Field(alias="schema")
-
-
-class VersionOut(BaseModel):
-    version: str
-    published_at: datetime | None
-
-
-class RegistryOut(BaseModel):
-    code: str
-    name_fa: str
-    name_en: str
-    description_fa: str
-    description_en: str
-    owner: str
-    ecosystem: str
-    records: int
-    versions: list[VersionOut]
-
-
-async def _registry_out(session: AsyncSession, code: str) -> RegistryOut:
-    registry = await service.get_registry(session, code)
-    described = await service.describe(session, registry)
-    return RegistryOut(
-        code=registry.code,
-        name_fa=registry.name_fa,
-        name_en=registry.name_en,
-        description_fa=registry.description_fa,
-        description_en=registry.description_en,
-        owner=registry.owner,
-        ecosystem=registry.ecosystem,
-        records=described.records,
-        versions=[
-            VersionOut(version=v.version, published_at=v.published_at) for v in described.versions
-        ],
-    )
-
-
-@management.get("/registries", responses=problem_responses(401, 403))
-async def registries(request: Request) -> list[RegistryOut]:
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        rows = await service.registries(session)
-        return [await _registry_out(session, r.code) for r in rows]
-
-
-@management.post("/registries", status_code=201, responses=problem_responses(401, 403, 409, 422))
-async def create_registry(request: Request, body: RegistryCreate) -> RegistryOut:
-    """Define a registry with its first version (1.0) as a draft; publish it to serve it."""
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        definition = service.Definition(
-            code=body.code,
-            name_fa=body.name_fa,
-            name_en=body.name_en,
-            owner=body.owner or state.settings.member_id,
-            ecosystem=body.ecosystem,
-            description_fa=body.description_fa,
-            description_en=body.description_en,
-        )
-        await service.define_registry(session, definition, body.schema_)
-        return await _registry_out(session, body.code)
-
-
-@management.get("/registries/{code}", responses=problem_responses(401, 403, 404))
-async def get_registry(request: Request, code: str) -> RegistryOut:
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        return await _registry_out(session, code)
-
-
-@management.post(
-    "/registries/{code}/versions",
-    status_code=201,
-    responses=problem_responses(401, 403, 404, 422),
-)
-async def propose_version(request: Request, code: str, body: VersionCreate) -> VersionOut:
-    """A new draft version from a schema; a change that would break stored records is refused
-    with each field and the reason."""
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        row = await service.propose_version(session, state.schemas, code, body.schema_)
-        return VersionOut(version=row.version, published_at=row.published_at)
-
-
-@management.post(
-    "/registries/{code}/publish", responses=problem_responses(401, 403, 404, 409, 422, 502)
-)
-async def publish(request: Request, code: str) -> VersionOut:
-    """Publish the draft: the Data API serves it, and the registry's services are registered
-    (or updated) on the agency's gateway."""
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        row = await service.publish(session, state.schemas, code)
-        out = VersionOut(version=row.version, published_at=row.published_at)
-    await publishing.publish(state.settings, state.sessions, state.schemas, code)
-    return out
-
-
-@management.get(
-    "/registries/{code}/versions/{version}/schema", responses=problem_responses(401, 403, 404)
-)
-async def export_schema(
-    request: Request,
-    code: str,
-    version: str,
-    format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json",
-) -> Response:
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        row = await service.version_row(session, code, version)
-    media = JSON if format == "json" else "application/yaml"
-    return Response(dump_schema(row.schema, format=format), media_type=media)  # type: ignore[arg-type]
-
-
-@management.get("/registries/{code}/openapi", responses=problem_responses(401, 403, 404))
-async def registry_openapi(request: Request, code: str) -> dict[str, Any]:
-    """The Data API of every published version, as the gateway's service describes it."""
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        return await publishing.registry_openapi(session, state.schemas, code)
+    return json_response(value)

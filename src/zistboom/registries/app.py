@@ -16,7 +16,7 @@ from zistboom import __version__
 from zistboom.core.database import begin_immediately, create_engine, migrate, session_factory
 from zistboom.core.problems import install_problem_handlers
 from zistboom.core.tokens import ensure_token_file
-from zistboom.registries import api, service
+from zistboom.registries import api, database_api, management_api, service
 from zistboom.registries.publishing import gateway_secret
 from zistboom.registries.settings import RegistrySettings
 
@@ -70,8 +70,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(api.data)
-    app.include_router(api.database)
-    app.include_router(api.management)
+    app.include_router(database_api.database)
+    app.include_router(management_api.management)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:

@@ -68,11 +68,16 @@ def _check_definition(definition: Definition) -> None:
 
 
 async def define_registry(
-    session: AsyncSession, definition: Definition, schema_document: dict[str, Any]
+    session: AsyncSession,
+    definition: Definition,
+    schema_document: dict[str, Any],
+    *,
+    pointer: str = "",
 ) -> tuple[Registry, RegistryVersion]:
-    """A new registry with its first version, 1.0, as a draft."""
+    """A new registry with its first version, 1.0, as a draft. The schema's refusals name
+    their keyword below ``pointer`` (where the schema sits in the request)."""
     _check_definition(definition)
-    parse_schema(schema_document)
+    parse_schema(schema_document, pointer=pointer)
     if await repository.find_registry(session, definition.code) is not None:
         raise ConflictError(f"registry {definition.code!r} exists", field="code")
     now = utc_now()
@@ -113,12 +118,18 @@ def _next_version(latest: str, *, major: bool) -> str:
 
 
 async def propose_version(
-    session: AsyncSession, schemas: Schemas, code: str, schema_document: dict[str, Any]
+    session: AsyncSession,
+    schemas: Schemas,
+    code: str,
+    schema_document: dict[str, Any],
+    *,
+    pointer: str = "",
 ) -> RegistryVersion:
     """A new draft from a schema (replacing an unpublished draft). It must keep every stored
-    record valid: a breaking change is refused, naming each field and the reason."""
+    record valid: a breaking change is refused, naming each field and the reason. The
+    schema's refusals name their keyword below ``pointer``, as in :func:`define_registry`."""
     registry = await get_registry(session, code)
-    new = parse_schema(schema_document)
+    new = parse_schema(schema_document, pointer=pointer)
     versions = await repository.versions_of(session, registry)
     published = [v for v in versions if v.published_at is not None]
     for draft in (v for v in versions if v.published_at is None):

@@ -11,11 +11,12 @@ they are not listed as parameters; the descriptions say which ones a call needs.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from zistboom.core import identifiers
 from zistboom.core.errors import ValidationError
+from zistboom.core.persian import DELETED_CHARACTERS
 from zistboom.registries.fields import Field
 from zistboom.registries.openapi_document import (
     HEADERS_NOTE,
@@ -33,12 +34,16 @@ from zistboom.registries.openapi_document import (
     ref,
     with_content,
 )
+from zistboom.registries.query import INTEGER_LIMIT, MAX_IN_VALUES, filterable
 from zistboom.registries.schema import RegistrySchema
 from zistboom.registries.service_openapi import database_api_openapi, usage_api_openapi
 
 __all__ = ["data_api_openapi", "database_api_openapi", "usage_api_openapi"]
 
 _ORDERED_KINDS: Final = frozenset({"number", "integer", "date", "date-time", "time"})
+# A text whose match form is not empty: it holds a character that is neither a space nor one
+# normalize_text deletes, nor a ZWNJ (which the match form drops).
+_MATCHABLE: Final = f"[^{identifiers.SPACE_CHARACTERS}{DELETED_CHARACTERS}\\u200c]"
 
 
 def data_api_openapi(
@@ -65,11 +70,20 @@ def data_api_openapi(
         suffix = version.replace(".", "_")
         record = _record_schema(schema)
         schemas[f"Record_{suffix}"] = record
+        schemas[f"RecordListed_{suffix}"] = {
+            **_optional_fields(
+                record, "A record; with filter, only the fields it names, and the key"
+            ),
+            "required": [schema.key.name],
+        }
         schemas[f"RecordQuery_{suffix}"] = _optional_fields(
-            record, "Fields a record must match (each equal; text in the match form); none required"
+            record,
+            "Fields a record must match, each equal (text in the match form): the key, the "
+            "unique and the searchable fields, at least one",
+            only=_queryable(schema),
         )
         schemas[f"RecordPatch_{suffix}"] = _optional_fields(
-            record, "The fields to write; the others keep their values"
+            record, "The fields to write, at least one; the others keep their values"
         )
         paths.update(_version_paths(version, suffix, schema))
     schemas.update(problem_schemas())
@@ -88,8 +102,8 @@ def data_api_openapi(
 
 
 def _version_paths(version: str, suffix: str, schema: RegistrySchema) -> dict[str, Any]:
-    record, record_query, patch = (
-        ref(f"{name}_{suffix}") for name in ("Record", "RecordQuery", "RecordPatch")
+    record, listed, record_query, patch = (
+        ref(f"{name}_{suffix}") for name in ("Record", "RecordListed", "RecordQuery", "RecordPatch")
     )
     as_of = query_parameter(
         "asOf",
@@ -113,7 +127,7 @@ def _version_paths(version: str, suffix: str, schema: RegistrySchema) -> dict[st
                 f"list_{suffix}",
                 "List and search records",
                 parameters=[*_list_parameters(schema), as_of],
-                ok=ok("A page of records", _page(record)),
+                ok=ok("A page of records", _page(listed)),
                 tags=tag,
             )
         },
@@ -183,7 +197,11 @@ def _version_paths(version: str, suffix: str, schema: RegistrySchema) -> dict[st
             "post": operation(
                 f"update_or_create_{suffix}",
                 "Update the record matching the query, or create it when none does",
-                body=closed({"query": with_content(record_query), "write": with_content(record)}),
+                description=(
+                    "When no record matches, the query's fields and the write's together make "
+                    "the new record, so they must hold every required field."
+                ),
+                body=update_body,
                 ok=ok(
                     "The record, and whether it was created",
                     closed({"content": record, "created": {"type": "boolean"}}),
@@ -201,14 +219,10 @@ def _version_paths(version: str, suffix: str, schema: RegistrySchema) -> dict[st
                 tags=tag,
             )
         },
-        f"/{version}/{{ID}}/read-value/{{field}}.{{ext}}": {
+        f"/{version}/{{ID}}/read-value/{{field}}.json": {
             "get": operation(
                 f"read_value_{suffix}",
                 "One field of a record",
-                description=(
-                    "With ext 'json': {\"value\": ...}. With a file field and its file "
-                    "extension: the file itself, as its media type."
-                ),
                 parameters=[
                     record_id,
                     path_parameter(
@@ -216,30 +230,46 @@ def _version_paths(version: str, suffix: str, schema: RegistrySchema) -> dict[st
                         {"type": "string", "enum": list(schema.names)},
                         "a field of the version",
                     ),
-                    path_parameter(
-                        "ext",
-                        {"type": "string", "enum": _extensions(schema.file_fields)},
-                        "json, or a file field's extension",
-                    ),
-                    as_of,
                 ],
-                ok={"200": {"description": "The value", "content": _value_content(schema)}},
+                ok=ok("The value", closed({"value": {}})),
                 tags=tag,
             )
         },
     }
+    for field in schema.file_fields:
+        if field.file_extension is None:
+            continue  # without a media type, a file is read as .json only
+        operations[f"/{version}/{{ID}}/read-value/{field.name}.{field.file_extension}"] = {
+            "get": operation(
+                f"read_file_{field.name}_{suffix}",
+                f"The file of a record's {field.name}",
+                parameters=[record_id],
+                ok={
+                    "200": {
+                        "description": "The file itself",
+                        "content": {field.media_type or "application/octet-stream": {}},
+                    }
+                },
+                tags=tag,
+            )
+        }
     return operations
 
 
 def _list_parameters(schema: RegistrySchema) -> list[dict[str, Any]]:
     orderable = list(dict.fromkeys([*schema.searchable, schema.key.name]))
-    parameters = [
-        query_parameter(
-            "search",
-            {"type": "string", "minLength": 1},
-            "Text to find in the searchable text fields, compared in the match form "
-            "(normalised Persian, without ZWNJ, casefolded)",
-        ),
+    usable = filterable(schema)
+    parameters = []
+    if any(field.kind == "text" for field in usable.values()):
+        parameters.append(
+            query_parameter(
+                "search",
+                {"type": "string", "minLength": 1, "pattern": _MATCHABLE},
+                "Text to find in the searchable text fields (and a text key), compared in the "
+                "match form (normalised Persian, without ZWNJ, casefolded)",
+            )
+        )
+    parameters += [
         query_parameter(
             "filter",
             list_of({"type": "string", "enum": list(schema.names)}),
@@ -254,7 +284,7 @@ def _list_parameters(schema: RegistrySchema) -> list[dict[str, Any]]:
         *paging(),
     ]
     for field in schema.fields:
-        if field.searchable:
+        if field.name in usable:
             parameters.extend(_field_parameters(field))
     return parameters
 
@@ -262,7 +292,7 @@ def _list_parameters(schema: RegistrySchema) -> list[dict[str, Any]]:
 def _field_parameters(field: Field) -> list[dict[str, Any]]:
     name = f"query.{field.name}"
     value = _value_schema(field, constraints=False)
-    matched = " (in the match form)" if field.kind == "text" else ""
+    matched = " (in the match form)" if field.kind == "text" and not field.key else ""
     parameters = [query_parameter(name, value, f"{field.name} equals this value{matched}")]
     if field.kind in _ORDERED_KINDS:
         for operator, words in (
@@ -274,20 +304,31 @@ def _field_parameters(field: Field) -> list[dict[str, Any]]:
             parameters.append(
                 query_parameter(f"{name}.{operator}", value, f"{field.name} is {words} this")
             )
-    if field.kind == "text":
+    if field.kind == "text" and field.key:
+        # The key is compared exactly (ZB-STD-006 §8.10): any non-empty prefix.
         parameters.append(
             query_parameter(
                 f"{name}.prefix",
                 {"type": "string", "minLength": 1},
+                f"{field.name} starts with this, exactly",
+            )
+        )
+    elif field.kind == "text":
+        parameters.append(
+            query_parameter(
+                f"{name}.prefix",
+                {"type": "string", "minLength": 1, "pattern": _MATCHABLE},
                 f"{field.name} starts with this (in the match form)",
             )
         )
     if field.kind != "boolean":
+        # The service splits the list at every comma: a text in it holds none.
+        item = {**value, "pattern": "^[^,]*$"} if field.kind == "text" else value
         parameters.append(
             query_parameter(
                 f"{name}.in",
-                list_of(value),
-                f"{field.name} is one of these, comma-separated",
+                {**list_of(item), "maxItems": MAX_IN_VALUES},
+                f"{field.name} is one of these (at most {MAX_IN_VALUES}), comma-separated",
                 comma=True,
             )
         )
@@ -302,6 +343,9 @@ def _value_schema(field: Field, *, constraints: bool) -> dict[str, Any]:
     if field.kind == "code-list":
         return {"type": "string", "enum": list(field.code_list or ())}
     schema: dict[str, Any] = {"type": field.fragment["type"]}
+    if field.kind == "integer":
+        # What both databases compare as integers (ZB-STD-006 §8.1).
+        schema.update(minimum=-INTEGER_LIMIT, maximum=INTEGER_LIMIT)
     if constraints:
         kept = (
             "pattern",
@@ -314,17 +358,6 @@ def _value_schema(field: Field, *, constraints: bool) -> dict[str, Any]:
         )
         schema.update((k, field.fragment[k]) for k in kept if k in field.fragment)
     return schema
-
-
-def _extensions(files: Iterable[Field]) -> list[str]:
-    return list(dict.fromkeys(["json", *(f.file_extension for f in files if f.file_extension)]))
-
-
-def _value_content(schema: RegistrySchema) -> dict[str, Any]:
-    content: dict[str, Any] = {"application/json": {"schema": closed({"value": {}})}}
-    for field in schema.file_fields:
-        content[field.media_type or "application/octet-stream"] = {}
-    return content
 
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -352,13 +385,26 @@ def _state_files(field: Field, fragment: dict[str, Any]) -> None:
         _state_files(sub, fragment["properties"][sub.name])
 
 
-def _optional_fields(record: Mapping[str, Any], description: str) -> dict[str, Any]:
+def _optional_fields(
+    record: Mapping[str, Any], description: str, *, only: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The record's fields (or ``only`` these), none required, at least one given."""
     result = copy.deepcopy(dict(record))
     result.pop("required", None)
     result["description"] = description
+    if only is not None:
+        result["properties"] = {name: result["properties"][name] for name in only}
+    result["minProperties"] = 1
     for fragment in result["properties"].values():
         fragment.pop("default", None)  # a default here would mean "assumed when absent"
     return result
+
+
+def _queryable(schema: RegistrySchema) -> list[str]:
+    """The fields a query's content may name (target.query_terms): the key, the unique and
+    the searchable fields."""
+    usable = filterable(schema)
+    return [f.name for f in schema.fields if f.name in usable or f.unique]
 
 
 def _page(record: dict[str, Any]) -> dict[str, Any]:

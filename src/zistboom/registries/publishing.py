@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zistboom.core.database import transaction
-from zistboom.core.errors import ConfigurationError, ZistboomError
+from zistboom.core.errors import ConfigurationError, NotFoundError, ZistboomError
 from zistboom.core.tokens import ensure_token_file
 from zistboom.registries import repository, service
 from zistboom.registries.openapi import data_api_openapi, database_api_openapi, usage_api_openapi
@@ -48,6 +48,11 @@ async def registry_openapi(
         for v in await repository.versions_of(session, registry)
         if v.published_at is not None
     ]
+    if not versions:
+        raise NotFoundError(
+            f"registry {code!r} has no published version, so no Data API yet: publish it first",
+            field="code",
+        )
     return data_api_openapi(
         code=registry.code,
         title_en=registry.name_en,

@@ -32,6 +32,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_IN_VALUES = 100
 MAX_FILTERS = 20
 EXACT_COUNT_LIMIT = 10_000
+INTEGER_LIMIT = 2**63 - 1  # SQLite's INTEGER, PostgreSQL's bigint
 _QUERY_PARAMETER = re.compile(r"query\.([a-z][a-z0-9_]{0,62})(?:\.([a-z]+))?")
 _KNOWN = frozenset({"search", "filter", "ordering", "page_size", "cursor", "asOf", "page"})
 
@@ -222,7 +223,10 @@ def _parse_value(field_: Field, text: str) -> Term:
     if field_.kind == "text":
         return match_form(text)
     if field_.kind == "integer":
-        return int(text)
+        number = int(text)
+        if abs(number) > INTEGER_LIMIT:
+            raise ValueError(f"out of range: at most {INTEGER_LIMIT} either side of zero")
+        return number
     if field_.kind == "number":
         return float(text)
     if field_.kind == "boolean":

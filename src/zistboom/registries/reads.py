@@ -237,15 +237,12 @@ async def read_value(
         await repository.insert_usage(session, usage)
     if extension == "json":
         return {"value": value}, None
-    if field_.kind == "file" and field_.media_type and extension == _extension(field_.media_type):
+    served = field_.file_extension if field_.kind == "file" else None
+    if served is not None and extension == served:
+        assert field_.media_type is not None  # a file extension is its media type's
         return base64.b64decode(value), field_.media_type
-    wanted = "json" if field_.kind != "file" else f"json or {_extension(field_.media_type or '')}"
+    wanted = "json" if served is None else f"json or .{served}"
     raise ValidationError(f"{field_name} is read as .{wanted}", field="ext")
-
-
-def _extension(media_type: str) -> str:
-    known = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-    return known.get(media_type, media_type.rsplit("/", 1)[-1].split("+")[0])
 
 
 # --- the personal-data-usage API -------------------------------------------------------------

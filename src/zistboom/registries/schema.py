@@ -201,19 +201,20 @@ def match_form(text: str) -> str:
     return normalize_text(text).replace("\u200c", "").casefold()
 
 
-def parse_schema(document: Mapping[str, Any]) -> RegistrySchema:
+def parse_schema(document: Mapping[str, Any], *, pointer: str = "") -> RegistrySchema:
     """Check ``document`` against the registry schema subset and parse its fields.
 
     ValidationError lists every refusal (up to twenty), each with the JSON pointer of the
-    offending keyword in ``field``. The document is copied: later changes to the argument do
-    not reach the schema.
+    offending keyword in ``field``, below ``pointer`` (where the document sits in a request
+    body, such as ``/schema``). The document is copied: later changes to the argument do not
+    reach the schema.
     """
     if not isinstance(document, Mapping):
         raise ValidationError(
-            f"a registry schema is a JSON object, not {shown(document)}", field=""
+            f"a registry schema is a JSON object, not {shown(document)}", field=pointer
         )
     if _nesting(document) > MAX_NESTING:
-        raise ValidationError(f"the schema nests deeper than {MAX_NESTING} levels", field="")
+        raise ValidationError(f"the schema nests deeper than {MAX_NESTING} levels", field=pointer)
     copied: dict[str, Any] = copy.deepcopy(dict(document))
     refusals = Refusals()
     _check_top_level(copied, refusals)
@@ -225,7 +226,7 @@ def parse_schema(document: Mapping[str, Any]) -> RegistrySchema:
         _check_schema_flags(fields, refusals)
         _check_search_indexes(copied.get("x-search-indexes"), fields, refusals)
     if refusals.found:
-        refuse(refusals.found, pointer="")
+        refuse(refusals.found, pointer=pointer)
     return RegistrySchema(copied, fields)
 
 

@@ -24,6 +24,7 @@ from zistboom.registries.query import (
     terms_of,
 )
 from zistboom.registries.schema import Field, RegistrySchema, parse_schema
+from zistboom.registries.validation import json_pointer
 
 # --- who is asking ---------------------------------------------------------------------------
 
@@ -148,6 +149,8 @@ def unique_field(schema: RegistrySchema, name: str) -> Field | None:
 def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 237.0 is an integer in JSON Schema, and int() reads "237"
     return str(value)
 
 
@@ -159,6 +162,12 @@ def body_part(body: Any, part: str, pointer: str = "") -> Any:
     if not isinstance(section, dict) or "content" not in section:
         raise ValidationError(
             f"the body needs {part}.content (GovStack Data API)", field=f"/{part}/content"
+        )
+    beside = sorted(set(section) - {"content"})
+    if beside:
+        raise ValidationError(
+            f"unknown member {beside[0]!r} in {part}: it holds content only",
+            field=json_pointer((part, beside[0])),
         )
     unknown = set(body) - {"query", "write"}
     if unknown:

@@ -151,7 +151,7 @@ class RecordValidator:
             for field in self._fields:
                 if field.name in content:
                     found.extend(file_problems(field, content[field.name], (field.name,)))
-        return sorted(found, key=lambda problem: problem[0])
+        return sorted(dict.fromkeys(found), key=lambda problem: problem[0])
 
 
 def value_problems(field: Field, value: object) -> list[Problem]:
@@ -159,7 +159,7 @@ def value_problems(field: Field, value: object) -> list[Problem]:
     validator = _Validator(closed_fragment(field), format_checker=_format_checker())
     found = [problem for error in validator.iter_errors(value) for problem in _problems_of(error)]
     found.extend(file_problems(field, value, ()))
-    return sorted(found, key=lambda problem: problem[0])
+    return sorted(dict.fromkeys(found), key=lambda problem: problem[0])
 
 
 def file_problems(field: Field, value: object, path: Path) -> Iterator[Problem]:
@@ -225,6 +225,7 @@ def _problems_of(error: Any) -> list[Problem]:
     expected: Any = error.validator_value
     value: Any = error.instance
     if keyword == "required":
+        # jsonschema raises one error per missing name; each lists them all (callers dedupe).
         missing = [name for name in expected if isinstance(value, dict) and name not in value]
         return [((*path, name), "is missing: the field is required") for name in missing]
     if keyword == "additionalProperties":
