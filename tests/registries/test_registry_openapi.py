@@ -261,7 +261,8 @@ def test_the_list_operation_takes_the_govstack_query_parameters() -> None:
         assert not matchable.search(blank) and not match_form(blank)
     for text in ("a", " \u200cعلی", "\u0653"):
         assert matchable.search(text) and match_form(text)
-    assert parameters["query.national_code.prefix"]["schema"]["pattern"] == matchable.pattern
+    # The key is compared exactly: any non-empty prefix.
+    assert parameters["query.national_code.prefix"]["schema"] == {"type": "string", "minLength": 1}
     assert parameters["asOf"]["schema"] == {"type": "string", "format": "date-time"}
     page = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert page["required"] == ["count", "count_exact", "next", "previous", "results"]
@@ -317,7 +318,12 @@ def test_each_scalar_kind_gets_its_operators() -> None:
         "-id",
     ]
     delete = data_api(("1.0", schema))["paths"]["/1.0/{ID}/delete"]["delete"]
-    assert delete["parameters"][0]["schema"] == {"type": "integer"}
+    limit = 2**63 - 1  # what both databases compare as integers
+    assert delete["parameters"][0]["schema"] == {
+        "type": "integer",
+        "minimum": -limit,
+        "maximum": limit,
+    }
 
 
 def test_the_bodies_and_answers_of_the_record_operations() -> None:
