@@ -35,6 +35,7 @@ from zistboom.registries.api_models import (
     UsagePage,
     ValueAnswer,
 )
+from zistboom.registries.group_commit import GroupCommit
 from zistboom.registries.openapi_document import closed, with_content
 from zistboom.registries.query import parse_as_of, parse_list_query
 from zistboom.registries.settings import RegistrySettings
@@ -51,6 +52,8 @@ class RegistryState:
     schemas: service.Schemas
     gateway_secret: str
     admin_token: str
+    reads: GroupCommit
+    """Reads that log usage, in shared transactions."""
 
 
 def state_of(request: Request) -> RegistryState:
@@ -257,10 +260,14 @@ async def list_records(
     parameters (``search``, ``filter``, ``ordering``, ``query.<field>[.<operator>]``,
     ``page_size``, ``cursor``, ``asOf``) are each registry's: its own document lists them."""
     state = state_of(request)
-    async with transaction(state.sessions) as session:
+    parameters = list(request.query_params.multi_items())
+
+    async def job(session: AsyncSession) -> service.Page:
         target = await _target(request, session, code, version)
-        query = parse_list_query(target.schema, list(request.query_params.multi_items()))
-        page = await service.list_records(session, target, query, caller)
+        query = parse_list_query(target.schema, parameters)
+        return await service.list_records(session, target, query, caller)
+
+    page = await state.reads.run(job)
 
     def link(cursor: Any) -> str | None:
         """A relative reference (``?…``): it resolves against whatever URL the caller used,
@@ -298,10 +305,13 @@ async def read(
 ) -> Response:
     body = await _body(request)
     state = state_of(request)
-    async with transaction(state.sessions) as session:
+    moment = parse_as_of(as_of) if as_of is not None else None
+
+    async def job(session: AsyncSession) -> dict[str, Any]:
         target = await _target(request, session, code, version)
-        moment = parse_as_of(as_of) if as_of is not None else None
-        return json_response(await service.read_record(session, target, body, caller, as_of=moment))
+        return await service.read_record(session, target, body, caller, as_of=moment)
+
+    return json_response(await state.reads.run(job))
 
 
 @data.post(
@@ -424,11 +434,12 @@ async def read_value(
     for its bytes."""
     field_name, _, extension = value_file.rpartition(".")
     state = state_of(request)
-    async with transaction(state.sessions) as session:
+
+    async def job(session: AsyncSession) -> tuple[Any, str | None]:
         target = await _target(request, session, code, version)
-        value, media_type = await service.read_value(
-            session, target, key, field_name, extension, caller
-        )
+        return await service.read_value(session, target, key, field_name, extension, caller)
+
+    value, media_type = await state.reads.run(job)
     if media_type is not None:
         return Response(value, media_type=media_type)
     return json_response(value)

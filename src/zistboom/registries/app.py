@@ -17,6 +17,7 @@ from zistboom.core.database import begin_immediately, create_engine, migrate, se
 from zistboom.core.problems import install_problem_handlers
 from zistboom.core.tokens import ensure_token_file
 from zistboom.registries import api, database_api, management_api, service
+from zistboom.registries.group_commit import GroupCommit
 from zistboom.registries.publishing import gateway_secret
 from zistboom.registries.settings import RegistrySettings
 
@@ -46,17 +47,21 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = await open_database(settings)
+        reads = GroupCommit(opened.sessions)
+        reads.start()
         app.state.registry = api.RegistryState(
             settings=settings,
             sessions=opened.sessions,
             schemas=service.Schemas(),
             gateway_secret=gateway_secret(settings),
             admin_token=ensure_token_file(settings.data_dir / ADMIN_TOKEN_FILE, field="admin"),
+            reads=reads,
         )
         log.info("registry service ready at %s", settings.base_url)
         try:
             yield
         finally:
+            await reads.stop()
             await opened.engine.dispose()
 
     app = FastAPI(

@@ -193,6 +193,7 @@ async def publish(session: AsyncSession, schemas: Schemas, code: str) -> Registr
     await build_indexes(session, registry, schema)
     draft.published_at = utc_now()
     await session.flush()
+    schemas.forget()
     return draft
 
 

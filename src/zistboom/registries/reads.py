@@ -232,17 +232,18 @@ async def read_value(
     if field_name not in shown:
         raise NotFoundError(f"record {key!r} has no {field_name}", field="field")
     value = shown[field_name]
+    served = field_.file_extension if field_.kind == "file" else None
+    if extension != "json" and extension != served:
+        wanted = "json" if served is None else f"json or .{served}"
+        raise ValidationError(f"{field_name} is read as .{wanted}", field="ext")
+    # Written last: a read that fails has logged nothing (see group_commit).
     usage = _usage(target, caller, key, record.content, {field_name: value}, utc_now())
     if usage:
         await repository.insert_usage(session, usage)
     if extension == "json":
         return {"value": value}, None
-    served = field_.file_extension if field_.kind == "file" else None
-    if served is not None and extension == served:
-        assert field_.media_type is not None  # a file extension is its media type's
-        return base64.b64decode(value), field_.media_type
-    wanted = "json" if served is None else f"json or .{served}"
-    raise ValidationError(f"{field_name} is read as .{wanted}", field="ext")
+    assert field_.media_type is not None  # a file extension is its media type's
+    return base64.b64decode(value), field_.media_type
 
 
 # --- the personal-data-usage API -------------------------------------------------------------

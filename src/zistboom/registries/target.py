@@ -3,6 +3,7 @@ the records a query body names. Shared by reading and writing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,10 +51,28 @@ class Caller:
 
 class Schemas:
     """Parsed schemas by version row: published versions never change, so a parsed schema
-    (with its compiled validator) is kept for the life of the process."""
+    (with its compiled validator) is kept for the life of the process. Resolved targets are
+    kept for ``TARGET_SECONDS``: a version published by another process (the CLI, another
+    replica) is served within that time, one published through this process at once."""
+
+    TARGET_SECONDS = 2.0
 
     def __init__(self) -> None:
         self._parsed: dict[int, RegistrySchema] = {}
+        self._targets: dict[tuple[str, str], tuple[float, Target]] = {}
+
+    def target(self, code: str, version: str) -> Target | None:
+        kept = self._targets.get((code, version))
+        if kept is None or time.monotonic() - kept[0] > self.TARGET_SECONDS:
+            return None
+        return kept[1]
+
+    def keep(self, code: str, version: str, target: Target) -> None:
+        self._targets[(code, version)] = (time.monotonic(), target)
+
+    def forget(self) -> None:
+        """After a change of registries or versions in this process."""
+        self._targets.clear()
 
     def of(self, version: RegistryVersion) -> RegistrySchema:
         parsed = self._parsed.get(version.id)
@@ -99,6 +118,9 @@ class Target:
 
 async def resolve(session: AsyncSession, schemas: Schemas, code: str, version: str) -> Target:
     """The published version, or a 404 naming what is unknown."""
+    kept = schemas.target(code, version)
+    if kept is not None:
+        return kept
     found = await repository.published_version(session, code, version)
     if found is None:
         registry = await repository.find_registry(session, code)
@@ -117,7 +139,9 @@ async def resolve(session: AsyncSession, schemas: Schemas, code: str, version: s
     registry, row = found
     versions = await repository.versions_of(session, registry)
     published = [schemas.of(v) for v in versions if v.published_at is not None]
-    return Target(registry, row, schemas.of(row), published)
+    target = Target(registry, row, schemas.of(row), published)
+    schemas.keep(code, version, target)
+    return target
 
 
 def query_terms(target: Target, content: Any, pointer: str) -> dict[str, Term]:
