@@ -181,6 +181,14 @@ async def read_record(
                 field="asOf",
             )
         stored = change.after
+    elif set(terms) == {target.schema.key.name}:
+        key = str(terms[target.schema.key.name])
+        content = await repository.content_by_key(session, target.registry.id, key)
+        if content is None:
+            raise NotFoundError(
+                f"no record of {target.registry.code} matches the query", field="/query/content"
+            )
+        stored = content
     else:
         found = only_one(target, await matching(session, target, terms, limit=2))
         key, stored = found.key, found.content

@@ -188,6 +188,19 @@ async def create_prefix_index(session: AsyncSession, registry_id: int, field: Fi
 # --- records ---------------------------------------------------------------------------------
 
 
+async def content_by_key(
+    session: AsyncSession, registry_id: int, key: str
+) -> dict[str, Any] | None:
+    """A record's content by its key: one indexed row, through SQLAlchemy's compiled-statement
+    cache and without the ORM (the hot path of read-by-key)."""
+    row = (
+        await session.execute(
+            select(Record.content).where(Record.registry_id == registry_id, Record.key == key)
+        )
+    ).first()
+    return _json(row[0]) if row is not None else None
+
+
 async def get_record(session: AsyncSession, registry_id: int, key: str) -> Record | None:
     found: Record | None = await session.scalar(
         select(Record).where(Record.registry_id == registry_id, Record.key == key)
