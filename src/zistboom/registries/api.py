@@ -8,6 +8,7 @@ Routes parse and identify the caller, then call ``service.py``; their answers ar
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -252,6 +253,21 @@ async def _target(request: Request, session: AsyncSession, code: str, version: s
     return await service.resolve(session, state_of(request).schemas, code, version)
 
 
+async def _with_body(
+    request: Request,
+    code: str,
+    version: str,
+    caller: service.Caller,
+    operation: Callable[[AsyncSession, service.Target, Any, service.Caller], Awaitable[Any]],
+) -> Response:
+    """An operation on the body (exists and the writes), in a transaction of its own."""
+    body = await _body(request)
+    state = state_of(request)
+    async with transaction(state.sessions) as session:
+        target = await _target(request, session, code, version)
+        return json_response(await operation(session, target, body, caller))
+
+
 @data.get("/data/{code}/{version}", response_model=RecordPage, responses=DATA, operation_id="list")
 async def list_records(
     request: Request, code: str, version: str, caller: GatewayCaller
@@ -322,11 +338,7 @@ async def read(
     openapi_extra=QUERY_BODY,
 )
 async def exists(request: Request, code: str, version: str, caller: GatewayCaller) -> Response:
-    body = await _body(request)
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        target = await _target(request, session, code, version)
-        return json_response(await service.exists(session, target, body, caller))
+    return await _with_body(request, code, version, caller, service.exists)
 
 
 @data.post(
@@ -337,11 +349,7 @@ async def exists(request: Request, code: str, version: str, caller: GatewayCalle
     openapi_extra=CREATE_BODY,
 )
 async def create(request: Request, code: str, version: str, caller: GatewayCaller) -> Response:
-    body = await _body(request)
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        target = await _target(request, session, code, version)
-        return json_response(await service.create(session, target, body, caller))
+    return await _with_body(request, code, version, caller, service.create)
 
 
 @data.put(
@@ -352,11 +360,7 @@ async def create(request: Request, code: str, version: str, caller: GatewayCalle
     openapi_extra=UPDATE_BODY,
 )
 async def update(request: Request, code: str, version: str, caller: GatewayCaller) -> Response:
-    body = await _body(request)
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        target = await _target(request, session, code, version)
-        return json_response(await service.update(session, target, body, caller))
+    return await _with_body(request, code, version, caller, service.update)
 
 
 @data.put(
@@ -369,11 +373,7 @@ async def update(request: Request, code: str, version: str, caller: GatewayCalle
 async def update_entries(
     request: Request, code: str, version: str, caller: GatewayCaller
 ) -> Response:
-    body = await _body(request)
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        target = await _target(request, session, code, version)
-        return json_response(await service.update_entries(session, target, body, caller))
+    return await _with_body(request, code, version, caller, service.update_entries)
 
 
 @data.post(
@@ -386,11 +386,7 @@ async def update_entries(
 async def update_or_create(
     request: Request, code: str, version: str, caller: GatewayCaller
 ) -> Response:
-    body = await _body(request)
-    state = state_of(request)
-    async with transaction(state.sessions) as session:
-        target = await _target(request, session, code, version)
-        return json_response(await service.update_or_create(session, target, body, caller))
+    return await _with_body(request, code, version, caller, service.update_or_create)
 
 
 @data.delete(
