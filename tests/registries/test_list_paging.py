@@ -161,3 +161,25 @@ def test_filter_values_are_read_as_strictly_as_stored_values_are_written(
     with pytest.raises(ValidationError) as refused:
         parse_list_query(schema, [(name, value)])
     assert refused.value.field == name
+
+
+async def test_a_kept_target_outlives_a_rolled_back_request(
+    people: tuple[Opened, list[dict]],
+) -> None:
+    """Targets are kept between requests: the one kept by a request that failed (its session
+    rolled back) still serves the next (a regression: its rows had expired with the rollback)."""
+    from zistboom.core.errors import NotFoundError
+
+    opened, records = people
+    schemas = service.Schemas()
+    query = {"query": {"content": {"national_code": "0000000000"}}}
+    with pytest.raises(NotFoundError):
+        async with transaction(opened.sessions) as session:
+            target = await service.resolve(session, schemas, "people", "1.0")
+            await service.read_record(session, target, query, CALLER)
+    async with transaction(opened.sessions) as session:
+        kept = await service.resolve(session, schemas, "people", "1.0")
+        assert kept is target
+        wanted = {"query": {"content": {"national_code": records[0]["national_code"]}}}
+        answer = await service.read_record(session, kept, wanted, CALLER)
+    assert answer["content"]["national_code"] == records[0]["national_code"]

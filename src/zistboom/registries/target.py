@@ -139,6 +139,10 @@ async def resolve(session: AsyncSession, schemas: Schemas, code: str, version: s
     registry, row = found
     versions = await repository.versions_of(session, registry)
     published = [schemas.of(v) for v in versions if v.published_at is not None]
+    # Kept beyond this session: detached now, with what was loaded, so that no rollback of
+    # this session expires them under another request.
+    session.expunge(registry)
+    session.expunge(row)
     target = Target(registry, row, schemas.of(row), published)
     schemas.keep(code, version, target)
     return target
