@@ -337,15 +337,17 @@ async def test_two_instances_share_a_database_without_waiting(
             for number in numbers:
                 await log.append(plain_entry(number))
 
-        # Four appenders per instance, each waiting for its record: many small groups.
+        # Four appenders per instance, each waiting for its record: many small groups, enough
+        # of them that one instance cannot finish by chance before the other starts (with 100
+        # records each, about one run in ten did).
         await asyncio.gather(
-            *(worker(log, range(start, 100, 4)) for start in range(4) for log in (first, second))
+            *(worker(log, range(start, 400, 4)) for start in range(4) for log in (first, second))
         )
     finally:
         await first.stop()
         await second.stop()
-    assert_one_chain(await chain_rows(engine, "gw-a"), 100)
-    assert_one_chain(await chain_rows(engine, "gw-b"), 100)
+    assert_one_chain(await chain_rows(engine, "gw-a"), 400)
+    assert_one_chain(await chain_rows(engine, "gw-b"), 400)
     async with engine.connect() as connection:
         order = (
             await connection.execute(select(LogRecord.instance).order_by(LogRecord.id))
