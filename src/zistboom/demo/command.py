@@ -190,14 +190,25 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
         await supervisor.wait_ready(running, READY_TIMEOUT_SECONDS)
         await gateway_up
         await setup.publish_registries(settings, owners[org.key], migrations)
+        window = ORGANISATIONS.index(federation.organisation("single-window"))
+        await gateways_up[window]
+        await setup.wait_until_offered(
+            f"http://127.0.0.1:{ports.client(window)}",
+            federation.subsystem_id(federation.organisation("single-window")),
+            federation.subsystem_id(org),
+            owners[org.key],
+        )
 
     try:
         async with asyncio.TaskGroup() as group:
             anchor = group.create_task(central_anchor())
+            gateways_up = [
+                group.create_task(gateway(index, org, anchor))
+                for index, org in enumerate(ORGANISATIONS)
+            ]
             for index, org in enumerate(ORGANISATIONS):
-                gateway_up = group.create_task(gateway(index, org, anchor))
                 if org.key in owners:
-                    group.create_task(registry(index, org, gateway_up))
+                    group.create_task(registry(index, org, gateways_up[index]))
     except* ZistboomError as failures:
         raise failures.exceptions[0] from None
     return started

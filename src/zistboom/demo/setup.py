@@ -12,11 +12,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from zistboom.central import ca, operators, service
 from zistboom.central.app import prepare
 from zistboom.central.models import find_member
 from zistboom.central.settings import CentralSettings
 from zistboom.core.database import transaction
+from zistboom.core.errors import ConfigurationError
 from zistboom.core.persian import format_jalali, to_jalali_iso
 from zistboom.demo.federation import (
     GATEWAY_CODE,
@@ -229,3 +232,28 @@ async def publish_registries(
                     await gateway.grant(code, subsystem_id(organisation(reader)), method, path)
         for reader in USAGE_READERS:
             await gateway.grant(publishing.USAGE_SERVICE, subsystem_id(organisation(reader)))
+
+
+async def wait_until_offered(
+    window_url: str, window: str, provider: str, codes: list[str], *, within: float = 30.0
+) -> None:
+    """Until the provider's gateway offers the window the registries just published (a
+    gateway reloads its services within a few seconds of a change): ``allowedMethods``
+    through the exchange, as the window will call them."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=10) as client:
+        while True:
+            answer = await client.get(
+                f"{window_url}/r1/{provider}/allowedMethods", headers={"X-Road-Client": window}
+            )
+            if answer.status_code == 200:
+                offered = {s.get("service_code") for s in answer.json().get("service", [])}
+                if set(codes) <= offered:
+                    return
+            if time.monotonic() > deadline:
+                raise ConfigurationError(
+                    f"{provider} did not offer {', '.join(codes)} to the window within "
+                    f"{within:.0f} s: {answer.status_code} {answer.text[:200]}",
+                    field="registry",
+                )
+            await asyncio.sleep(0.2)
