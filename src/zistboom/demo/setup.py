@@ -44,7 +44,6 @@ from zistboom.registries import service as registry_service
 from zistboom.registries.app import open_database as open_registry_database
 from zistboom.registries.seed import DEFAULT_SEED
 from zistboom.registries.seeding import seed_registries
-from zistboom.registries.settings import SETTINGS_FILE as REGISTRY_SETTINGS_FILE
 from zistboom.registries.settings import RegistrySettings
 
 
@@ -186,26 +185,12 @@ def registry_settings(
     )
 
 
-def write_registry_settings(settings: RegistrySettings) -> None:
-    """``DATA_DIR/registry.toml``, as ``zistboom registry init`` writes it."""
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lines = [
-        f'member_id = "{settings.member_id}"',
-        f'subsystem = "{settings.subsystem}"',
-        f"port = {settings.port}",
-        f'gateway_admin_url = "{settings.gateway_admin_url}"',
-        f'gateway_admin_token_file = "{settings.gateway_admin_token_file}"',
-    ]
-    (settings.data_dir / REGISTRY_SETTINGS_FILE).write_text("\n".join(lines) + "\n")
-    (settings.data_dir / REGISTRY_SETTINGS_FILE).chmod(0o600)
-
-
 async def seed_registry(
     settings: RegistrySettings, migrations: asyncio.Lock
 ) -> tuple[dict[str, int], float]:
     """The small national seed of the registries this organisation owns (kept on a re-run):
     the records loaded per registry, and the seconds it took."""
-    write_registry_settings(settings)
+    settings.write()
     async with migrations:
         begun = time.monotonic()
         loaded = await seed_registries(settings, size=SEED_SIZE, seed=DEFAULT_SEED)

@@ -4,7 +4,6 @@ list, export, import and seed its registries; verify the change log."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from zistboom.core.logs import configure_logging
 from zistboom.registries import history, publishing, repository, service
 from zistboom.registries.app import create_app, open_database
 from zistboom.registries.schema import dump_schema, load_schema_text
-from zistboom.registries.settings import SETTINGS_FILE, RegistrySettings
+from zistboom.registries.settings import RegistrySettings
 
 app = typer.Typer(help="An agency's registry service: schema-driven base registries.")
 history_app = typer.Typer(help="The hash-chained change log.")
@@ -92,18 +91,14 @@ def init(
         MemberId.parse(member, field="member")
     except ZistboomError as error:
         raise _fail(error) from error
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lines = [
-        f'member_id = "{member}"',
-        f'subsystem = "{subsystem}"',
-        f"port = {int(port)}",
-        f'gateway_admin_url = "{gateway_admin_url}"',
-        f'gateway_admin_token_file = "{gateway_admin_token_file}"',
-    ]
-    path = data_dir / SETTINGS_FILE
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write("\n".join(lines) + "\n")
+    RegistrySettings.load(
+        data_dir,
+        member_id=member,
+        subsystem=subsystem,
+        port=port,
+        gateway_admin_url=gateway_admin_url,
+        gateway_admin_token_file=gateway_admin_token_file,
+    ).write()
 
     async def work(_session: AsyncSession, settings: RegistrySettings) -> None:
         publishing.gateway_secret(settings)
