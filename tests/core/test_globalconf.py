@@ -150,7 +150,12 @@ def document(
                 "operator": ministry,
             }
         ],
-        "trust_list_digest": "12" * 32,
+        "trust_list": {
+            "url": "https://central.demo.zistboom.ir/trust-list",
+            "sequence": 3,
+            "digest": "12" * 32,
+            "key_fingerprint": "34" * 32,
+        },
     }
     payload.update(changes)
     return payload
@@ -222,7 +227,28 @@ def test_content_digest_ignores_issue_fields_only() -> None:
         ({"surprise": 1}, "surprise"),
         ({"revoked_serials": ["01f"]}, "revoked_serials"),
         ({"revoked_serials": ["1F"]}, "revoked_serials"),
-        ({"trust_list_digest": "12"}, "trust_list_digest"),
+        (
+            {
+                "trust_list": {
+                    "url": "https://c/t",
+                    "sequence": 1,
+                    "digest": "12",
+                    "key_fingerprint": "34" * 32,
+                }
+            },
+            "trust_list.digest",
+        ),
+        (
+            {
+                "trust_list": {
+                    "url": "https://c/t",
+                    "sequence": 0,
+                    "digest": "12" * 32,
+                    "key_fingerprint": "34" * 32,
+                }
+            },
+            "trust_list.sequence",
+        ),
         ({"ca_certificates": ["not a pem"]}, "ca_certificates"),
         ({"expires_at": "2026-11-28T08:00:00Z"}, "expires_at must be later"),
     ],

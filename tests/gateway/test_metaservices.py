@@ -192,7 +192,7 @@ def global_conf() -> GlobalConf:
             {"code": "auditors", "description": "Price auditors", "members": [PRICING]},
         ],
         "ecosystems": [],
-        "trust_list_digest": None,
+        "trust_list": None,
     }
     return GlobalConf.model_validate_json(json.dumps(payload))
 

@@ -108,7 +108,7 @@ async def build_content(
             )
             for e in ecosystems
         ],
-        trust_list_digest=None,
+        trust_list=None,
     )
 
 

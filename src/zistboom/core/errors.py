@@ -107,3 +107,11 @@ class GlobalConfError(ZistboomError):
     status = 502
     code = "global-conf-error"
     title = "Global configuration refused"
+
+
+class TrustListError(ZistboomError):
+    """A trust list that must not be used (tampered, older, past its next update, ...)."""
+
+    status = 502
+    code = "trust-list-error"
+    title = "Trust list refused"

@@ -68,6 +68,7 @@ __all__ = [
     "GlobalGroupEntry",
     "MemberEntry",
     "RefusalReason",
+    "TrustListPointer",
     "anchor_for",
     "sign_global_conf",
     "utc_now",
@@ -186,6 +187,19 @@ class EcosystemEntry(_Contract):
     operator: MemberId | None
 
 
+class TrustListPointer(_Contract):
+    """Where the current trust list (ZB-STD-007) is and how to know it: a gateway fetches it
+    when ``sequence`` is newer than the list it holds, and takes it only if it is signed by the
+    key ``key_fingerprint`` names and its SHA-256 is ``digest``."""
+
+    url: WebUrl
+    sequence: int = Field(ge=1)
+    digest: Fingerprint
+    """Lowercase hex SHA-256 of the signed list (the compact JWS, ASCII) as served."""
+    key_fingerprint: Fingerprint
+    """Lowercase hex SHA-256 of the trust-list key's DER SubjectPublicKeyInfo."""
+
+
 def _duplicates(values: list[str]) -> list[str]:
     counts = Counter(values)
     return sorted(value for value, count in counts.items() if count > 1)
@@ -207,7 +221,7 @@ class GlobalConf(_Contract):
     revoked_serials: list[SerialHex]
     global_groups: list[GlobalGroupEntry]
     ecosystems: list[EcosystemEntry]
-    trust_list_digest: Fingerprint | None
+    trust_list: TrustListPointer | None
 
     _members: dict[str, MemberEntry] = PrivateAttr(default_factory=dict)
     _revoked: frozenset[str] = PrivateAttr(default_factory=frozenset)
