@@ -27,6 +27,7 @@ from zistboom.core.problems import install_problem_handlers
 
 log = logging.getLogger("zistboom.central")
 MIGRATIONS = "zistboom.central:migrations"
+ACCREDITATION_MIGRATIONS = "zistboom.accreditation:migrations"
 ANCHOR_FILE = "anchor.json"
 
 
@@ -44,6 +45,7 @@ async def prepare(settings: CentralSettings, *, bootstrap_admin: bool = True) ->
     instance_keys = ensure_instance_keys(settings.data_dir, settings.instance)
     engine = create_engine(settings.resolved_database_url("central"))
     await migrate(engine, MIGRATIONS)
+    await migrate(engine, ACCREDITATION_MIGRATIONS)
     sessions = session_factory(engine)
     first_admin_key = None
     async with transaction(sessions) as session:

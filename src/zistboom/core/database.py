@@ -129,8 +129,13 @@ async def migrate(engine: AsyncEngine, script_location: str, revision: str = "he
         await connection.run_sync(_upgrade, script_location, revision)
 
 
-def run_migrations_online(target_metadata: MetaData) -> None:
-    """Body of every component's ``migrations/env.py``: run on the connection we were given."""
+def run_migrations_online(
+    target_metadata: MetaData, *, version_table: str = "alembic_version"
+) -> None:
+    """Body of every component's ``migrations/env.py``: run on the connection we were given.
+
+    A context whose tables share another's database (accreditation in central's) keeps its
+    own history in its own ``version_table``."""
     from alembic import context
 
     connection = context.config.attributes.get("connection")
@@ -141,6 +146,7 @@ def run_migrations_online(target_metadata: MetaData) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        version_table=version_table,
     )
     with context.begin_transaction():
         context.run_migrations()
