@@ -490,6 +490,14 @@ class TrustListClient:
                     digest=pointer.digest,
                     min_sequence=held.sequence if held is not None else None,
                 )
+                if trust_list.sequence != pointer.sequence:
+                    raise TrustListRefused(
+                        f"the global configuration names trust list sequence {pointer.sequence}, "
+                        f"{pointer.url} served sequence {trust_list.sequence}",
+                        reason="older-sequence"
+                        if trust_list.sequence < pointer.sequence
+                        else "tampered",
+                    )
             except TrustListError as err:
                 self._last_error = err
                 raise
