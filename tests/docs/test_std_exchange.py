@@ -196,7 +196,7 @@ def test_every_example_block_is_known_and_present() -> None:
 
 def test_header_persian_abstract_and_requirement_words() -> None:
     text = standard_text()
-    assert "| Version | 1.2 |" in text
+    assert "| Version | 1.3 |" in text
     assert "| Date | 2026-12-01 |" in text
     abstract = text.index("## خلاصه")
     assert abstract < text.index("## 1 Scope")

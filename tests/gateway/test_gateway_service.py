@@ -8,6 +8,8 @@ import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -16,11 +18,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from zistboom.core.accreditation import Requirement
 from zistboom.core.crypto import keys, x509
 from zistboom.core.database import create_engine, migrate, session_factory, transaction, utc_now
 from zistboom.core.errors import ConflictError, NotFoundError, ValidationError, ZistboomError
 from zistboom.core.iran import generate_legal_entity_id
 from zistboom.gateway import service
+from zistboom.gateway.access import Access, Registry
 from zistboom.gateway.models import AccessRight, Endpoint
 from zistboom.gateway.settings import GatewaySettings
 
@@ -29,6 +33,14 @@ MEMBER = f"IR-DEMO/GOV/{generate_legal_entity_id(rng)}"
 OTHER_MEMBER = f"IR-DEMO/COM/{generate_legal_entity_id(rng)}"
 PROVIDER = f"{MEMBER}/registry"
 CONSUMER = f"{OTHER_MEMBER}/claims"
+OTHER_SUBSYSTEM = f"{OTHER_MEMBER}/audit"
+
+
+def _conf_with_group(code: str, members: list[str]) -> Any:
+    """What ``Registry.access`` reads of a global configuration: its global groups."""
+    return SimpleNamespace(global_groups=[SimpleNamespace(code=code, members=members)])
+
+
 SPECS = Path(__file__).parent / "specs"
 
 PERSONS_V1 = {
@@ -481,6 +493,45 @@ async def test_access_rights_grant_revoke_and_duplicates(sessions) -> None:
         async with transaction(sessions) as session:
             await service.revoke(session, PROVIDER, "persons", "subsystem", CONSUMER)
     assert gone.value.field == "subject"
+
+
+async def test_a_right_may_require_an_accreditation_and_the_snapshot_carries_it(sessions) -> None:
+    await with_provider(sessions)
+    requirement = Requirement("tax", "e-invoice-provider", "substantial")
+    async with transaction(sessions) as session:
+        await service.add_service(session, PROVIDER, "invoices", "http://b")
+        entry = await service.grant(
+            session, PROVIDER, "invoices", "subsystem", CONSUMER, requirement=requirement
+        )
+        await service.grant(session, PROVIDER, "invoices", "global-group", "insurers")
+    assert entry.requirement == requirement
+    async with transaction(sessions) as session:
+        rights = await service.list_access_rights(session, PROVIDER, "invoices")
+    assert {(r.right.subject, r.requirement) for r in rights} == {
+        (CONSUMER, requirement),
+        ("insurers", None),
+    }
+
+    registry = Registry(sessions)
+    await registry.reload(force=True)
+    invoices = registry.service(PROVIDER, "invoices")
+    assert invoices is not None
+    conf = _conf_with_group("insurers", [OTHER_SUBSYSTEM])
+    assert registry.access(invoices, CONSUMER, "GET", "/x", conf) == Access(False, (requirement,))
+    assert registry.access(invoices, OTHER_SUBSYSTEM, "GET", "/x", conf).allowed
+    assert registry.access(invoices, f"{CONSUMER}-2", "GET", "/x", conf) == Access(False, ())
+
+    for bad, field in (
+        (Requirement("tax", "e-invoice-provider", "supreme"), "accreditation.level"),  # type: ignore[arg-type]
+        (Requirement("Tax Office", "e-invoice-provider"), "accreditation.ecosystem"),
+        (Requirement("tax", ""), "accreditation.kind"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            async with transaction(sessions) as session:
+                await service.grant(
+                    session, PROVIDER, "invoices", "subsystem", OTHER_SUBSYSTEM, requirement=bad
+                )
+        assert refused.value.field == field
 
 
 async def test_local_groups_as_subjects(sessions) -> None:

@@ -239,6 +239,22 @@ class AccessDenied(ExchangeError):
     status = 403
 
 
+class AccreditationRequired(ExchangeError):
+    """The access right holds only for a client accredited for a kind of service (ZB-STD-007),
+    and the client holds no such accreditation now."""
+
+    xroad_type = "Server.ServerProxy.AccreditationRequired"
+    status = 403
+
+
+class OutdatedTrustList(ExchangeError):
+    """The access right needs the trust list, and the provider gateway holds none that is
+    before its next update; calls that need no accreditation are not affected."""
+
+    xroad_type = "Server.ServerProxy.OutdatedTrustList"
+    status = 503
+
+
 class UnknownService(ExchangeError):
     """No such service at this gateway."""
 

@@ -10,12 +10,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zistboom.core import globalconf as gc
+from zistboom.core.accreditation import Requirement
+from zistboom.core.trustlist import Level
 from zistboom.gateway.models import (
     AccessRight,
     ClientCertificate,
@@ -62,6 +64,22 @@ class RightEntry:
     endpoint_id: int | None
     subject_kind: str
     subject: str
+    requirement: Requirement | None = None
+    """An accreditation the client must hold for this right to count (ZB-STD-007)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What a client's rights give it for one call: ``allowed`` outright by a right without
+    conditions; otherwise the accreditations, any one of which would allow it (``required``;
+    empty: no right matches at all)."""
+
+    allowed: bool
+    required: tuple[Requirement, ...] = ()
+
+
+ALLOWED = Access(True)
+DENIED = Access(False)
 
 
 @dataclass(slots=True)
@@ -78,6 +96,7 @@ class ServiceEntry:
     backend_secret: str | None = None
     endpoints: list[EndpointEntry] = field(default_factory=list)
     rights: list[RightEntry] = field(default_factory=list)
+    endpoint_by_id: dict[int, EndpointEntry] = field(default_factory=dict)
 
     @property
     def service_id(self) -> str:
@@ -160,6 +179,29 @@ class Registry:
             )
         return False
 
+    def access(
+        self,
+        service: ServiceEntry,
+        client_id: str,
+        method: str,
+        path: str,
+        conf: gc.GlobalConf,
+    ) -> Access:
+        """The rights that cover this call: on the whole service, or on an endpoint that
+        matches method and path; one without an accreditation requirement allows it outright."""
+        required: list[Requirement] = []
+        for right in service.rights:
+            if not self.subject_matches(right, service, client_id, conf):
+                continue
+            if right.endpoint_id is not None:
+                endpoint = service.endpoint_by_id.get(right.endpoint_id)
+                if endpoint is None or not endpoint.matches(method, path):
+                    continue
+            if right.requirement is None:
+                return ALLOWED
+            required.append(right.requirement)
+        return Access(False, tuple(required)) if required else DENIED
+
     def is_allowed(
         self,
         service: ServiceEntry,
@@ -168,17 +210,9 @@ class Registry:
         path: str,
         conf: gc.GlobalConf,
     ) -> bool:
-        """A right on the whole service, or on an endpoint that matches method and path."""
-        endpoints = {e.id: e for e in service.endpoints}
-        for right in service.rights:
-            if not self.subject_matches(right, service, client_id, conf):
-                continue
-            if right.endpoint_id is None:
-                return True
-            endpoint = endpoints.get(right.endpoint_id)
-            if endpoint is not None and endpoint.matches(method, path):
-                return True
-        return False
+        """Whether a right covers this call (with or without an accreditation requirement)."""
+        access = self.access(service, client_id, method, path, conf)
+        return access.allowed or bool(access.required)
 
     def allowed_endpoints(
         self, service: ServiceEntry, client_id: str, conf: gc.GlobalConf
@@ -239,20 +273,31 @@ async def _load(session: AsyncSession, version: int) -> Snapshot:
         snapshot.services[(owner.subsystem_id, row.code)] = entry
     for endpoint in (await session.execute(select(Endpoint).order_by(Endpoint.id))).scalars():
         if endpoint.service_id in services:
-            services[endpoint.service_id].endpoints.append(
-                EndpointEntry(
-                    endpoint.id,
-                    endpoint.method,
-                    endpoint.path,
-                    endpoint.operation_id,
-                    endpoint.summary,
-                    path_pattern(endpoint.path),
-                )
+            endpoint_entry = EndpointEntry(
+                endpoint.id,
+                endpoint.method,
+                endpoint.path,
+                endpoint.operation_id,
+                endpoint.summary,
+                path_pattern(endpoint.path),
             )
+            services[endpoint.service_id].endpoints.append(endpoint_entry)
+            services[endpoint.service_id].endpoint_by_id[endpoint.id] = endpoint_entry
     for right in (await session.execute(select(AccessRight))).scalars():
         if right.service_id in services:
             services[right.service_id].rights.append(
-                RightEntry(right.endpoint_id, right.subject_kind, right.subject)
+                RightEntry(
+                    right.endpoint_id,
+                    right.subject_kind,
+                    right.subject,
+                    Requirement(
+                        right.required_ecosystem,
+                        right.required_kind,
+                        cast(Level, right.required_level or "basic"),
+                    )
+                    if right.required_ecosystem and right.required_kind
+                    else None,
+                )
             )
     groups = {g.id: g for g in (await session.execute(select(LocalGroup))).scalars()}
     for group in groups.values():

@@ -363,7 +363,13 @@ def create_management_app(
         endpoint = _endpoint(body.method, body.path)
         async with transaction(sessions) as session:
             entry = await service.grant(
-                session, subsystem_id, code, body.subject_kind, body.subject, endpoint
+                session,
+                subsystem_id,
+                code,
+                body.subject_kind,
+                body.subject,
+                endpoint,
+                body.accreditation.requirement() if body.accreditation else None,
             )
             return AccessRightOut.of(entry)
 

@@ -30,8 +30,10 @@ from zistboom.core import globalconf as gc
 from zistboom.core.crypto import keys
 from zistboom.core.database import create_engine, migrate, session_factory
 from zistboom.core.errors import ConfigurationError, GlobalConfError
+from zistboom.core.trustlist import TrustListClient
 from zistboom.gateway import enrolment, metaservices
 from zistboom.gateway.access import Registry
+from zistboom.gateway.accreditation import Accreditations
 from zistboom.gateway.api import create_management_app
 from zistboom.gateway.catalogue import CataloguePublisher
 from zistboom.gateway.limits import LISTENER, listeners
@@ -74,6 +76,7 @@ class Gateway:
     message_log: MessageLog | None = None
     replays: ReplayMemory | None = None
     conf_client: gc.GlobalConfClient | None = None
+    accreditations: Accreditations | None = None
     runners: list[web.AppRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     admin_server: uvicorn.Server | None = None
@@ -95,6 +98,11 @@ class Gateway:
             log.warning("global configuration not refreshed at start: %s", error.detail)
         trust = Trust(self.conf_client)
         conf = self.conf_client.current
+        self.accreditations = Accreditations(
+            TrustListClient(conf.instance, settings.data_dir / "trust-list")
+        )
+        self.accreditations.load_cached(conf)
+        await self.accreditations.follow(conf)
         registry = Registry(sessions)
         await registry.reload(force=True)
         self.message_log = MessageLog(
@@ -115,7 +123,14 @@ class Gateway:
         self.replays = ReplayMemory(self.engine, max_skew=settings.max_clock_skew)
         await self.replays.start()
         self.exchange = Exchange(
-            settings, identity, trust, registry, self.message_log, monitor, self.replays
+            settings,
+            identity,
+            trust,
+            registry,
+            self.message_log,
+            monitor,
+            self.replays,
+            self.accreditations,
         )
         await self.exchange.start()
 
@@ -211,6 +226,8 @@ class Gateway:
             await self.message_log.stop()
         if self.conf_client is not None:
             await self.conf_client.aclose()
+        if self.accreditations is not None:
+            await self.accreditations.client.aclose()
         if self.engine is not None:
             await self.engine.dispose()
 
@@ -224,6 +241,10 @@ class Gateway:
             except GlobalConfError as error:
                 log.warning("global configuration refresh failed: %s", error.detail)
                 continue
+            if self.accreditations is not None:
+                # A newer trust list named: fetched now, so a change reaches the check within
+                # one configuration refresh (ZB-STD-007 §7).
+                await self.accreditations.follow(conf)
             if self.exchange is not None:
                 # Signing keys of newly hosted members (`zistboom gateway member add`).
                 self.exchange.identity.reload_certificates(self.settings.data_dir)
@@ -249,6 +270,7 @@ class Gateway:
         body: dict[str, object] = {
             "status": "ready" if not problems else "not ready",
             "global_conf_version": conf.version if conf else None,
+            "trust_list_sequence": self.accreditations.sequence if self.accreditations else None,
             "problems": problems,
         }
         return web.json_response(body, status=200 if not problems else 503)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import orjson
 import typer
@@ -16,8 +16,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zistboom.core.accreditation import Requirement
 from zistboom.core.database import create_engine, migrate, session_factory, transaction
 from zistboom.core.errors import ValidationError, ZistboomError
+from zistboom.core.trustlist import Level
 from zistboom.gateway import service
 from zistboom.gateway.catalogue import publisher_for
 from zistboom.gateway.schemas import AccessRightOut, ClientOut, LocalGroupOut, ServiceOut
@@ -457,13 +459,38 @@ SubjectArg = Annotated[
 ]
 
 
+RequireOption = Annotated[
+    str | None,
+    typer.Option(
+        "--require-accreditation",
+        help="ECOSYSTEM:KIND[:LEVEL]: the right holds only while the client is accredited "
+        "for it (level basic, substantial or high; basic if left out)",
+    ),
+]
+
+
+def _requirement(value: str | None) -> Requirement | None:
+    if value is None:
+        return None
+    parts = value.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise typer.BadParameter(
+            f"{value!r}: write ECOSYSTEM:KIND or ECOSYSTEM:KIND:LEVEL, "
+            "e.g. tax:e-invoice-provider:substantial",
+            param_hint="--require-accreditation",
+        )
+    return Requirement(parts[0], parts[1], cast(Level, parts[2] if len(parts) == 3 else "basic"))
+
+
 def _print_rights(rights: list[AccessRightOut]) -> None:
-    table = Table("subject kind", "subject", "endpoint", "granted")
+    table = Table("subject kind", "subject", "endpoint", "accreditation required", "granted")
     for r in rights:
+        required = r.accreditation
         table.add_row(
             r.subject_kind,
             r.subject,
             f"{r.method} {r.path}" if r.method else "whole service",
+            f"{required.ecosystem}:{required.kind} ({required.level})" if required else "-",
             r.created_at.isoformat(timespec="seconds"),
         )
     console.print(table)
@@ -478,12 +505,16 @@ def access_grant(
     kind: KindOption = "subsystem",
     method: MethodOption = None,
     path: PathOption = None,
+    require_accreditation: RequireOption = None,
 ) -> None:
     """Allow a subject to call a service (or one endpoint of it)."""
     endpoint = _endpoint(method, path)
+    requirement = _requirement(require_accreditation)
 
     async def work(session: AsyncSession, _: GatewaySettings) -> AccessRightOut:
-        entry = await service.grant(session, subsystem_id, code, kind, subject, endpoint)
+        entry = await service.grant(
+            session, subsystem_id, code, kind, subject, endpoint, requirement
+        )
         return AccessRightOut.of(entry)
 
     _print_rights([_run(data_dir, work)])

@@ -128,6 +128,11 @@ class AccessRight(Base):
     """``subsystem``, ``local-group`` or ``global-group``."""
     subject: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
+    required_ecosystem: Mapped[str | None] = mapped_column(String(64))
+    """With ``required_kind`` and ``required_level``: the right holds only while the client is
+    accredited to provide that kind of service in that ecosystem at that level or higher."""
+    required_kind: Mapped[str | None] = mapped_column(String(64))
+    required_level: Mapped[str | None] = mapped_column(String(16))
 
 
 class ConfigurationState(Base):

@@ -4,6 +4,7 @@ its server side (:mod:`zistboom.gateway.server_side`), made, started and stopped
 from __future__ import annotations
 
 from zistboom.gateway.access import Registry
+from zistboom.gateway.accreditation import Accreditations
 from zistboom.gateway.client_side import ClientSide
 from zistboom.gateway.messagelog import MessageLog
 from zistboom.gateway.monitoring import Monitor
@@ -25,11 +26,12 @@ class Exchange:
         message_log: MessageLog,
         monitor: Monitor,
         replays: ReplayMemory,
+        accreditations: Accreditations | None = None,
     ) -> None:
         parts = (settings, identity, trust, registry, message_log, monitor)
         self.identity = identity
         self.client_side = ClientSide(*parts)
-        self.server_side = ServerSide(*parts, replays=replays)
+        self.server_side = ServerSide(*parts, replays=replays, accreditations=accreditations)
 
     async def start(self) -> None:
         await self.client_side.start()

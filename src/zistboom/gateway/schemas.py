@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from zistboom.core import identifiers
+from zistboom.core.accreditation import Requirement
+from zistboom.core.trustlist import Level
 from zistboom.gateway.models import Endpoint
 from zistboom.gateway.service import (
     ANY_METHOD,
@@ -309,6 +311,18 @@ class LocalGroupOut(BaseModel):
 # --- access rights ---------------------------------------------------------------------------
 
 
+class AccreditationRequirement(Input):
+    """An accreditation the client must hold: to provide ``kind`` in ``ecosystem`` at
+    ``level`` or higher (directly, or recognised from another ecosystem at a mapped level)."""
+
+    ecosystem: str = Field(max_length=64, examples=["tax"])
+    kind: str = Field(max_length=64, examples=["e-invoice-provider"])
+    level: Level = "basic"
+
+    def requirement(self) -> Requirement:
+        return Requirement(self.ecosystem, self.kind, self.level)
+
+
 class AccessRightCreate(Input):
     """A right to the whole service, or with both method and path to one endpoint."""
 
@@ -333,6 +347,17 @@ class AccessRightCreate(Input):
         default=None, description="with 'path': limit the right to one endpoint"
     )
     path: PathPattern | None = Field(default=None, description="with 'method'")
+    accreditation: AccreditationRequirement | None = Field(
+        default=None,
+        description="the right holds only while the calling client holds this accreditation "
+        "(checked at call time against the trust list, ZB-STD-007)",
+    )
+
+
+class AccreditationRequirementOut(BaseModel):
+    ecosystem: str
+    kind: str
+    level: str
 
 
 class AccessRightOut(BaseModel):
@@ -340,15 +365,24 @@ class AccessRightOut(BaseModel):
     subject: str
     method: str | None = Field(description="null: the right covers the whole service")
     path: str | None
+    accreditation: AccreditationRequirementOut | None = Field(
+        description="null: no accreditation is required of the client"
+    )
     created_at: datetime
 
     @classmethod
     def of(cls, entry: AccessRightEntry) -> AccessRightOut:
+        required = entry.requirement
         return cls(
             subject_kind=entry.right.subject_kind,
             subject=entry.right.subject,
             method=entry.method,
             path=entry.path,
+            accreditation=AccreditationRequirementOut(
+                ecosystem=required.ecosystem, kind=required.kind, level=required.level
+            )
+            if required
+            else None,
             created_at=entry.right.created_at,
         )
 

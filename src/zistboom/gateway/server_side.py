@@ -29,6 +29,7 @@ from zistboom.core.errors import CryptoError, ValidationError
 from zistboom.core.identifiers import MemberId, SubsystemId, parse_client_header
 from zistboom.gateway import metaservices
 from zistboom.gateway.access import ServiceEntry
+from zistboom.gateway.accreditation import Accreditations
 from zistboom.gateway.message import (
     BACKEND_XROAD_HEADERS,
     LABEL,
@@ -79,9 +80,12 @@ class Inbound:
 class ServerSide(ExchangeSide):
     """Peers' requests, carried out by the provider's backend or a metaservice."""
 
-    def __init__(self, *parts: Any, replays: ReplayMemory) -> None:
+    def __init__(
+        self, *parts: Any, replays: ReplayMemory, accreditations: Accreditations | None = None
+    ) -> None:
         super().__init__(*parts)
         self.replays = replays
+        self.accreditations = accreditations
         self._backend: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -351,10 +355,15 @@ class ServerSide(ExchangeSide):
         received: Mapping[str, str],
         conf: gc.GlobalConf,
     ) -> None:
-        if not self.registry.is_allowed(service, client_id, method, target.backend_path, conf):
-            raise xr.AccessDenied(
-                f"{client_id} may not call {method} {target.backend_path} of {target.service}"
-            )
+        access = self.registry.access(service, client_id, method, target.backend_path, conf)
+        if not access.allowed:
+            if not access.required:
+                raise xr.AccessDenied(
+                    f"{client_id} may not call {method} {target.backend_path} of {target.service}"
+                )
+            if self.accreditations is None:
+                raise xr.OutdatedTrustList("this gateway does not follow the trust list")
+            self.accreditations.check(client_id, access.required)
         if service.personal_data and not (
             received.get(xr.X_ROAD_USER_ID) and received.get(xr.X_ROAD_PURPOSE)
         ):

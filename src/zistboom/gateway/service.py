@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zistboom.core import identifiers
+from zistboom.core.accreditation import Requirement
 from zistboom.core.crypto import x509
 from zistboom.core.database import utc_now
 from zistboom.core.errors import (
@@ -30,6 +31,7 @@ from zistboom.core.errors import (
     NotFoundError,
     ValidationError,
 )
+from zistboom.core.trustlist import LEVELS, Level
 from zistboom.gateway import enrolment
 from zistboom.gateway.models import (
     AccessRight,
@@ -916,6 +918,21 @@ class AccessRightEntry:
     method: str | None
     path: str | None
 
+    @property
+    def requirement(self) -> Requirement | None:
+        return requirement_of(self.right)
+
+
+def requirement_of(right: AccessRight) -> Requirement | None:
+    """The accreditation a right requires of its client, if any."""
+    if right.required_ecosystem is None or right.required_kind is None:
+        return None
+    return Requirement(
+        right.required_ecosystem,
+        right.required_kind,
+        cast(Level, right.required_level or "basic"),
+    )
+
 
 async def _subject(
     session: AsyncSession, client: LocalClient, subject_kind: str, subject: str
@@ -976,6 +993,19 @@ async def _resolve(
     return service, target, stored
 
 
+def _requirement(requirement: Requirement | None) -> Requirement | None:
+    if requirement is None:
+        return None
+    for name, value in (("ecosystem", requirement.ecosystem), ("kind", requirement.kind)):
+        _validate_code(value, f"accreditation.{name}", f"accreditation {name}")
+    if requirement.level not in LEVELS:
+        raise ValidationError(
+            f"unknown accreditation level {requirement.level!r}: use one of {', '.join(LEVELS)}",
+            field="accreditation.level",
+        )
+    return requirement
+
+
 async def grant(
     session: AsyncSession,
     subsystem_id: str,
@@ -983,9 +1013,12 @@ async def grant(
     subject_kind: str,
     subject: str,
     endpoint: tuple[str, str] | None = None,
+    requirement: Requirement | None = None,
 ) -> AccessRightEntry:
     """Allow a subsystem, local group or global group to call a service, or one endpoint of
-    it (``endpoint`` = (method, path) of an existing endpoint)."""
+    it (``endpoint`` = (method, path) of an existing endpoint); with ``requirement``, only
+    while the calling client holds that accreditation (checked at call time, ZB-STD-007)."""
+    requirement = _requirement(requirement)
     service, target, stored = await _resolve(
         session, subsystem_id, code, subject_kind, subject, endpoint
     )
@@ -1000,6 +1033,9 @@ async def grant(
         subject_kind=subject_kind,
         subject=stored,
         created_at=utc_now(),
+        required_ecosystem=requirement.ecosystem if requirement else None,
+        required_kind=requirement.kind if requirement else None,
+        required_level=requirement.level if requirement else None,
     )
     session.add(right)
     await _changed(session)
