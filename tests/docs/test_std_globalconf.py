@@ -29,6 +29,7 @@ from zistboom.core.globalconf import (
     GlobalConfRefused,
     GlobalGroupEntry,
     MemberEntry,
+    TrustListPointer,
     verify_global_conf,
 )
 
@@ -60,8 +61,9 @@ def test_every_example_block_is_known_and_present() -> None:
 
 def test_header_and_persian_abstract() -> None:
     text = standard_text()
-    assert "| Version | 1.0 |" in text
-    assert "| Date | 2026-11-28 |" in text
+    assert "| Version | 1.1 |" in text
+    assert "| Date | 2026-12-01 |" in text
+    assert "| Changes | 1.1: `trust_list_digest` replaced by" in text
     abstract = text.index("## خلاصه")
     assert abstract < text.index("## 1. Purpose")
     assert re.search(r"[\u0600-\u06FF]{20,}", text[abstract : abstract + 3000].replace(" ", ""))
@@ -76,6 +78,12 @@ def test_payload_example_is_a_valid_document() -> None:
         assert constraints.value.ca
     for pem in conf.tsa_certificates:
         x509.load_pem_x509_certificate(pem.encode("ascii"))
+
+
+def test_payload_example_points_at_a_trust_list() -> None:
+    conf = GlobalConf.model_validate_json(example("global-conf-payload"), strict=True)
+    assert conf.trust_list is not None
+    assert conf.trust_list.url == f"{conf.central.url}/trust-list"
 
 
 def test_anchor_example_is_a_valid_anchor() -> None:
@@ -128,6 +136,7 @@ def section(heading: str) -> str:
         ("### 5.4 Gateway entry", GatewayEntry),
         ("### 5.5 Global group entry", GlobalGroupEntry),
         ("### 5.6 Ecosystem entry", EcosystemEntry),
+        ("### 5.7 Trust-list pointer", TrustListPointer),
     ],
 )
 def test_field_tables_match_the_models(heading: str, model: type[BaseModel]) -> None:
