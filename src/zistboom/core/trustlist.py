@@ -293,7 +293,7 @@ def verify_trust_list(
     digest: str | None = None,
     min_sequence: int | None = None,
 ) -> TrustList:
-    """Verify a signed trust list (ZB-STD-007 §6): signed by the key with ``key_fingerprint``,
+    """Verify a signed trust list (ZB-STD-007 §9.1): signed by the key with ``key_fingerprint``,
     of ``instance``, with the ``digest`` the global configuration names (when given), not older
     than ``min_sequence``, and not past its next update at ``now``.
 
@@ -341,6 +341,11 @@ def _authentic_list(token: str, *, key_fingerprint: str, instance: str) -> Trust
             f"trust list signed by key {fingerprint}, the global configuration names "
             f"{key_fingerprint}",
             reason="untrusted-key",
+        )
+    if header.get("kid", fingerprint) != fingerprint:
+        raise TrustListRefused(
+            f"JWS kid {header.get('kid')!r} does not name the key in jwk ({fingerprint})",
+            reason="malformed",
         )
     try:
         _, payload = verify_jws(token, signer)
