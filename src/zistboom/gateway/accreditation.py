@@ -1,4 +1,4 @@
-"""The provider gateway's side of accreditation (ZB-STD-004 §7.6, ZB-STD-007 §8): its copy of
+"""The provider gateway's side of accreditation (ZB-STD-004 §7.6, ZB-STD-007 §10, §12.2): its copy of
 the trust list, followed whenever the global configuration names a newer sequence, and the
 check an access right with an accreditation requirement makes at call time.
 

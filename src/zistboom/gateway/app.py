@@ -243,7 +243,7 @@ class Gateway:
                 continue
             if self.accreditations is not None:
                 # A newer trust list named: fetched now, so a change reaches the check within
-                # one configuration refresh (ZB-STD-007 §7).
+                # one configuration refresh (ZB-STD-007 §8.2, ZB-STD-003 §10 item 7).
                 await self.accreditations.follow(conf)
             if self.exchange is not None:
                 # Signing keys of newly hosted members (`zistboom gateway member add`).
