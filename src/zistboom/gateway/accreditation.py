@@ -1,6 +1,6 @@
-"""The provider gateway's side of accreditation (ZB-STD-004 §7.6, ZB-STD-007 §10, §12.2): its copy of
-the trust list, followed whenever the global configuration names a newer sequence, and the
-check an access right with an accreditation requirement makes at call time.
+"""The provider gateway's side of accreditation (ZB-STD-004 §7.3, ZB-STD-007 §10 and §12.2):
+its copy of the trust list, followed whenever the global configuration names a newer sequence,
+and the check an access right with an accreditation requirement makes at call time.
 
 The list and its verification are the contract in ``core/trustlist.py``; the rule is the one
 check in ``core/accreditation.py``. This module only keeps the index current and turns a
