@@ -1,4 +1,4 @@
-"""gateway: an access right may require the client to hold an accreditation (ZB-STD-004 §7.6)
+"""gateway: an access right may require the client to hold an accreditation (ZB-STD-004 §7.3)
 
 Revision ID: 0006
 Revises: 0005
