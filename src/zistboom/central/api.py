@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -44,6 +45,7 @@ from zistboom.central.schemas import (
 )
 from zistboom.central.settings import CentralSettings
 from zistboom.core import identifiers
+from zistboom.core.accreditation import TrustIndex
 from zistboom.core.crypto import timestamp, x509
 from zistboom.core.database import transaction
 from zistboom.core.errors import ConfigurationError, MethodNotAllowedError, ValidationError
@@ -64,6 +66,8 @@ class CentralState:
     sessions: async_sessionmaker[AsyncSession]
     keys: InstanceKeys
     publisher: Publisher
+    trust_index: Callable[[], TrustIndex]
+    """The current trust list, arranged for checks (the catalogue's accreditation rule)."""
 
     @property
     def ca_pem(self) -> str:
