@@ -141,6 +141,11 @@ class TrustListPublisher:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._issued: Issued | None = None
+        # What GET /trust-list serves once a global configuration follows the lists: the one
+        # it names, so that a gateway never sees a list other than the one named (the newest
+        # is issued a moment before the configuration that names it).
+        self._named: Issued | None = None
+        self._previous: Issued | None = None
         self.key_fingerprint = public_key_fingerprint(key.public_key())
 
     @property
@@ -157,7 +162,8 @@ class TrustListPublisher:
 
     @property
     def issued(self) -> Issued:
-        """The list last issued with its index (:class:`ConfigurationError` before the first)."""
+        """The list last issued with its index (:class:`ConfigurationError` before the first):
+        what the checks and queries answer from, at once after a change."""
         issued = self._issued
         if issued is None:
             raise ConfigurationError("central has not issued a trust list yet")
@@ -165,7 +171,16 @@ class TrustListPublisher:
 
     @property
     def current(self) -> SignedTrustList:
-        return self.issued.signed
+        """The list ``GET /trust-list`` serves: the one the current global configuration names
+        (see :meth:`named`), or the newest while no configuration follows."""
+        return self._named.signed if self._named is not None else self.issued.signed
+
+    def named(self, pointer: TrustListPointer | None) -> None:
+        """A global configuration naming ``pointer`` is now current: serve that list."""
+        for held in (self._issued, self._previous):
+            if held is not None and pointer is not None and held.signed.digest == pointer.digest:
+                self._named = held
+                return
 
     @property
     def index(self) -> TrustIndex:
@@ -211,7 +226,7 @@ class TrustListPublisher:
                     if attempt == _ISSUE_ATTEMPTS:
                         raise
                     log.warning("trust list sequence taken by another process; trying again")
-            self._issued = issued
+            self._previous, self._issued = self._issued, issued
             log.info(
                 "trust list %d issued (%d accreditations)",
                 issued.signed.document.sequence,

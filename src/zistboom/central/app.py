@@ -87,7 +87,13 @@ def create_app(
             settings, prepared.keys.trust_list_key, prepared.sessions, trust_list_builder
         )
         await trust_lists.refresh()
-        publisher = Publisher(settings, prepared.keys, prepared.sessions, trust_lists.pointer)
+        publisher = Publisher(
+            settings,
+            prepared.keys,
+            prepared.sessions,
+            trust_list=trust_lists.pointer,
+            on_issue=lambda conf: trust_lists.named(conf.trust_list),
+        )
         await publisher.refresh()
         # The anchor as served, for `zistboom central anchor` and for the operator to hand out.
         (settings.data_dir / ANCHOR_FILE).write_text(publisher.anchor.to_json())

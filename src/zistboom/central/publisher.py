@@ -158,11 +158,15 @@ class Publisher:
         instance_keys: InstanceKeys,
         sessions: async_sessionmaker[AsyncSession],
         trust_list: Callable[[], gc.TrustListPointer | None] = no_trust_list,
+        on_issue: Callable[[gc.GlobalConf], None] | None = None,
     ) -> None:
+        """``trust_list`` gives the pointer to put in the document; ``on_issue`` is told of each
+        document as it becomes the one served (in the same step, with nothing in between)."""
         self._settings = settings
         self._keys = instance_keys
         self._sessions = sessions
         self._trust_list = trust_list
+        self._on_issue = on_issue
         self._lock = asyncio.Lock()
         self._current: SignedGlobalConf | None = None
 
@@ -186,6 +190,8 @@ class Publisher:
             document = content.model_copy(update={"version": version})
             token = gc.sign_global_conf(document, self._keys.conf_key)
             self._current = SignedGlobalConf(document, token)
+            if self._on_issue is not None:
+                self._on_issue(document)
             return self._current
 
     async def current(self) -> SignedGlobalConf:
