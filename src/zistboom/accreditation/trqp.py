@@ -25,13 +25,14 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from zistboom.accreditation.publication import Issued, TrustListPublisher, TrustLists
 from zistboom.core.accreditation import Answer, Requirement, TrustIndex
 from zistboom.core.database import utc_now
 from zistboom.core.errors import MalformedRequestError
-from zistboom.core.problems import problem_responses
+from zistboom.core.globalconf import UTCDateTime
+from zistboom.core.problems import PROBLEM_SCHEMA_REF, problem_responses
 
 __all__ = [
     "JWT_MEDIA_TYPE",
@@ -57,7 +58,7 @@ def _rfc3339_text(value: object) -> object:
     return value
 
 
-Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+Rfc3339 = Annotated[UTCDateTime, BeforeValidator(_rfc3339_text)]
 Resource = Annotated[
     str,
     Field(
@@ -306,6 +307,11 @@ def _responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
             "content": {JWT_MEDIA_TYPE: {"schema": {"type": "string"}}},
         },
         **problem_responses(400),
+        # Declared so that FastAPI does not document its 422, which these routes never answer.
+        "4XX": {
+            "description": "another client error (an unknown path or method)",
+            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        },
     }
 
 
