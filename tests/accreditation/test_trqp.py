@@ -321,17 +321,25 @@ def test_malformed_queries_are_400_naming_the_field(world: World) -> None:
         (AUTHORIZATION, {**good, "resource": TAX, "context": "now"}, "context"),
         (
             RECOGNITION,
-            {"entity_id": world.company, "authority_id": "IR-DEMO", "action": "recognize",
-             "resource": TRADE},
+            {
+                "entity_id": world.company,
+                "authority_id": "IR-DEMO",
+                "action": "recognize",
+                "resource": TRADE,
+            },
             "entity_id",
         ),
         (
             RECOGNITION,
-            {"entity_id": FINANCE, "authority_id": "IR-DEMO", "action": "provide",
-             "resource": TRADE},
+            {
+                "entity_id": FINANCE,
+                "authority_id": "IR-DEMO",
+                "action": "provide",
+                "resource": TRADE,
+            },
             "action",
         ),
-    ]  # fmt: skip
+    ]
     for path, body, field in cases:
         assert refused(ask(world, path, body)) == field, body
 
