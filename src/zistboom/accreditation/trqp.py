@@ -194,14 +194,14 @@ def answer_authorization(
     """Whether ``query.entity_id`` may ``query.action`` ``query.resource`` at the time asked."""
     at = query.context.time if query.context and query.context.time else now
     index = issued.index
-    if query.action == "assess" and query.entity_id.count("/") != 2:
-        raise MalformedRequestError(
-            "assess is asked of a member (INSTANCE/CLASS/CODE): assessor authority is the "
-            "member's, not one subsystem's",
-            field="entity_id",
-        )
     if query.authority_id != instance:
         answer = _other_authority(instance, query.authority_id)
+    elif query.action == "assess" and query.entity_id.count("/") != 2:
+        member = "/".join(query.entity_id.split("/")[:3])
+        answer = Answer(
+            False,
+            f"assessor authority is held by a member, not by {query.entity_id}: ask about {member}",
+        )
     elif query.action == "assess":
         code = _scheme_code(index, query.resource)
         answer = (

@@ -83,6 +83,9 @@ State = Annotated[CentralState, Depends(state_of)]
 # refusal (401 with problem details) stays ours.
 _bearer = HTTPBearer(auto_error=False, description="an API key: 'Authorization: Bearer zb_…'")
 Authorization = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+# For operations anyone may call, which answer more to a key: "no key" is a requirement too
+# (FastAPI adds it to the bearer requirement it states).
+OPTIONAL_KEY: dict[str, object] = {"security": [{}]}
 # What every operation that needs an API key may answer besides its own errors, and what
 # every operation with a JSON body may (400: not JSON at all; 422: against its schema).
 KEYED = (401, 403)
@@ -650,6 +653,7 @@ async def _viewer(
     summary="The catalogue (public; with an operator's key, lapsed listings too, marked)",
     response_model=list[CatalogueEntryOut],
     responses=problem_responses(401, 422),
+    openapi_extra=OPTIONAL_KEY,
 )
 async def list_catalogue(
     state: State,
@@ -683,6 +687,7 @@ async def list_catalogue(
     tags=["catalogue"],
     response_model=CatalogueEntryDetailOut,
     responses=problem_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_KEY,
 )
 async def get_catalogue_entry(
     service_id: Annotated[
