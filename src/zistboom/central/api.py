@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -12,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from zistboom.central import audit, ca, catalogue, operators, service
 from zistboom.central.ca import InstanceKeys
-from zistboom.central.models import Member
 from zistboom.central.publisher import Publisher
 from zistboom.central.schemas import (
     MAX_PAGE,
@@ -44,6 +44,7 @@ from zistboom.central.schemas import (
 )
 from zistboom.central.settings import CentralSettings
 from zistboom.core import identifiers
+from zistboom.core.accreditation import TrustIndex
 from zistboom.core.crypto import timestamp, x509
 from zistboom.core.database import transaction
 from zistboom.core.errors import ConfigurationError, MethodNotAllowedError, ValidationError
@@ -64,6 +65,8 @@ class CentralState:
     sessions: async_sessionmaker[AsyncSession]
     keys: InstanceKeys
     publisher: Publisher
+    trust_index: Callable[[], TrustIndex]
+    """The current trust list, arranged for checks (the catalogue's accreditation rule)."""
 
     @property
     def ca_pem(self) -> str:
@@ -80,6 +83,9 @@ State = Annotated[CentralState, Depends(state_of)]
 # refusal (401 with problem details) stays ours.
 _bearer = HTTPBearer(auto_error=False, description="an API key: 'Authorization: Bearer zb_…'")
 Authorization = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+# For operations anyone may call, which answer more to a key: "no key" is a requirement too
+# (FastAPI adds it to the bearer requirement it states).
+OPTIONAL_KEY: dict[str, object] = {"security": [{}]}
 # What every operation that needs an API key may answer besides its own errors, and what
 # every operation with a JSON body may (400: not JSON at all; 422: against its schema).
 KEYED = (401, 403)
@@ -614,10 +620,14 @@ async def publish_catalogue_service(request: Request, state: State) -> Catalogue
     body = await _limited_body(request, catalogue.MAX_STATEMENT_BYTES)
     statement = body.decode("ascii", errors="replace").strip()
     async with transaction(state.sessions) as session:
-        row = await catalogue.publish(session, state.settings, state.keys, statement=statement)
-        member = await session.get(Member, row.member_id)
-        assert member is not None
-        return CatalogueEntryOut.of(row, member)
+        listing = await catalogue.publish(
+            session,
+            state.settings,
+            state.keys,
+            statement=statement,
+            trust_index=state.trust_index(),
+        )
+        return CatalogueEntryOut.of(listing)
 
 
 @api.api_route(
@@ -630,11 +640,20 @@ async def catalogue_services_other_methods() -> None:
     raise MethodNotAllowedError("publish a service with POST", allow=("POST",))
 
 
+async def _viewer(
+    state: CentralState, authorization: HTTPAuthorizationCredentials | None
+) -> operators.Operator | None:
+    """The operator reading the catalogue, if a key was sent (a wrong key is refused)."""
+    return await _operator(state, authorization) if authorization is not None else None
+
+
 @api.get(
     "/catalogue",
     tags=["catalogue"],
+    summary="The catalogue (public; with an operator's key, lapsed listings too, marked)",
     response_model=list[CatalogueEntryOut],
-    responses=problem_responses(422),
+    responses=problem_responses(401, 422),
+    openapi_extra=OPTIONAL_KEY,
 )
 async def list_catalogue(
     state: State,
@@ -643,19 +662,32 @@ async def list_catalogue(
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: PageLimit = 100,
     offset: Position = 0,
+    authorization: Authorization = None,
 ) -> list[CatalogueEntryOut]:
+    """Without a key: the public view, which leaves out services whose accreditation has
+    lapsed. With an admin's, registrar's or auditor's key (or the provider member's own): those
+    too, with ``accreditation.status`` ``lapsed``."""
+    viewer = await _viewer(state, authorization)
     async with transaction(state.sessions) as session:
-        rows = await catalogue.list_entries(
-            session, ecosystem=ecosystem, member_id=member_id, q=q, limit=limit, offset=offset
+        listings = await catalogue.list_entries(
+            session,
+            trust_index=state.trust_index(),
+            viewer=viewer,
+            ecosystem=ecosystem,
+            member_id=member_id,
+            q=q,
+            limit=limit,
+            offset=offset,
         )
-        return [CatalogueEntryOut.of(row, member) for row, member in rows]
+        return [CatalogueEntryOut.of(listing) for listing in listings]
 
 
 @api.get(
     "/catalogue/{service_id:path}",
     tags=["catalogue"],
     response_model=CatalogueEntryDetailOut,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_KEY,
 )
 async def get_catalogue_entry(
     service_id: Annotated[
@@ -667,7 +699,13 @@ async def get_catalogue_entry(
         ),
     ],
     state: State,
+    authorization: Authorization = None,
 ) -> CatalogueEntryDetailOut:
+    """One service; one whose accreditation has lapsed only with a key that sees it (as the
+    list)."""
+    viewer = await _viewer(state, authorization)
     async with transaction(state.sessions) as session:
-        row, member = await catalogue.get_entry(session, service_id)
-        return CatalogueEntryDetailOut.detail(row, member)
+        listing = await catalogue.get_entry(
+            session, service_id, trust_index=state.trust_index(), viewer=viewer
+        )
+        return CatalogueEntryDetailOut.detail(listing)

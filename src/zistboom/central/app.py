@@ -1,7 +1,9 @@
 """Central's ASGI application, made by a factory from its settings.
 
 On first start it creates the data directory, the keys, the database (migrated to the newest
-revision), the programme's ecosystems and the first admin API key, which it prints once.
+revision), the programme's ecosystems and the first admin API key, which it prints once. It
+serves the trust list and the trust-registry queries (``zistboom.accreditation``) beside its own
+API, and re-issues the trust list and then the global configuration after every change.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from zistboom import __version__
+from zistboom.accreditation import publication, trqp
+from zistboom.accreditation.publication import TrustListBuilder, TrustListPublisher, empty_content
 from zistboom.central import operators, service
 from zistboom.central.api import CentralState, api, public
 from zistboom.central.ca import InstanceKeys, ensure_instance_keys
@@ -29,6 +33,7 @@ log = logging.getLogger("zistboom.central")
 MIGRATIONS = "zistboom.central:migrations"
 ACCREDITATION_MIGRATIONS = "zistboom.accreditation:migrations"
 ANCHOR_FILE = "anchor.json"
+ACCREDITATION_API = "/api/v1/accreditation"
 
 
 @dataclass(slots=True)
@@ -57,7 +62,16 @@ async def prepare(settings: CentralSettings, *, bootstrap_admin: bool = True) ->
     return Prepared(engine, sessions, instance_keys, first_admin_key)
 
 
-def create_app(settings: CentralSettings | None = None) -> FastAPI:
+def _changes_accreditation(path: str) -> bool:
+    return path == ACCREDITATION_API or path.startswith(ACCREDITATION_API + "/")
+
+
+def create_app(
+    settings: CentralSettings | None = None,
+    *,
+    trust_list_builder: TrustListBuilder = empty_content,
+) -> FastAPI:
+    """Central, whose trust list ``trust_list_builder`` makes from the accreditation tables."""
     settings = settings or CentralSettings()
 
     @contextlib.asynccontextmanager
@@ -69,21 +83,42 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
                 f"First admin API key (shown once, keep it safe): {prepared.first_admin_key}\n"
             )
             sys.stdout.flush()
-        publisher = Publisher(settings, prepared.keys, prepared.sessions)
+        trust_lists = TrustListPublisher(
+            settings, prepared.keys.trust_list_key, prepared.sessions, trust_list_builder
+        )
+        await trust_lists.refresh()
+        publisher = Publisher(
+            settings,
+            prepared.keys,
+            prepared.sessions,
+            trust_list=trust_lists.pointer,
+            on_issue=lambda conf: trust_lists.named(conf.trust_list),
+        )
         await publisher.refresh()
         # The anchor as served, for `zistboom central anchor` and for the operator to hand out.
         (settings.data_dir / ANCHOR_FILE).write_text(publisher.anchor.to_json())
+        app.state.trust_lists = trust_lists
         app.state.central = CentralState(
-            settings, prepared.engine, prepared.sessions, prepared.keys, publisher
+            settings,
+            prepared.engine,
+            prepared.sessions,
+            prepared.keys,
+            publisher,
+            trust_index=lambda: trust_lists.index,
         )
-        task = asyncio.create_task(publisher.run(), name="global-conf-refresh")
+        tasks = [
+            asyncio.create_task(publisher.run(), name="global-conf-refresh"),
+            asyncio.create_task(trust_lists.run(then=publisher.refresh), name="trust-list-refresh"),
+        ]
         log.info("central for %s ready at %s", settings.instance, settings.base_url)
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await prepared.engine.dispose()
 
     app = FastAPI(
@@ -94,19 +129,25 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(public)
+    app.include_router(publication.router)
+    app.include_router(trqp.router)
     app.include_router(api)
 
     @app.middleware("http")
     async def reissue_after_change(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        """Every successful change re-issues the global configuration at once."""
+        """Every successful change re-issues the global configuration at once; a change of the
+        accreditations re-issues the trust list first, so that the configuration names it."""
         response = await call_next(request)
+        path = request.url.path
         if (
             request.method in ("POST", "PUT", "PATCH", "DELETE")
-            and request.url.path.startswith("/api/")
+            and path.startswith("/api/")
             and response.status_code < 400
         ):
+            if _changes_accreditation(path):
+                await request.app.state.trust_lists.refresh()
             await request.app.state.central.publisher.refresh()
         return response
 

@@ -52,13 +52,15 @@ REVOCATION_REASONS = (
 
 @dataclass(frozen=True, slots=True)
 class InstanceKeys:
-    """Central's keys: the instance CA, the TSA and the global configuration signing key."""
+    """Central's keys: the instance CA, the TSA, the global configuration signing key and the
+    trust-list signing key (ZB-STD-007), which also signs recognitions and TRQP answers."""
 
     ca_key: keys.PrivateKey
     ca_cert: cx509.Certificate
     tsa_key: keys.PrivateKey
     tsa_cert: cx509.Certificate
     conf_key: keys.PrivateKey
+    trust_list_key: keys.PrivateKey
 
 
 def ensure_instance_keys(data_dir: Path, instance: str) -> InstanceKeys:
@@ -97,7 +99,12 @@ def ensure_instance_keys(data_dir: Path, instance: str) -> InstanceKeys:
     if not conf_key_path.exists():
         keys.save_private_key(keys.generate_private_key(), conf_key_path)
     conf_key = keys.load_private_key(conf_key_path)
-    return InstanceKeys(ca_key, ca_cert, tsa_key, tsa_cert, conf_key)
+
+    trust_list_key_path = folder / "trust-list.key"
+    if not trust_list_key_path.exists():
+        keys.save_private_key(keys.generate_private_key(), trust_list_key_path)
+    trust_list_key = keys.load_private_key(trust_list_key_path)
+    return InstanceKeys(ca_key, ca_cert, tsa_key, tsa_cert, conf_key, trust_list_key)
 
 
 def _token_hash(token: str) -> str:

@@ -5,12 +5,21 @@ A publication is a compact JWS whose protected header carries the signer's certi
 and whose payload describes one service. Central accepts it only if the certificate is a signing
 certificate of the instance CA, not revoked, issued to the member that owns the service, and the
 signature and its ``iat`` hold. The catalogue is not part of the global configuration.
+
+Accreditation (ZB-STD-007): a service of a kind that a scheme regulates in its ecosystem is
+listed only while its provider holds a current accreditation covering it (directly or by
+recognition, by the scope rule), as the current trust list says; a publication without one is
+refused, naming the missing accreditation. A listing whose accreditation lapses later (suspended,
+revoked, withdrawn, expired, or its recognition ended) stays in the table, untouched: it is marked
+lapsed for operators and the member itself and hidden from the public view, both worked out at
+read time from the trust list (no job), until it is accredited again.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -22,8 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zistboom.central import audit
 from zistboom.central.ca import InstanceKeys, revoked_serials, serial_hex
 from zistboom.central.models import CatalogueService, Certificate, Ecosystem, Member, find_member
+from zistboom.central.operators import Operator
 from zistboom.central.settings import CentralSettings
 from zistboom.core import identifiers
+from zistboom.core.accreditation import Requirement, TrustIndex
 from zistboom.core.crypto import jws, x509
 from zistboom.core.database import utc_now
 from zistboom.core.errors import (
@@ -44,6 +55,63 @@ METHODS: Final = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "T
 # The ecosystem of services that belong to no single one: the national base registries
 # (ZB-STD-006 §4).
 NATIONAL = "national"
+
+
+# Who sees listings whose accreditation has lapsed (besides the provider member itself).
+LAPSED_VIEWERS: Final = ("admin", "registrar", "auditor")
+
+
+@dataclass(frozen=True, slots=True)
+class ListingAccreditation:
+    """The accreditation a listing of a regulated kind needs, and whether it holds now."""
+
+    resource: str
+    scheme: str
+    current: bool
+    message: str
+    """The trust list's answer: the accreditation it rests on, or what is missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A catalogue entry as a reader sees it: the row, its member, its accreditation."""
+
+    service: CatalogueService
+    member: Member
+    accreditation: ListingAccreditation | None
+    """``None`` when the service's kind is not regulated in its ecosystem."""
+
+    @property
+    def lapsed(self) -> bool:
+        return self.accreditation is not None and not self.accreditation.current
+
+
+def listing_accreditation(
+    trust_index: TrustIndex,
+    service_id: str,
+    ecosystem: str | None,
+    service_kind: str | None,
+    at: datetime,
+) -> ListingAccreditation | None:
+    """Whether the service needs an accreditation at ``at`` and holds one covering it."""
+    if ecosystem is None or ecosystem == NATIONAL or service_kind is None:
+        return None
+    scheme = trust_index.regulated(ecosystem, service_kind, at)
+    if scheme is None:
+        return None
+    action = "provide" if "provide" in scheme.actions else scheme.actions[0]
+    answer = trust_index.authorize(
+        service_id, Requirement(ecosystem, service_kind, "basic", action), at
+    )
+    return ListingAccreditation(scheme.resource, scheme.code, answer.holds, answer.message)
+
+
+def _may_see_lapsed(viewer: Operator | None, member_id: int) -> bool:
+    if viewer is None:
+        return False
+    return viewer.role in LAPSED_VIEWERS or (
+        viewer.role == "member" and viewer.member_id == member_id
+    )
 
 
 def _signer(statement: str) -> cx509.Certificate:
@@ -154,8 +222,10 @@ async def publish(
     instance_keys: InstanceKeys,
     *,
     statement: str,
-) -> CatalogueService:
-    """Verify a signed publication and add or replace its service in the catalogue."""
+    trust_index: TrustIndex,
+) -> Listing:
+    """Verify a signed publication and add or replace its service in the catalogue; a service
+    of a regulated kind only if its provider holds a current accreditation covering it."""
     now = utc_now()
     cert, payload = await _verified_payload(session, instance_keys, statement, now)
 
@@ -226,6 +296,15 @@ async def publish(
     endpoints = _endpoints(payload.get("endpoints"))
 
     text_id = str(service_id)
+    accreditation = listing_accreditation(trust_index, text_id, ecosystem, service_kind, now)
+    if accreditation is not None and not accreditation.current:
+        raise PermissionDeniedError(
+            f"{service_kind} in {ecosystem} is regulated by scheme {accreditation.scheme}: "
+            f"central lists such a service only while its provider holds a current "
+            f"accreditation covering it, and {accreditation.message}",
+            field="service_kind",
+            required_accreditation=accreditation.resource,
+        )
     row = (
         await session.execute(
             select(CatalogueService).where(CatalogueService.service_id == text_id)
@@ -260,22 +339,35 @@ async def publish(
             "personal_data": personal_data,
             "endpoints": len(endpoints),
             "iat": datetime.fromtimestamp(float(iat), tz=UTC).isoformat(),
+            **({"accreditation": accreditation.message} if accreditation else {}),
         },
     )
-    return row
+    return Listing(row, member, accreditation)
+
+
+def _listing(
+    trust_index: TrustIndex, row: CatalogueService, member: Member, at: datetime
+) -> Listing:
+    accreditation = listing_accreditation(
+        trust_index, row.service_id, row.ecosystem, row.service_kind, at
+    )
+    return Listing(row, member, accreditation)
 
 
 async def list_entries(
     session: AsyncSession,
     *,
+    trust_index: TrustIndex,
+    viewer: Operator | None = None,
     ecosystem: str | None = None,
     member_id: str | None = None,
     q: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[tuple[CatalogueService, Member]]:
+) -> list[Listing]:
     """The catalogue, filtered by ecosystem, provider member and free text (any case, Persian
-    letters and digits normalised)."""
+    letters and digits normalised). Lapsed listings only for ``viewer`` an operator (or the
+    provider member's own key); ``limit`` and ``offset`` count the listings shown."""
     query = (
         select(CatalogueService, Member)
         .join(Member, CatalogueService.member_id == Member.id)
@@ -297,11 +389,38 @@ async def list_entries(
         words = normalize_text(q).lower().split()
         for word in words[:10]:
             query = query.where(CatalogueService.search_text.contains(word, autoescape=True))
-    query = query.limit(min(max(limit, 1), 1000)).offset(max(offset, 0))
-    return [(row, member) for row, member in (await session.execute(query)).all()]
+    limit, offset = min(max(limit, 1), 1000), max(offset, 0)
+    now = utc_now()
+    if viewer is not None and viewer.role in LAPSED_VIEWERS:
+        rows = (await session.execute(query.limit(limit).offset(offset))).all()
+        return [_listing(trust_index, row, member, now) for row, member in rows]
+    # Hidden listings are known only once read: read on in batches until the page is full.
+    shown: list[Listing] = []
+    skipped, position, batch = 0, 0, max(limit, 100)
+    while True:
+        rows = (await session.execute(query.limit(batch).offset(position))).all()
+        for row, member in rows:
+            listing = _listing(trust_index, row, member, now)
+            if listing.lapsed and not _may_see_lapsed(viewer, row.member_id):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            shown.append(listing)
+            if len(shown) == limit:
+                return shown
+        if len(rows) < batch:
+            return shown
+        position += batch
 
 
-async def get_entry(session: AsyncSession, service_id: str) -> tuple[CatalogueService, Member]:
+async def get_entry(
+    session: AsyncSession,
+    service_id: str,
+    *,
+    trust_index: TrustIndex,
+    viewer: Operator | None = None,
+) -> Listing:
     text_id = str(identifiers.ServiceId.parse(service_id, field="service_id"))
     found = (
         await session.execute(
@@ -313,4 +432,12 @@ async def get_entry(session: AsyncSession, service_id: str) -> tuple[CatalogueSe
     if found is None:
         raise NotFoundError(f"the catalogue has no service {text_id}", field="service_id")
     entry, member = found
-    return entry, member
+    listing = _listing(trust_index, entry, member, utc_now())
+    if listing.lapsed and not _may_see_lapsed(viewer, entry.member_id):
+        assert listing.accreditation is not None
+        raise NotFoundError(
+            f"{text_id} is not listed while its accreditation has lapsed: "
+            f"{listing.accreditation.message}",
+            field="service_id",
+        )
+    return listing

@@ -1,5 +1,6 @@
 """Central's tables: members, subsystems, gateways, certificates, enrolment tokens, global groups,
-ecosystems, operators' API keys, the audit log and the global configuration's version history.
+ecosystems, operators' API keys, the audit log, the global configuration's version history and
+the trust list's issues.
 Queries that more than one service function needs live here, beside the tables."""
 
 from __future__ import annotations
@@ -199,6 +200,18 @@ class GlobalConfVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     content_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class TrustListIssue(Base):
+    """One row per trust list issued (ZB-STD-007): its sequence number, never reused, and the
+    digest of the signed list as served, so that which list was current when can be shown."""
+
+    __tablename__ = "trust_list_issues"
+
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime]
+    next_update: Mapped[datetime]
 
 
 async def find_member(

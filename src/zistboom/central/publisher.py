@@ -1,12 +1,14 @@
 """Publishing the global configuration: build the document from central's tables, give it a new
 version when (and only when) its content changed, sign it with the configuration key, and keep
-the signed copy that ``GET /global-conf`` serves.
+the signed copy that ``GET /global-conf`` serves. The document names the current trust list
+(ZB-STD-007) as the callable it is given says; a new list is therefore a new version.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,9 +31,14 @@ from zistboom.core.database import transaction, utc_now
 
 
 async def build_content(
-    session: AsyncSession, settings: CentralSettings, instance_keys: InstanceKeys, now: datetime
+    session: AsyncSession,
+    settings: CentralSettings,
+    instance_keys: InstanceKeys,
+    now: datetime,
+    trust_list: gc.TrustListPointer | None = None,
 ) -> gc.GlobalConf:
-    """The document as central's tables describe it now, with version 0 (not yet assigned)."""
+    """The document as central's tables describe it now, naming ``trust_list``, with version 1
+    (the version is assigned afterwards)."""
     members = list(
         (await session.execute(select(Member).order_by(Member.member_class, Member.code))).scalars()
     )
@@ -108,7 +115,7 @@ async def build_content(
             )
             for e in ecosystems
         ],
-        trust_list=None,
+        trust_list=trust_list,
     )
 
 
@@ -138,6 +145,10 @@ class SignedGlobalConf:
         return f'"{self.document.version}-{digest}"'
 
 
+def no_trust_list() -> gc.TrustListPointer | None:
+    return None
+
+
 class Publisher:
     """Holds the current signed global configuration and re-issues it."""
 
@@ -146,10 +157,16 @@ class Publisher:
         settings: CentralSettings,
         instance_keys: InstanceKeys,
         sessions: async_sessionmaker[AsyncSession],
+        trust_list: Callable[[], gc.TrustListPointer | None] = no_trust_list,
+        on_issue: Callable[[gc.GlobalConf], None] | None = None,
     ) -> None:
+        """``trust_list`` gives the pointer to put in the document; ``on_issue`` is told of each
+        document as it becomes the one served (in the same step, with nothing in between)."""
         self._settings = settings
         self._keys = instance_keys
         self._sessions = sessions
+        self._trust_list = trust_list
+        self._on_issue = on_issue
         self._lock = asyncio.Lock()
         self._current: SignedGlobalConf | None = None
 
@@ -166,11 +183,15 @@ class Publisher:
         async with self._lock:
             now = utc_now()
             async with transaction(self._sessions) as session:
-                content = await build_content(session, self._settings, self._keys, now)
+                content = await build_content(
+                    session, self._settings, self._keys, now, self._trust_list()
+                )
                 version = await assign_version(session, content.content_digest(), now)
             document = content.model_copy(update={"version": version})
             token = gc.sign_global_conf(document, self._keys.conf_key)
             self._current = SignedGlobalConf(document, token)
+            if self._on_issue is not None:
+                self._on_issue(document)
             return self._current
 
     async def current(self) -> SignedGlobalConf:

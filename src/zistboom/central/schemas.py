@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from zistboom.central.catalogue import Listing, ListingAccreditation
 from zistboom.central.models import (
     ApiKey,
     AuditRecord,
-    CatalogueService,
     Certificate,
     Ecosystem,
     Gateway,
@@ -386,6 +386,26 @@ class CatalogueEndpointOut(BaseModel):
     summary: str | None = None
 
 
+class CatalogueAccreditationOut(BaseModel):
+    """The accreditation a service of a regulated kind needs to be listed (ZB-STD-007)."""
+
+    resource: str = Field(description="`<ecosystem>:<kind>` the scheme regulates")
+    scheme: str
+    status: Literal["current", "lapsed"] = Field(
+        description="lapsed listings are shown to operators and the provider member only"
+    )
+    message: str = Field(description="the accreditation it rests on, or what is missing")
+
+    @classmethod
+    def of(cls, accreditation: ListingAccreditation) -> CatalogueAccreditationOut:
+        return cls(
+            resource=accreditation.resource,
+            scheme=accreditation.scheme,
+            status="current" if accreditation.current else "lapsed",
+            message=accreditation.message,
+        )
+
+
 class CatalogueEntryOut(BaseModel):
     service_id: str
     member_id: str
@@ -401,9 +421,13 @@ class CatalogueEntryOut(BaseModel):
     published_at: datetime
     published_at_jalali: str
     updated_at: datetime
+    accreditation: CatalogueAccreditationOut | None = Field(
+        description="null when the service's kind is not regulated in its ecosystem"
+    )
 
     @classmethod
-    def of(cls, row: CatalogueService, member: Member) -> CatalogueEntryOut:
+    def of(cls, listing: Listing) -> CatalogueEntryOut:
+        row, member = listing.service, listing.member
         return cls(
             service_id=row.service_id,
             member_id=member.identifier,
@@ -419,6 +443,9 @@ class CatalogueEntryOut(BaseModel):
             published_at=row.published_at,
             published_at_jalali=to_jalali_iso(row.published_at),
             updated_at=row.updated_at,
+            accreditation=CatalogueAccreditationOut.of(listing.accreditation)
+            if listing.accreditation
+            else None,
         )
 
 
@@ -427,6 +454,7 @@ class CatalogueEntryDetailOut(CatalogueEntryOut):
     statement: str
 
     @classmethod
-    def detail(cls, row: CatalogueService, member: Member) -> CatalogueEntryDetailOut:
-        summary = CatalogueEntryOut.of(row, member).model_dump()
+    def detail(cls, listing: Listing) -> CatalogueEntryDetailOut:
+        summary = CatalogueEntryOut.of(listing).model_dump()
+        row = listing.service
         return cls(**summary, openapi=row.openapi, statement=row.statement)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from zistboom.core.settings import ComponentSettings
 
 
@@ -16,6 +18,9 @@ class CentralSettings(ComponentSettings):
     certificate_validity_days: int = 90
     enrolment_token_minutes: int = 1440
     renewal_max_clock_skew_seconds: int = 300
+    trust_list_validity_seconds: int = Field(default=86400, ge=2)
+    """How long a trust list is good for (its ``next_update``); central re-issues it when it is
+    older than half of this, and after every accreditation change."""
 
     @property
     def base_url(self) -> str:

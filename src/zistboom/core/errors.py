@@ -49,6 +49,15 @@ class ValidationError(ZistboomError):
     title = "Invalid input"
 
 
+class MalformedRequestError(ValidationError):
+    """Input refused with 400 where a protocol asks for it rather than 422 (the trust-registry
+    queries of TRQP v2); ``field`` names the offending input."""
+
+    status = 400
+    code = "malformed-request"
+    title = "Malformed request"
+
+
 class NotFoundError(ZistboomError):
     status = 404
     code = "not-found"
