@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,21 @@ from zistboom.central.operators import Operator
 from zistboom.core.accreditation import TrustIndex
 from zistboom.core.errors import ConflictError, ValidationError
 from zistboom.core.trustlist import LEVELS
+
+
+class AccreditationChange(Protocol):
+    """The shape of :func:`suspend`, :func:`reinstate`, :func:`revoke` and :func:`withdraw`."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        accreditation_id: str,
+        reason: str,
+        *,
+        actor: Operator,
+        at: datetime | None = None,
+    ) -> Accreditation: ...
+
 
 STATES = ("active", "suspended", "revoked", "withdrawn", "expired", "not-yet-valid")
 MAX_CONDITIONS = 20

@@ -8,6 +8,7 @@ The rules live in their modules: ``schemes``, ``applications``, ``assessors``,
 from __future__ import annotations
 
 from zistboom.accreditation.accreditations import (
+    AccreditationChange,
     get_accreditation,
     list_accreditations,
     reinstate,
@@ -61,6 +62,7 @@ from zistboom.accreditation.schemes import (
 
 __all__ = [
     "MAX_EVIDENCE_BYTES",
+    "AccreditationChange",
     "ApplicationInput",
     "CriterionInput",
     "DecisionInput",

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from zistboom import __version__
+from zistboom.accreditation.api import router as accreditation_api
 from zistboom.central import operators, service
 from zistboom.central.api import CentralState, api, public
 from zistboom.central.ca import InstanceKeys, ensure_instance_keys
@@ -95,6 +96,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(public)
     app.include_router(api)
+    app.include_router(accreditation_api)
 
     @app.middleware("http")
     async def reissue_after_change(
