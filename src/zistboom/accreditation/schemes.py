@@ -117,6 +117,11 @@ async def create_scheme(
             f"no ecosystem {data.ecosystem!r}: see GET /api/v1/ecosystems", field="ecosystem"
         ) from None
     kind = code_of(data.kind, "kind of service", field="kind")
+    if data.code is None and len(f"{ecosystem}-{kind}") > 64:
+        raise ValidationError(
+            f"{ecosystem}-{kind} is longer than 64 characters: give the scheme a shorter code",
+            field="code",
+        )
     code = code_of(data.code or f"{ecosystem}-{kind}", "scheme code", field="code")
     actions = [action for action in ACTIONS if action in data.actions]
     if not actions or len(actions) != len(set(data.actions)):
