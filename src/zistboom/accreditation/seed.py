@@ -19,8 +19,8 @@ from zistboom.central.operators import SYSTEM
 @cache
 def seeded_schemes() -> tuple[schemes.SchemeInput, ...]:
     """The seed file's schemes, as inputs to :func:`schemes.create_scheme`."""
-    text = resources.files("zistboom.accreditation").joinpath("seed_schemes.yaml").read_text(
-        "utf-8"
+    text = (
+        resources.files("zistboom.accreditation").joinpath("seed_schemes.yaml").read_text("utf-8")
     )
     document: dict[str, Any] = yaml.safe_load(text)
     return tuple(
