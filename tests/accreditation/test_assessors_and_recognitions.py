@@ -115,7 +115,7 @@ async def test_a_recognition_counts_an_accreditation_in_another_ecosystem_until_
                 terms=terms,
                 reason="x",
                 instance="IR-DEMO",
-                key=world.key,
+                key=lambda: world.key,
                 actor=world.admin,
                 at=T0 + 2 * H,
             )
@@ -129,7 +129,7 @@ async def test_a_recognition_counts_an_accreditation_in_another_ecosystem_until_
             terms=terms,
             reason="the central bank's scheme is enough for customs payments",
             instance="IR-DEMO",
-            key=world.key,
+            key=lambda: world.key,
             actor=world.admin,
             at=T0 + 3 * H,
         )
@@ -163,7 +163,7 @@ async def test_a_recognition_counts_an_accreditation_in_another_ecosystem_until_
             better,
             "equivalent after review",
             instance="IR-DEMO",
-            key=world.key,
+            key=lambda: world.key,
             actor=world.admin,
             at=T0 + 5 * H,
         )

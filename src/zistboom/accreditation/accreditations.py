@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +38,10 @@ class AccreditationChange(Protocol):
     ) -> Accreditation: ...
 
 
-STATES = ("active", "suspended", "revoked", "withdrawn", "expired", "not-yet-valid")
+AccreditationState = Literal[
+    "active", "suspended", "revoked", "withdrawn", "expired", "not-yet-valid"
+]
+STATES: tuple[str, ...] = get_args(AccreditationState)
 MAX_CONDITIONS = 20
 
 

@@ -14,6 +14,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from zistboom.accreditation import service
+from zistboom.accreditation.accreditations import AccreditationState
+from zistboom.accreditation.applications import ApplicationStatus
 from zistboom.accreditation.schemas import (
     AccreditationOut,
     ApplicationCreate,
@@ -24,6 +26,7 @@ from zistboom.accreditation.schemas import (
     DecisionCreate,
     DelegationCreate,
     EvidenceOut,
+    Moment,
     NoteIn,
     OptionalNoteIn,
     ReasonIn,
@@ -33,6 +36,7 @@ from zistboom.accreditation.schemas import (
     ReviewOut,
     SchemeCreate,
     SchemeOut,
+    moment,
 )
 from zistboom.central.api import BODY, KEYED, Authorization, CentralState, State
 from zistboom.central.api import _operator as authenticate
@@ -67,12 +71,8 @@ def recognition_key(state: CentralState) -> PrivateKey:
     return load_private_key(path)
 
 
-def _aware(at: datetime | None) -> datetime:
-    if at is None:
-        return utc_now()
-    if at.tzinfo is None:
-        raise ValidationError("at must carry its offset, e.g. 2026-03-01T08:00:00Z", field="at")
-    return at
+def _at(at: str | None) -> datetime:
+    return utc_now() if at is None else moment(at, field="at")
 
 
 # --- schemes -------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ async def list_applications(
     state: State,
     member_id: Annotated[MemberIdText | None, Query()] = None,
     scheme: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[ApplicationStatus | None, Query()] = None,
     authorization: Authorization = None,
 ) -> list[ApplicationOut]:
     actor = await authenticate(state, authorization)
@@ -451,10 +451,10 @@ async def list_accreditations(
     state: State,
     scheme: Annotated[str | None, Query(max_length=64)] = None,
     member_id: Annotated[MemberIdText | None, Query()] = None,
-    status: Annotated[str | None, Query(max_length=32)] = None,
-    at: Annotated[datetime | None, Query(description="RFC 3339; now when not given")] = None,
+    status: Annotated[AccreditationState | None, Query()] = None,
+    at: Annotated[Moment | None, Query(description="RFC 3339; now when not given")] = None,
 ) -> list[AccreditationOut]:
-    when = _aware(at)
+    when = _at(at)
     async with transaction(state.sessions) as session:
         rows = await service.list_accreditations(
             session, at=when, scheme=scheme, member=member_id, status=status
@@ -470,9 +470,9 @@ async def list_accreditations(
 async def get_accreditation(
     acc_id: AccPath,
     state: State,
-    at: Annotated[datetime | None, Query(description="RFC 3339; now when not given")] = None,
+    at: Annotated[Moment | None, Query(description="RFC 3339; now when not given")] = None,
 ) -> AccreditationOut:
-    when = _aware(at)
+    when = _at(at)
     async with transaction(state.sessions) as session:
         return AccreditationOut.of(await service.get_accreditation(session, acc_id), when)
 
@@ -507,8 +507,8 @@ def _terms(body: RecognitionVersionIn) -> service.RecognitionTerms:
     return service.RecognitionTerms(
         kinds=body.kinds,
         level_mapping={str(source): str(target) for source, target in body.level_mapping.items()},
-        valid_from=_aware(body.valid_from) if body.valid_from else None,
-        valid_until=_aware(body.valid_until),
+        valid_from=moment(body.valid_from, field="valid_from") if body.valid_from else None,
+        valid_until=moment(body.valid_until, field="valid_until"),
     )
 
 
@@ -532,7 +532,7 @@ async def create_recognition(
             terms=terms,
             reason=body.reason,
             instance=state.settings.instance,
-            key=recognition_key(state),
+            key=lambda: recognition_key(state),
             actor=actor,
         )
         return RecognitionOut.of(recognition, utc_now())
@@ -557,7 +557,7 @@ async def new_recognition_version(
             terms,
             body.reason,
             instance=state.settings.instance,
-            key=recognition_key(state),
+            key=lambda: recognition_key(state),
             actor=actor,
         )
         return RecognitionOut.of(recognition, utc_now())

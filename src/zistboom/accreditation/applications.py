@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +38,8 @@ SUBMITTED = "submitted"
 UNDER_REVIEW = "under-review"
 MORE_INFORMATION = "more-information-requested"
 DECIDED = "decided"
-STATUSES = (SUBMITTED, UNDER_REVIEW, MORE_INFORMATION, DECIDED)
+ApplicationStatus = Literal["submitted", "under-review", "more-information-requested", "decided"]
+STATUSES: tuple[str, ...] = get_args(ApplicationStatus)
 SCOPES = ("member", "subsystem", "service")
 OUTCOMES = ("met", "not-met")
 DECISIONS = ("granted", "refused")

@@ -1,12 +1,13 @@
 """Recognitions between ecosystems (``rec-<n>``): ecosystem B counts accreditations under
 scheme S of ecosystem A for named kinds of service of its own, at the levels a mapping gives,
-for a period. Each version's terms are signed by central (a compact JWS by the key the caller
-passes: the trust-list key); a new version revokes the one it replaces at the same moment, and
-a revocation ends the current one. Only an admin changes them; anyone may read them."""
+for a period. Each version's terms are signed by central: a compact JWS by the key the caller
+passes (central's trust-list key), asked for only once the terms are found good. A new version
+revokes the one it replaces at the same moment, and a revocation ends the current one. Only an
+admin changes them; anyone may read them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,7 +82,11 @@ def _terms(scheme: Scheme, terms: RecognitionTerms, at: datetime) -> Recognition
 
 
 def _statement(
-    recognition: Recognition, version: RecognitionVersion, *, instance: str, key: PrivateKey
+    recognition: Recognition,
+    version: RecognitionVersion,
+    *,
+    instance: str,
+    key: Callable[[], PrivateKey],
 ) -> str:
     """The version's terms as central states them, signed."""
     terms = {
@@ -99,7 +104,7 @@ def _statement(
         "issued_at": version.created_at,
     }
     payload = orjson.dumps(terms, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
-    return sign_statement(payload, key, typ=STATEMENT_TYPE)
+    return sign_statement(payload, key(), typ=STATEMENT_TYPE)
 
 
 async def _add_version(
@@ -109,7 +114,7 @@ async def _add_version(
     reason: str,
     *,
     instance: str,
-    key: PrivateKey,
+    key: Callable[[], PrivateKey],
     actor: Operator,
     at: datetime,
 ) -> RecognitionVersion:
@@ -155,7 +160,7 @@ async def create_recognition(
     terms: RecognitionTerms,
     reason: str,
     instance: str,
-    key: PrivateKey,
+    key: Callable[[], PrivateKey],
     actor: Operator,
     at: datetime | None = None,
 ) -> Recognition:
@@ -231,7 +236,7 @@ async def new_version(
     reason: str,
     *,
     instance: str,
-    key: PrivateKey,
+    key: Callable[[], PrivateKey],
     actor: Operator,
     at: datetime | None = None,
 ) -> Recognition:

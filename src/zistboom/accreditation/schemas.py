@@ -20,6 +20,7 @@ from zistboom.accreditation.models import (
 )
 from zistboom.accreditation.recognitions import version_status
 from zistboom.central.schemas import MemberIdText, NonBlank
+from zistboom.core.errors import ValidationError
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN, max_length=64)]
@@ -36,6 +37,28 @@ EntityText = Annotated[
         description="a member, subsystem (…/SUBSYSTEM) or service (…/SUBSYSTEM/SERVICE)",
     ),
 ]
+
+
+RFC3339 = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+Moment = Annotated[
+    str,
+    Field(
+        pattern=RFC3339,
+        json_schema_extra={"format": "date-time"},
+        description="RFC 3339 with its offset, e.g. 2026-03-01T08:00:00Z",
+    ),
+]
+
+
+def moment(text: str, *, field: str) -> datetime:
+    """A :data:`Moment` as an aware datetime (a pattern cannot rule out the 30th of February)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a valid RFC 3339 time", field=field) from None
 
 
 class Input(BaseModel):
@@ -378,8 +401,8 @@ class RecognitionVersionIn(Input):
     level_mapping: dict[LevelName, LevelName] = Field(
         min_length=1, description="the scheme's level → the level it counts as here"
     )
-    valid_from: datetime | None = Field(default=None, description="now when not given")
-    valid_until: datetime
+    valid_from: Moment | None = Field(default=None, description="now when not given")
+    valid_until: Moment
     reason: Reason
 
 
