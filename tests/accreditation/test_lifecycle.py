@@ -292,3 +292,38 @@ async def test_applications_are_checked_against_central_and_the_scheme(world: Wo
     assert [
         a.identifier for a in await world.run(lambda s: acc.list_applications(s, actor=other_key))
     ] == [on_behalf.identifier]
+
+
+async def test_the_member_withdraws_its_own_accreditation_and_a_retired_scheme_takes_no_more(
+    world: World,
+) -> None:
+    scheme = await world.scheme()
+    provider, applicant = await world.member("NGO")
+    _, stranger = await world.member("COM")
+    assessor = await world.assessor((await world.member("GOV"))[0])
+    await world.authority(assessor, scheme)
+    acc_id = await world.accredit(applicant, provider, scheme, assessor, at=T0 + H)
+    with pytest.raises(PermissionDeniedError):
+        await world.run(
+            lambda s: acc.withdraw(s, acc_id, "not yours", actor=stranger, at=T0 + 2 * H)
+        )
+    with pytest.raises(PermissionDeniedError):  # the holder does not suspend itself
+        await world.run(lambda s: acc.suspend(s, acc_id, "x", actor=applicant, at=T0 + 2 * H))
+    await world.run(
+        lambda s: acc.withdraw(s, acc_id, "we stop the service", actor=applicant, at=T0 + 2 * H)
+    )
+    await world.run(
+        lambda s: acc.retire_scheme(s, scheme, "replaced by law", actor=world.admin, at=T0 + 3 * H)
+    )
+    with pytest.raises(ConflictError) as retired:
+        await world.run(
+            lambda s: acc.submit(
+                s, acc.ApplicationInput(scheme, provider, "basic"), actor=applicant, at=T0 + 4 * H
+            )
+        )
+    assert retired.value.field == "scheme" and "retired" in retired.value.detail
+    index = await world.index(T0 + 4 * H)
+    assert [holds(index, provider, t) for t in (1.5, 2.5)] == [True, False]
+    assert "withdrawn" in index.authorize(provider, REQUIRED, T0 + 2.5 * H).message
+    assert index.regulated("tax", "e-invoice-provider", T0 + 2.5 * H) is not None
+    assert index.regulated("tax", "e-invoice-provider", T0 + 3.5 * H) is None
