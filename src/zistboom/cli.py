@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from zistboom import __version__
+from zistboom.accreditation.cli import app as accreditation_app
 from zistboom.central.cli import app as central_app
 from zistboom.demo.command import app as demo_app
 from zistboom.evidence_cli import app as evidence_app
@@ -20,6 +21,7 @@ app.add_typer(central_app, name="central")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(registry_app, name="registry")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(accreditation_app, name="accreditation")
 app.add_typer(demo_app, name="demo")
 
 

@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from zistboom import __version__
 from zistboom.accreditation import publication, trqp
-from zistboom.accreditation.publication import TrustListBuilder, TrustListPublisher, empty_content
+from zistboom.accreditation.api import router as accreditation_api
+from zistboom.accreditation.listing import build_trust_list_content
+from zistboom.accreditation.publication import TrustListBuilder, TrustListPublisher
 from zistboom.central import operators, service
 from zistboom.central.api import CentralState, api, public
 from zistboom.central.ca import InstanceKeys, ensure_instance_keys
@@ -69,7 +71,7 @@ def _changes_accreditation(path: str) -> bool:
 def create_app(
     settings: CentralSettings | None = None,
     *,
-    trust_list_builder: TrustListBuilder = empty_content,
+    trust_list_builder: TrustListBuilder = build_trust_list_content,
 ) -> FastAPI:
     """Central, whose trust list ``trust_list_builder`` makes from the accreditation tables."""
     settings = settings or CentralSettings()
@@ -132,6 +134,7 @@ def create_app(
     app.include_router(publication.router)
     app.include_router(trqp.router)
     app.include_router(api)
+    app.include_router(accreditation_api)
 
     @app.middleware("http")
     async def reissue_after_change(

@@ -1,8 +1,10 @@
 """Operators and their API keys: who may change what at central.
 
 Roles: ``admin`` (everything, including keys and revocation), ``registrar`` (members, subsystems,
-gateways, groups, enrolment tokens), ``auditor`` (read everything, change nothing), and ``member``
-(a key scoped to one member: read that member's records and manage its subsystems).
+gateways, groups, enrolment tokens), ``auditor`` (read everything, change nothing), ``member``
+(a key scoped to one member: read that member's records and manage its subsystems), and
+``assessor`` (a key that names its member, the assessor's employer, and reviews accreditation
+applications under the schemes it is authorised for; see ``zistboom.accreditation.assessors``).
 Keys are random 256-bit secrets; only their SHA-256 is stored.
 """
 
@@ -22,7 +24,9 @@ from zistboom.central.models import ApiKey, Member
 from zistboom.core.database import utc_now
 from zistboom.core.errors import AuthenticationError, PermissionDeniedError, ValidationError
 
-Role = Literal["admin", "registrar", "auditor", "member"]
+Role = Literal["admin", "registrar", "auditor", "member", "assessor"]
+SCOPED_ROLES = ("member", "assessor")
+"""Roles whose keys name a member."""
 ROLES: tuple[str, ...] = get_args(Role)
 KEY_PREFIX = "zb_"
 
@@ -72,10 +76,12 @@ async def create_api_key(
     actor.require("admin")
     if role not in ROLES:
         raise ValidationError(f"unknown role {role!r}: use one of {', '.join(ROLES)}", field="role")
-    if role == "member" and member is None:
-        raise ValidationError("a key with role 'member' must name its member", field="member_id")
-    if role != "member" and member is not None:
-        raise ValidationError("only keys with role 'member' are scoped to a member", field="role")
+    if role in SCOPED_ROLES and member is None:
+        raise ValidationError(f"a key with role {role!r} must name its member", field="member_id")
+    if role not in SCOPED_ROLES and member is not None:
+        raise ValidationError(
+            "only keys with role 'member' or 'assessor' name a member", field="role"
+        )
     if not name.strip():
         raise ValidationError("name must not be empty", field="name")
     key_id = secrets.token_hex(4)
@@ -113,6 +119,11 @@ async def revoke_api_key(session: AsyncSession, key_id: str, *, actor: Operator)
             session, actor=actor.actor, action="api-key.revoke", target=f"key:{key_id}", details={}
         )
     return row
+
+
+async def find_api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
+    found: ApiKey | None = await session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+    return found
 
 
 async def has_any_key(session: AsyncSession) -> bool:

@@ -299,7 +299,7 @@ class CertificateOut(BaseModel):
 
 
 class ApiKeyCreate(Input):
-    """A key with role 'member' is scoped to one member; keys of other roles to none."""
+    """A key with role 'member' or 'assessor' names one member; keys of other roles none."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -307,7 +307,7 @@ class ApiKeyCreate(Input):
                 {
                     **_when(
                         "role",
-                        ["member"],
+                        ["member", "assessor"],
                         {
                             "required": ["member_id"],
                             "properties": {"member_id": {"type": "string"}},
@@ -320,7 +320,7 @@ class ApiKeyCreate(Input):
     )
 
     name: NonBlank
-    role: Literal["admin", "registrar", "auditor", "member"]
+    role: Literal["admin", "registrar", "auditor", "member", "assessor"]
     member_id: MemberIdText | None = None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zistboom.central import audit
 from zistboom.central.models import (
+    ApiKey,
     Ecosystem,
     Gateway,
     GlobalGroup,
@@ -28,7 +29,7 @@ from zistboom.central.models import (
     Subsystem,
     find_member,
 )
-from zistboom.central.operators import Operator
+from zistboom.central.operators import Operator, find_api_key
 from zistboom.core import identifiers
 from zistboom.core.database import utc_now
 from zistboom.core.errors import ConflictError, NotFoundError, ValidationError
@@ -296,6 +297,45 @@ def find_gateway(member: Member, code: str) -> Gateway:
             return gateway
     raise NotFoundError(
         f"{member.identifier} has no gateway {code!r}; register it first", field="gateway_code"
+    )
+
+
+# --- for other contexts in central's database (accreditation) ------------------------------
+
+
+async def record_change(
+    session: AsyncSession, *, actor: Operator, action: str, target: str, details: dict[str, Any]
+) -> None:
+    """Append a change another context made to central's audit log, in the caller's
+    transaction."""
+    await audit.append(session, actor=actor.actor, action=action, target=target, details=details)
+
+
+async def operator_member(session: AsyncSession, actor: Operator) -> Member | None:
+    """The member an operator's key names (member and assessor keys), if any."""
+    return None if actor.member_id is None else await session.get(Member, actor.member_id)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    """What another context may know of an API key: its role, its member and whether it works."""
+
+    key_id: str
+    role: str
+    member: str | None
+    revoked: bool
+
+
+async def key_holder(session: AsyncSession, key_id: str, *, field: str = "key_id") -> KeyHolder:
+    row: ApiKey | None = await find_api_key(session, key_id)
+    if row is None:
+        raise NotFoundError(f"no API key with id {key_id!r}", field=field)
+    member = None if row.member_id is None else await session.get(Member, row.member_id)
+    return KeyHolder(
+        key_id=row.key_id,
+        role=row.role,
+        member=member.identifier if member is not None else None,
+        revoked=row.revoked_at is not None,
     )
 
 

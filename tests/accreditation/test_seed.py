@@ -1,0 +1,42 @@
+"""The seeded schemes: every ecosystem has one or two, in Persian and English, with criteria
+and the evidence each needs; seeding twice adds nothing; the trust list holds them all."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from accreditation.world import T0, World
+from zistboom.accreditation import service as acc
+from zistboom.accreditation.seed import seed_schemes, seeded_schemes
+from zistboom.central import service as central
+
+
+async def test_every_ecosystem_has_a_scheme_and_seeding_is_idempotent(world: World) -> None:
+    added = await world.run(lambda s: seed_schemes(s, at=T0))
+    assert added == len(seeded_schemes()) >= 13
+    assert await world.run(lambda s: seed_schemes(s, at=T0)) == 0
+    ecosystems = [e.key for e in await world.run(central.list_ecosystems)]
+    listed = await world.run(acc.list_schemes)
+    per_ecosystem = Counter(s.ecosystem for s in listed)
+    assert set(per_ecosystem) == set(ecosystems) and len(ecosystems) == 13
+    assert max(per_ecosystem.values()) <= 2
+    codes = {s.code for s in listed}
+    for expected in (
+        "tax-e-invoice-provider",
+        "finance-payment-facilitator",
+        "health-e-prescription-platform",
+        "cross-border-trade-customs-broker",
+        "land-deed-notary-office",
+        "energy-energy-trading-platform",
+        "supply-chain-logistics-tracking-provider",
+        "migrants-foreign-national-employment-agency",
+        "human-resources-payroll-service-provider",
+    ):
+        assert expected in codes
+    for scheme in listed:
+        assert scheme.name_fa != scheme.name_en and scheme.criteria
+        assert all(c.evidence and c.title_fa and c.title_en for c in scheme.criteria)
+        assert acc.scheme_status(scheme, T0) == "active"
+    index = await world.index(T0)
+    assert index.regulated("land", "deed-notary-office", T0) is not None
+    assert index.regulated("national", "base-registry", T0) is None
