@@ -142,7 +142,7 @@ def test_an_access_right_that_requires_an_accreditation(fed: Federation) -> None
             "access", "grant", f"{provider}/taxpayers", "invoices", client,
             "--require-accreditation", REQUIREMENT,
         )  # fmt: skip
-        assert REQUIREMENT.rsplit(":", 1)[0] in granted.stdout
+        assert "(substantial)" in granted.stdout
         gw_b.cli("access", "grant", f"{provider}/taxpayers", "open", client)
     for gateway in (gw_a, gw_c, gw_b):
         gateway.start()
