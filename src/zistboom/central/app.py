@@ -17,6 +17,8 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from zistboom import __version__
+from zistboom.accreditation.ownership import OwnershipChecker
+from zistboom.accreditation.ownership_api import router as ownership_router
 from zistboom.central import operators, service
 from zistboom.central.api import CentralState, api, public
 from zistboom.central.ca import InstanceKeys, ensure_instance_keys
@@ -77,13 +79,17 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
             settings, prepared.engine, prepared.sessions, prepared.keys, publisher
         )
         task = asyncio.create_task(publisher.run(), name="global-conf-refresh")
+        app.state.ownership = OwnershipChecker.from_settings(settings, prepared.sessions)
+        ownership_task = asyncio.create_task(app.state.ownership.run(), name="ownership-refresh")
         log.info("central for %s ready at %s", settings.instance, settings.base_url)
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for running in (task, ownership_task):
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+            await app.state.ownership.close()
             await prepared.engine.dispose()
 
     app = FastAPI(
@@ -95,6 +101,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(public)
     app.include_router(api)
+    app.include_router(ownership_router)
 
     @app.middleware("http")
     async def reissue_after_change(
