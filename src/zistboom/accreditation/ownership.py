@@ -44,7 +44,7 @@ Trigger = Literal["on-demand", "scheduled"]
 
 # The finding's words (English and Persian), filled with its figures.
 FINDING_EN = (
-    "{operator}, the operator of ecosystem {ecosystem}, is {private}% privately held ({state}% "
+    "{operator}, the operator of the {ecosystem} ecosystem, is {private}% privately held ({state}% "
     "by the state), below the minimum of {minimum}%: read from registry {code} {version} "
     "({service}) in message {message_id} at {at}"
 )
@@ -75,7 +75,7 @@ class Finding:
     """A broken ownership rule, with the figures and where and when they were read."""
 
     kind: str
-    ecosystem: str
+    ecosystem: Ecosystem
     operator: str
     private_share_percent: Decimal
     state_share_percent: Decimal
@@ -84,25 +84,35 @@ class Finding:
 
     @property
     def message(self) -> str:
-        return FINDING_EN.format(**self._words(), at=self.reading.at.isoformat())
+        return FINDING_EN.format(
+            **self._names(),
+            **self._figures(),
+            ecosystem=self.ecosystem.name_en,
+            at=self.reading.at.isoformat(),
+        )
 
     @property
     def message_fa(self) -> str:
-        words = {k: to_persian_digits(v) for k, v in self._words().items() if k != "service"}
         at_fa = format_jalali(self.reading.at.astimezone(TEHRAN), with_time=True)
-        return FINDING_FA.format(**words, service=self.reading.registry_service, at_fa=at_fa)
+        figures = {k: to_persian_digits(v) for k, v in self._figures().items()}
+        return FINDING_FA.format(
+            **self._names(), **figures, ecosystem=self.ecosystem.name_fa, at_fa=at_fa
+        )
 
-    def _words(self) -> dict[str, str]:
+    def _names(self) -> dict[str, str]:
         return {
             "operator": self.operator,
-            "ecosystem": self.ecosystem,
+            "code": self.reading.registry_code,
+            "service": self.reading.registry_service,
+            "message_id": self.reading.message_id or "-",
+        }
+
+    def _figures(self) -> dict[str, str]:
+        return {
             "private": _percent(self.private_share_percent),
             "state": _percent(self.state_share_percent),
             "minimum": _percent(self.minimum_private_share_percent),
-            "code": self.reading.registry_code,
             "version": self.reading.registry_version,
-            "service": self.reading.registry_service,
-            "message_id": self.reading.message_id or "-",
         }
 
 
@@ -110,7 +120,7 @@ def _percent(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def findings_of(reading: OwnershipReading | None) -> list[Finding]:
+def findings_of(reading: OwnershipReading | None, ecosystem: Ecosystem) -> list[Finding]:
     """What a good reading shows broken (nothing for a failed one or a compliant operator)."""
     if reading is None or reading.outcome != "ok" or reading.compliant is not False:
         return []
@@ -119,7 +129,7 @@ def findings_of(reading: OwnershipReading | None) -> list[Finding]:
     return [
         Finding(
             kind=BELOW_MINIMUM,
-            ecosystem=reading.ecosystem,
+            ecosystem=ecosystem,
             operator=reading.operator_id,
             private_share_percent=reading.private_share_percent,
             state_share_percent=reading.state_share_percent,
@@ -141,7 +151,7 @@ class Standing:
 
     @property
     def findings(self) -> list[Finding]:
-        return findings_of(self.reading)
+        return findings_of(self.reading, self.ecosystem)
 
 
 # --- reading the standings -------------------------------------------------------------------
@@ -361,7 +371,11 @@ class OwnershipChecker:
                             reading.ecosystem, reading.error_type, reading.error_message,
                         )  # fmt: skip
                     elif reading.compliant is False:
-                        log.warning("%s", findings_of(reading)[0].message)
+                        log.warning(
+                            "%s (%s) is %s%% privately held, below the minimum, in message %s",
+                            reading.operator_id, reading.ecosystem,
+                            reading.private_share_percent, reading.message_id,
+                        )  # fmt: skip
             except Exception:
                 # A database outage must not end the daily refresh: the next pass tries again.
                 log.exception("the scheduled ownership refresh failed")

@@ -137,7 +137,7 @@ class FindingOut(BaseModel):
     def of(cls, f: Finding) -> FindingOut:
         return cls(
             kind=f.kind,
-            ecosystem=f.ecosystem,
+            ecosystem=f.ecosystem.key,
             operator=f.operator,
             message=f.message,
             message_fa=f.message_fa,

@@ -374,7 +374,7 @@ async def ecosystem_operators(session: AsyncSession) -> dict[str, Member]:
     rows = await session.execute(
         select(Ecosystem.key, Member).join(Member, Member.id == Ecosystem.operator_member_id)
     )
-    return {key: member for key, member in rows.tuples()}
+    return {key: member for key, member in rows}
 
 
 async def set_ecosystem_operator(
