@@ -503,7 +503,7 @@ def test_naming_and_clearing_an_operator(own: Setup) -> None:
         refused = client.put(
             "/api/v1/accreditation/operators/human-resources", json={"member_id": agency}
         )
-        assert refused.status_code == 422, refused.text
+        assert refused.status_code == 409, refused.text
         assert refused.json()["errors"][0]["field"] == "member_id"
         cleared = client.put(
             "/api/v1/accreditation/operators/human-resources",

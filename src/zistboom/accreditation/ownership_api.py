@@ -225,7 +225,7 @@ async def get_operator(
     "/operators/{ecosystem}",
     summary="Name (or clear, with null) the ecosystem's operating company",
     response_model=OperatorOut,
-    responses=problem_responses(*KEYED, 404, *BODY),
+    responses=problem_responses(*KEYED, 404, 409, *BODY),
 )
 async def set_operator(
     ecosystem: EcosystemPath, body: OperatorSet, state: State, authorization: Authorization = None

@@ -389,7 +389,8 @@ async def set_ecosystem_operator(
     ecosystem-operator (class COM, at least 51 % privately held, as its readings check)."""
     actor.require("admin", "registrar")
     if operator is not None and operator.kind != "ecosystem-operator":
-        raise ValidationError(
+        # The member's registered kind, not the request's shape: a conflict with stored state.
+        raise ConflictError(
             f"{operator.identifier} is a member of kind {operator.kind}: an ecosystem's operator "
             "is a member of kind ecosystem-operator (class COM)",
             field="member_id",
