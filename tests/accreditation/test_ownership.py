@@ -19,6 +19,7 @@ import pytest
 
 from central_process import launch_central, wait_until_serving
 from federation import Federation, GatewayProcess, RegistryProcess, add_registry, start_federation
+from gateway.test_exchange import write_self_signed
 from support import free_port
 from zistboom.accreditation.ownership import ExchangeNotConfigured, OwnershipChecker
 from zistboom.accreditation.ownership_exchange import PURPOSE, SCHEDULED_USER
@@ -54,8 +55,10 @@ class Setup:
         values: dict[str, Any] = {
             "data_dir": self.fed.central.data_dir,
             "database_url": self.fed.database_url,
-            "exchange_gateway_url": self.it_gateway.url,
+            "exchange_gateway_url": self.exchange_env["ZB_EXCHANGE_GATEWAY_URL"],
             "exchange_client": f"{self.it}/central",
+            "exchange_tls_cert": self.exchange_env["ZB_EXCHANGE_TLS_CERT"],
+            "exchange_tls_key": self.exchange_env["ZB_EXCHANGE_TLS_KEY"],
             "companies_registry_service": f"{self.provider}/companies",
         }
         return CentralSettings(**{**values, **changes})
@@ -82,9 +85,15 @@ def own(backend_database: str | None, tmp_path_factory: pytest.TempPathFactory) 
     try:
         it = fed.add_member("IT authority", ["central", "unlisted"])
         office = fed.add_member("Companies registration office", ["registry", "back-office"])
-        it_gateway, registry_gateway = fed.add_gateway("it", it), fed.add_gateway("reg", office)
-        it_gateway.cli("client", "add", f"{it}/central")
-        it_gateway.cli("client", "add", f"{it}/unlisted")
+        # Central connects to the IT authority's gateway over HTTPS with a client certificate.
+        it_gateway = fed.add_gateway("it", it, env={"ZB_CLIENT_TLS": "true"})
+        registry_gateway = fed.add_gateway("reg", office)
+        write_self_signed(root, "central-exchange")
+        for subsystem in ("central", "unlisted"):
+            it_gateway.cli("client", "add", f"{it}/{subsystem}")
+            it_gateway.cli(
+                "client", "add-certificate", f"{it}/{subsystem}", str(root / "central-exchange.pem")
+            )
         registry_gateway.cli("client", "add", f"{office}/back-office")
         for gateway in (it_gateway, registry_gateway):
             gateway.launch()
@@ -106,8 +115,10 @@ def own(backend_database: str | None, tmp_path_factory: pytest.TempPathFactory) 
             "access", "grant", provider, "personal-data-usage", f"{office}/back-office"
         )
         exchange_env = {
-            "ZB_EXCHANGE_GATEWAY_URL": it_gateway.url,
+            "ZB_EXCHANGE_GATEWAY_URL": f"https://127.0.0.1:{it_gateway.client_port}",
             "ZB_EXCHANGE_CLIENT": f"{it}/central",
+            "ZB_EXCHANGE_TLS_CERT": str(root / "central-exchange.pem"),
+            "ZB_EXCHANGE_TLS_KEY": str(root / "central-exchange.key"),
             "ZB_COMPANIES_REGISTRY_SERVICE": f"{provider}/companies",
             # Central's own daily refresh makes one pass at start (nothing to read yet), then
             # none during the tests, which run that pass themselves.
@@ -412,6 +423,9 @@ async def test_access_denied_and_an_unreachable_gateway_are_failed_readings(own:
             (own.settings(exchange_client=f"{own.it}/unlisted"),
              "Server.ServerProxy.AccessDenied", 403),
             (own.settings(exchange_gateway_url=f"http://127.0.0.1:{free_port()}"),
+             "Central.ExchangeGatewayUnreachable", None),
+            # The gateway's client port takes HTTPS with a registered client certificate only.
+            (own.settings(exchange_tls_cert=None, exchange_tls_key=None),
              "Central.ExchangeGatewayUnreachable", None),
         ):  # fmt: skip
             checker = OwnershipChecker.from_settings(settings, sessions)
