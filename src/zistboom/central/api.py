@@ -215,7 +215,11 @@ async def programme() -> dict[str, object]:
 @api.get("/ecosystems", tags=["ecosystems"], response_model=list[EcosystemOut])
 async def list_ecosystems(state: State) -> list[EcosystemOut]:
     async with transaction(state.sessions) as session:
-        return [EcosystemOut.of(e) for e in await service.list_ecosystems(session)]
+        operated = await service.ecosystem_operators(session)
+        return [
+            EcosystemOut.of(e, operated[e.key].identifier if e.key in operated else None)
+            for e in await service.list_ecosystems(session)
+        ]
 
 
 @api.get(
@@ -226,7 +230,9 @@ async def list_ecosystems(state: State) -> list[EcosystemOut]:
 )
 async def get_ecosystem(key: str, state: State) -> EcosystemOut:
     async with transaction(state.sessions) as session:
-        return EcosystemOut.of(await service.get_ecosystem(session, key))
+        ecosystem = await service.get_ecosystem(session, key)
+        operator = (await service.ecosystem_operators(session)).get(key)
+        return EcosystemOut.of(ecosystem, operator.identifier if operator else None)
 
 
 # --- members, subsystems, gateways ----------------------------------------------------------------

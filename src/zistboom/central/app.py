@@ -22,6 +22,8 @@ from zistboom import __version__
 from zistboom.accreditation import publication, trqp
 from zistboom.accreditation.api import router as accreditation_api
 from zistboom.accreditation.listing import build_trust_list_content
+from zistboom.accreditation.ownership import OwnershipChecker
+from zistboom.accreditation.ownership_api import router as ownership_router
 from zistboom.accreditation.publication import TrustListBuilder, TrustListPublisher
 from zistboom.central import operators, service
 from zistboom.central.api import CentralState, api, public
@@ -108,9 +110,11 @@ def create_app(
             publisher,
             trust_index=lambda: trust_lists.index,
         )
+        app.state.ownership = OwnershipChecker.from_settings(settings, prepared.sessions)
         tasks = [
             asyncio.create_task(publisher.run(), name="global-conf-refresh"),
             asyncio.create_task(trust_lists.run(then=publisher.refresh), name="trust-list-refresh"),
+            asyncio.create_task(app.state.ownership.run(), name="ownership-refresh"),
         ]
         log.info("central for %s ready at %s", settings.instance, settings.base_url)
         try:
@@ -121,6 +125,7 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.ownership.close()
             await prepared.engine.dispose()
 
     app = FastAPI(
@@ -135,6 +140,7 @@ def create_app(
     app.include_router(trqp.router)
     app.include_router(api)
     app.include_router(accreditation_api)
+    app.include_router(ownership_router)
 
     @app.middleware("http")
     async def reissue_after_change(

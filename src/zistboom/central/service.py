@@ -404,3 +404,46 @@ async def add_global_group_member(
         details={"client_id": text_id},
     )
     return entry
+
+
+# --- ecosystem operators ---------------------------------------------------------------------
+
+
+async def ecosystem_operators(session: AsyncSession) -> dict[str, Member]:
+    """Each ecosystem's operating company, by ecosystem key (ecosystems without one left out)."""
+    rows = await session.execute(
+        select(Ecosystem.key, Member).join(Member, Member.id == Ecosystem.operator_member_id)
+    )
+    return {key: member for key, member in rows}
+
+
+async def set_ecosystem_operator(
+    session: AsyncSession,
+    ecosystem: Ecosystem,
+    operator: Member | None,
+    *,
+    reason: str | None = None,
+    actor: Operator,
+) -> Ecosystem:
+    """Name (or, with None, clear) the company that operates ``ecosystem``: a member of kind
+    ecosystem-operator (class COM, at least 51 % privately held, as its readings check)."""
+    actor.require("admin", "registrar")
+    if operator is not None and operator.kind != "ecosystem-operator":
+        # The member's registered kind, not the request's shape: a conflict with stored state.
+        raise ConflictError(
+            f"{operator.identifier} is a member of kind {operator.kind}: an ecosystem's operator "
+            "is a member of kind ecosystem-operator (class COM)",
+            field="member_id",
+        )
+    previous = ecosystem.operator_member_id
+    ecosystem.operator_member_id = operator.id if operator is not None else None
+    await session.flush()
+    if previous != ecosystem.operator_member_id:
+        await audit.append(
+            session,
+            actor=actor.actor,
+            action="ecosystem.set-operator" if operator else "ecosystem.clear-operator",
+            target=f"ecosystem:{ecosystem.key}",
+            details={"operator": operator.identifier if operator else None, "reason": reason},
+        )
+    return ecosystem
