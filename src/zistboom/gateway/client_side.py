@@ -316,6 +316,37 @@ class ClientSide(ExchangeSide):
         await self._log(request_record, response_record)
         return self._to_information_system(status, answer_headers, answer_body, attempt.message_id)
 
+    async def _request_peer(
+        self, attempt: Attempt, limits: aiohttp.ClientTimeout
+    ) -> tuple[int, CIMultiDict[str], bytes]:
+        """One HTTP exchange with the provider's gateway. A pooled connection that the peer
+        closed as the request went out ends with no answer at all; the same signed bytes are
+        then sent once more on another connection, as aiohttp itself does for idempotent
+        methods. This is safe for every method: had the first copy been carried out, the
+        provider's replay memory (ZB-STD-004 §5.8) would refuse the second."""
+        assert self._peer is not None
+        for last_try in (False, True):
+            try:
+                async with self._peer.request(
+                    attempt.method,
+                    URL(attempt.target_uri, encoded=True),
+                    headers=attempt.headers,
+                    data=attempt.body if attempt.body else None,
+                    allow_redirects=False,
+                    timeout=limits,
+                ) as answer:
+                    limit = self.settings.max_body_bytes
+                    if answer.content_length is not None and answer.content_length > limit:
+                        raise xr.ClientInternalError("the provider's answer is too large")
+                    answer_body = await read_answer(answer, limit)
+                    if answer_body is None:
+                        raise xr.ClientInternalError("the provider's answer is too large")
+                    return answer.status, CIMultiDict(answer.headers), answer_body
+            except aiohttp.ServerDisconnectedError:
+                if last_try:
+                    raise
+        raise AssertionError("unreachable")
+
     async def _exchange_with_peer(self, attempt: Attempt) -> tuple[int, CIMultiDict[str], bytes]:
         assert self._peer is not None
         gateway = attempt.gateway
@@ -323,22 +354,7 @@ class ClientSide(ExchangeSide):
             total=self.settings.peer_timeout, connect=self.settings.connect_timeout
         )
         try:
-            async with self._peer.request(
-                attempt.method,
-                URL(attempt.target_uri, encoded=True),
-                headers=attempt.headers,
-                data=attempt.body if attempt.body else None,
-                allow_redirects=False,
-                timeout=timeout,
-            ) as answer:
-                limit = self.settings.max_body_bytes
-                if answer.content_length is not None and answer.content_length > limit:
-                    raise xr.ClientInternalError("the provider's answer is too large")
-                answer_body = await read_answer(answer, limit)
-                if answer_body is None:
-                    raise xr.ClientInternalError("the provider's answer is too large")
-                status = answer.status
-                answer_headers = CIMultiDict(answer.headers)
+            status, answer_headers, answer_body = await self._request_peer(attempt, timeout)
         except TimeoutError as error:
             raise xr.ClientTimeout(
                 f"the provider gateway {gateway.id} did not answer within "
