@@ -470,6 +470,17 @@ async def test_the_daily_refresh_reads_each_operator_due(
     assert (entry["ReaderID"], entry["Purpose"]) == (SCHEDULED_USER, PURPOSE)
 
 
+async def test_a_failed_scheduled_reading_is_tried_again_at_the_next_pass(
+    own: Setup, checker: OwnershipChecker
+) -> None:
+    member = operator(own, "energy")  # a member whose national ID the registry does not hold
+    first = [r for r in await checker.refresh_due() if r.ecosystem == "energy"]
+    assert [(r.operator_id, r.outcome) for r in first] == [(member, "failed")]
+    again = [r for r in await checker.refresh_due() if r.ecosystem == "energy"]
+    assert [(r.operator_id, r.outcome) for r in again] == [(member, "failed")]
+    assert again[0].id != first[0].id
+
+
 async def test_the_background_task_runs_the_refresh_again_and_again(own: Setup) -> None:
     operator(own, "insurance", company(own, [holder("person", 80, state=False),
                                              holder("member", 20, state=True)]))  # fmt: skip

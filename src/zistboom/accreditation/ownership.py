@@ -332,14 +332,15 @@ class OwnershipChecker:
             return reading, await standing(session, key, actor=actor)
 
     async def refresh_due(self, now: datetime | None = None) -> list[OwnershipReading]:
-        """One pass of the daily refresh: read every operator whose newest reading (good or
-        failed) is older than ``ownership_refresh_seconds``, or that has none."""
+        """One pass of the daily refresh: read every operator with no good reading in the last
+        ``ownership_refresh_seconds``. One whose last attempt failed (the registry or a gateway
+        was down) is thus tried again at the next pass, every ``ownership_check_seconds``."""
         registry = self._registry()
         now = now or utc_now()
         age = timedelta(seconds=self.settings.ownership_refresh_seconds)
         async with transaction(self.sessions) as session:
             operators = await service.ecosystem_operators(session)
-            attempts = await repository.last_attempts(session)
+            attempts = await repository.last_good_readings(session)
         due = [
             (key, member)
             for key, member in sorted(operators.items())

@@ -64,9 +64,15 @@ async def list_readings(
     return list((await session.execute(query)).scalars())
 
 
-async def last_attempts(session: AsyncSession) -> dict[tuple[str, str], datetime]:
-    """When each (ecosystem, operator) was last read, good or failed."""
-    query = select(
-        OwnershipReading.ecosystem, OwnershipReading.operator_id, func.max(OwnershipReading.at)
-    ).group_by(OwnershipReading.ecosystem, OwnershipReading.operator_id)
+async def last_good_readings(session: AsyncSession) -> dict[tuple[str, str], datetime]:
+    """When each (ecosystem, operator) was last read successfully."""
+    query = (
+        select(
+            OwnershipReading.ecosystem,
+            OwnershipReading.operator_id,
+            func.max(OwnershipReading.at),
+        )
+        .where(OwnershipReading.outcome == "ok")
+        .group_by(OwnershipReading.ecosystem, OwnershipReading.operator_id)
+    )
     return {(row[0], row[1]): row[2] for row in await session.execute(query)}

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from zistboom.core.accreditation import Requirement
 from zistboom.core.database import transaction
 from zistboom.core.errors import ConfigurationError, NotFoundError, ZistboomError
 from zistboom.core.tokens import ensure_token_file
@@ -126,12 +127,25 @@ class Gateway:
         return True
 
     async def grant(
-        self, code: str, subsystem: str, method: str | None = None, path: str | None = None
+        self,
+        code: str,
+        subsystem: str,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        requirement: Requirement | None = None,
     ) -> None:
-        """An access right to the service (or one endpoint of it); one that exists is kept."""
-        body: dict[str, str] = {"subject_kind": "subsystem", "subject": subsystem}
+        """An access right to the service (or one endpoint of it), held only while the client
+        is accredited when ``requirement`` is given; one that exists is kept."""
+        body: dict[str, Any] = {"subject_kind": "subsystem", "subject": subsystem}
         if method is not None and path is not None:
             body.update(method=method, path=path)
+        if requirement is not None:
+            body["accreditation"] = {
+                "ecosystem": requirement.ecosystem,
+                "kind": requirement.kind,
+                "level": requirement.level,
+            }
         response = await self.client.post(f"/services/{self.subsystem}/{code}/access", json=body)
         if response.status_code != 409:
             _check(response, f"the access right of {subsystem} to {code}")
