@@ -1,8 +1,10 @@
 """`zistboom demo` (what `make demo` runs): central, ten organisations' gateways and seven
 registry services with the national base registries, each its own process under the demo's
-supervision; the printed curl calls answer what they should through the exchange (the last one
-refused by access rights); a gateway stopped on its own takes only the calls through it down;
-stopping the demo stops every component."""
+supervision; the printed curl calls answer what they should (through the exchange, two of them
+refused: by access rights, and for a missing accreditation; two trust-registry queries answered
+yes and no); the ecosystem operators' shareholding is read through the exchange, with the energy
+operator's finding; a gateway stopped on its own takes only the calls through it down; stopping
+the demo stops every component."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -119,11 +122,26 @@ def check_printed_calls(curls: list[str], ports: Ports) -> None:
         result = curl(line)
         assert result.returncode == 0, (line, result.stderr)
         answer = json.loads(result.stdout)
+        if line.endswith("# refused") and "/taxpayers/" in line:
+            assert answer["type"] == "Server.ServerProxy.AccreditationRequired", (line, answer)
+            assert "tax:e-invoice-provider" in answer["message"], answer
+            continue
         if line.endswith("# refused"):
             assert answer["type"] == "Server.ServerProxy.AccessDenied", (line, answer)
             continue
         assert "type" not in answer, (line, answer)
-        if "/persons/1.0/read" in line:
+        if line.endswith("/trqp/authorization") and "cross-border-trade" in line:
+            assert answer["authorized"] is True, answer
+            assert "recognises as substantial" in answer["message"], answer
+            assert [r["type"] for r in answer["records"]] == [
+                "scheme",
+                "accreditation",
+                "recognition",
+            ], answer
+        elif line.endswith("/trqp/authorization"):
+            assert answer["authorized"] is False, answer
+            assert "suspended" in answer["message"], answer
+        elif "/persons/1.0/read" in line:
             assert answer == {"content": seeded_person()}, (line, answer)
         elif "/companies/1.0?search=" in line:
             assert answer["count"] > 3 and len(answer["results"]) == 3, answer
@@ -152,6 +170,21 @@ def check_printed_calls(curls: list[str], ports: Ports) -> None:
             assert listed - {None} == {org.subsystem for org in ORGANISATIONS}, answer
         else:
             raise AssertionError(f"a printed call this test does not know: {line}")
+
+
+def operator_reading(central: str, admin_key: str, ecosystem: str) -> dict[str, Any]:
+    """The ecosystem operator's standing once central has read its shareholding through the
+    exchange (the registries come up after central; it tries every 10 s until it has)."""
+    deadline = time.monotonic() + 60
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    while True:
+        answer = httpx.get(f"{central}/api/v1/accreditation/operators/{ecosystem}", headers=headers)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        if body.get("reading"):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.5)
 
 
 def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Path) -> None:
@@ -210,9 +243,20 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
             assert command_line(pid) == [ZISTBOOM, *expected[name]], name
 
         curls = [line.strip() for line in demo.lines if line.startswith("curl ")]
-        assert len(curls) == 6
-        assert [line.endswith("# refused") for line in curls].count(True) == 1
+        assert len(curls) == 9
+        assert [line.endswith("# refused") for line in curls].count(True) == 2
         check_printed_calls(curls, ports)
+        [admin_key] = [
+            line.rsplit(" ", 1)[-1].strip()
+            for line in demo.lines
+            if line.startswith("First admin API key (shown once)")
+        ]
+        # The energy operator is 50 % private: a finding naming the figures and the source.
+        energy = operator_reading(central, admin_key, "energy")
+        [finding] = energy["findings"]
+        assert "50" in finding["message"] and "companies" in finding["message"], finding
+        finance = operator_reading(central, admin_key, "finance")
+        assert finance["reading"]["outcome"] == "ok" and finance["findings"] == [], finance
         assert "Seeded the base registries (27,833 synthetic records in 7 registries)" in " ".join(
             demo.output.split()
         )

@@ -23,16 +23,20 @@ from zistboom.accreditation import service as acc
 from zistboom.accreditation.seed import seed_schemes
 from zistboom.central import operators
 from zistboom.central import service as central
+from zistboom.central.models import find_member
 from zistboom.core.accreditation import Requirement
 from zistboom.core.crypto.keys import PrivateKey
 from zistboom.core.database import utc_now
 from zistboom.demo.federation import INSTANCE, member_id, organisation
+from zistboom.registries.seed import operator_company
 
 PAYMENTS = "finance-payment-facilitator"
 LOGISTICS = "supply-chain-logistics-tracking-provider"
 RECOGNISING = "cross-border-trade"
-OPERATED = "finance"
-"""The ecosystem whose operating company the demo names (its shareholding is checked)."""
+OPERATED = ("finance", "energy")
+"""The ecosystems whose operating companies the demo names: the finance one is a demo member
+with a gateway; the energy one (50 % private in the companies registry) only a member, so that
+its shareholding check shows a finding."""
 TAXPAYERS_REQUIREMENT = Requirement("tax", "e-invoice-provider", "basic")
 """What the taxpayers registry asks of the finance company's reads (which it lacks)."""
 
@@ -88,9 +92,19 @@ async def seed_accreditation(session: AsyncSession, trust_list_key: PrivateKey) 
     await seed_schemes(session)
     finance = member_id(organisation("finance-ecosystem"))
     post = member_id(organisation("national-post"))
-    ecosystem = await central.get_ecosystem(session, OPERATED)
-    if ecosystem.operator_member_id is None:
-        operator = await central.member_by_id(session, finance, field="member")
+    for key in OPERATED:
+        ecosystem = await central.get_ecosystem(session, key)
+        if ecosystem.operator_member_id is not None:
+            continue
+        code, name_fa, name_en = operator_company(key)
+        operator = await find_member(session, INSTANCE, "COM", code)
+        if operator is None:
+            operator = await central.register_member(
+                session,
+                INSTANCE,
+                central.MemberInput("COM", code, name_fa, name_en, "ecosystem-operator"),
+                actor=operators.SYSTEM,
+            )
         await central.set_ecosystem_operator(
             session, ecosystem, operator, reason="demo", actor=operators.SYSTEM
         )

@@ -81,8 +81,22 @@ def central_component(zistboom: str, data_dir: Path, ports: Ports) -> Component:
         ),
         listens=(("http", ports.central),),
         health_url=f"http://127.0.0.1:{ports.central}/health",
-        env={"ZB_INSTANCE": INSTANCE},
+        env={"ZB_INSTANCE": INSTANCE, **ownership_client_env(ports)},
     )
+
+
+def ownership_client_env(ports: Ports) -> dict[str, str]:
+    """Central reads the ecosystem operators' shareholding from the companies registry through
+    the IT authority's gateway, as that authority's portal subsystem; a pass every 10 s until
+    each operator has a good reading (the registries come up after central), then daily."""
+    it_authority = federation.organisation("it-authority")
+    companies = federation.organisation("companies-registration")
+    return {
+        "ZB_EXCHANGE_GATEWAY_URL": f"http://127.0.0.1:{ports.client(ORGANISATIONS.index(it_authority))}",
+        "ZB_EXCHANGE_CLIENT": federation.subsystem_id(it_authority),
+        "ZB_COMPANIES_REGISTRY_SERVICE": f"{federation.subsystem_id(companies)}/companies",
+        "ZB_OWNERSHIP_CHECK_SECONDS": "10",
+    }
 
 
 def registry_name(org: Organisation) -> str:
@@ -329,9 +343,10 @@ def print_summary(
         soft_wrap=True,
     )
     console.print(
-        "Try, each through the exchange (a person read from the civil registry, a search of "
-        "the legal-entities registry, the person's usage list; the last one is refused by "
-        "the registry's access rights):"
+        "Try (through the exchange: a person read from the civil registry, a search of the "
+        "legal-entities registry, the person's usage list; then two trust-registry queries at "
+        "central, answered yes and no; the two calls marked # refused are refused by the "
+        "registry's access rights and for a missing accreditation):"
     )
     for call in federation.demo_calls(ports):
         console.print(call, soft_wrap=True, highlight=False, markup=False)

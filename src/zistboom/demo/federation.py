@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from zistboom.central import service
+from zistboom.core.accreditation import Requirement
 from zistboom.registries import seed_organisations
 from zistboom.registries.seed_schemas import DEFINITIONS
 
@@ -39,12 +40,17 @@ ORGANISATIONS = tuple(
 # ecosystem company may search companies but not read persons: the demo's refused call.
 READERS: dict[str, tuple[str, ...]] = {
     "persons": ("single-window", "tax"),
-    "companies": ("single-window", "tax", "finance-ecosystem"),
+    "companies": ("single-window", "tax", "finance-ecosystem", "it-authority"),
     "addresses": ("single-window",),
     "land-parcels": ("single-window",),
     "foreign-nationals": ("single-window",),
     "taxpayers": ("single-window",),
     "insured": ("single-window",),
+}
+# Reads allowed only while the reader holds an accreditation: the taxpayers registry is open to
+# accredited e-invoice providers, which the finance ecosystem company is not (a refused call).
+ACCREDITED_READERS: dict[str, tuple[tuple[str, Requirement], ...]] = {
+    "taxpayers": (("finance-ecosystem", Requirement("tax", "e-invoice-provider", "basic")),),
 }
 USAGE_READERS = ("single-window",)
 READ_ENDPOINTS = (("GET", "/1.0"), ("POST", "/1.0/read"), ("POST", "/1.0/exists"))
@@ -114,6 +120,25 @@ def demo_calls(ports: Ports) -> list[str]:
         f"-H 'Content-Type: application/json' "
         f'-d \'{{"query":{{"content":{{"national_code":"{PERSON}"}}}}}}\''
     )
+    tax = subsystem_id(organisation("tax"))
+    finance = member_id(organisation("finance-ecosystem"))
+    post = member_id(organisation("national-post"))
+    central = f"http://127.0.0.1:{ports.central}"
+
+    def trqp(entity: str, resource: str) -> str:
+        query = (
+            f'{{"entity_id":"{entity}","authority_id":"{INSTANCE}","action":"provide",'
+            f'"resource":"{resource}"}}'
+        )
+        return (
+            f"curl -s -H 'Content-Type: application/json' -d '{query}' {central}/trqp/authorization"
+        )
+
+    finance_code = organisation("finance-ecosystem").member.code
+    taxpayer = (
+        f"-H 'Content-Type: application/json' "
+        f'-d \'{{"query":{{"content":{{"taxpayer_id":"{finance_code}"}}}}}}\''
+    )
     return [
         f"curl -s -H 'X-Road-Client: {window}' {person} -H 'X-Road-Purpose: demo' {read} "
         f"{window_url}/r1/{civil}/persons/1.0/read",
@@ -123,6 +148,10 @@ def demo_calls(ports: Ports) -> list[str]:
         f"{window_url}/r1/{civil}/personal-data-usage/1.0",
         f"curl -s -H 'X-Road-Client: {window}' {window_url}/r1/{civil}/allowedMethods",
         f"curl -s {window_url}/listClients",
+        trqp(finance, "cross-border-trade:payment-facilitator"),
+        trqp(post, "supply-chain:logistics-tracking-provider"),
         f"curl -s -H 'X-Road-Client: {company}' {person} -H 'X-Road-Purpose: demo' {read} "
         f"{company_url}/r1/{civil}/persons/1.0/read  # refused",
+        f"curl -s -H 'X-Road-Client: {company}' {person} -H 'X-Road-Purpose: e-invoicing' "
+        f"{taxpayer} {company_url}/r1/{tax}/taxpayers/1.0/read  # refused",
     ]

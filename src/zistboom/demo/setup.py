@@ -21,7 +21,9 @@ from zistboom.central.settings import CentralSettings
 from zistboom.core.database import transaction
 from zistboom.core.errors import ConfigurationError
 from zistboom.core.persian import format_jalali, to_jalali_iso
+from zistboom.demo.accreditation import seed_accreditation
 from zistboom.demo.federation import (
+    ACCREDITED_READERS,
     GATEWAY_CODE,
     INSTANCE,
     ORGANISATIONS,
@@ -103,6 +105,7 @@ async def seed_central(settings: CentralSettings, ports: Ports, data_dir: Path) 
                         expires_in_minutes=60,
                         actor=operators.SYSTEM,
                     )
+            await seed_accreditation(session, prepared.keys.trust_list_key)
             ecosystems = [
                 [
                     e.key,
@@ -215,6 +218,15 @@ async def publish_registries(
             for reader in READERS.get(code, ()):
                 for method, path in READ_ENDPOINTS:
                     await gateway.grant(code, subsystem_id(organisation(reader)), method, path)
+            for reader, requirement in ACCREDITED_READERS.get(code, ()):
+                for method, path in READ_ENDPOINTS:
+                    await gateway.grant(
+                        code,
+                        subsystem_id(organisation(reader)),
+                        method,
+                        path,
+                        requirement=requirement,
+                    )
         for reader in USAGE_READERS:
             await gateway.grant(publishing.USAGE_SERVICE, subsystem_id(organisation(reader)))
 

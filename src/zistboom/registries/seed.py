@@ -86,6 +86,13 @@ _OPERATORS: Final = {
 }  # fmt: skip
 
 ECOSYSTEM_OPERATORS: Final[dict[str, str]] = {key: op[0] for key, op in _OPERATORS.items()}
+
+
+def operator_company(ecosystem: str) -> tuple[str, str, str]:
+    """The seeded operating company of ``ecosystem``: legal-entity ID, Persian and English name."""
+    return _OPERATORS[ecosystem]
+
+
 # The one operator whose private shareholding is below the programme's 51% (it is 50%: half
 # state, so not a state-owned company either). Health's is exactly 51%.
 BELOW_PRIVATE_THRESHOLD: Final = "energy"
