@@ -278,6 +278,85 @@ UNSTATEABLE = [
         message="is the key and cannot change",
     ),
     Unstateable(
+        "An application's subject is the applicant member itself or one of its registered "
+        "subsystems or services: a schema cannot make one field equal to a part of another, "
+        "and the subsystems are central's state.",
+        status=422,
+        operations=frozenset({"POST /api/v1/accreditation/applications"}),
+        fields=frozenset({"subject"}),
+    ),
+    Unstateable(
+        "An evidence file is never empty: the document says so (minLength 1 on the binary "
+        "body), but a binary body is generated as bytes, which JSON Schema's string keywords "
+        "do not constrain.",
+        status=422,
+        operations=frozenset({"POST /api/v1/accreditation/applications/{app_id}/evidence"}),
+        fields=frozenset({"content"}),
+        message="the evidence file is empty",
+    ),
+    Unstateable(
+        "A criterion named by an application's evidence or review is one of its scheme's "
+        "criteria, which are stored data.",
+        status=422,
+        operations=frozenset(
+            {
+                "POST /api/v1/accreditation/applications/{app_id}/evidence",
+                "POST /api/v1/accreditation/applications/{app_id}/criteria/{criterion}/review",
+            }
+        ),
+        fields=frozenset({"criterion"}),
+        message="has no criterion",
+    ),
+    Unstateable(
+        "An evidence upload may carry the SHA-256 its sender computed; whether it is the "
+        "digest of the body is arithmetic over the body, which no schema states.",
+        status=422,
+        operations=frozenset({"POST /api/v1/accreditation/applications/{app_id}/evidence"}),
+        fields=frozenset({"sha256"}),
+        message="it changed on the way",
+    ),
+    Unstateable(
+        "An evidence file's name is stripped and may not be '.' or '..' nor hold a path "
+        "separator or a control character: a pattern without look-ahead (pydantic's engine "
+        "has none) cannot exclude the two names; and its media type is the request's "
+        "Content-Type, which the document's '*/*' body leaves open.",
+        status=422,
+        operations=frozenset({"POST /api/v1/accreditation/applications/{app_id}/evidence"}),
+        fields=frozenset({"filename", "content-type"}),
+    ),
+    Unstateable(
+        "The levels an application may ask for and a decision may grant, and the longest "
+        "validity, are the scheme's and the application's, which are stored data.",
+        status=422,
+        operations=frozenset(
+            {
+                "POST /api/v1/accreditation/applications",
+                "POST /api/v1/accreditation/applications/{app_id}/decision",
+            }
+        ),
+        fields=frozenset({"level", "validity_days"}),
+    ),
+    Unstateable(
+        "Assessor authority goes to a live key whose role is assessor and that names its "
+        "member: a key's role, revocation and member are central's state.",
+        status=422,
+        operations=frozenset(
+            {
+                "POST /api/v1/accreditation/assessors",
+                "POST /api/v1/accreditation/assessors/{asr_id}/delegations",
+            }
+        ),
+        fields=frozenset({"key_id"}),
+    ),
+    Unstateable(
+        "A recognition is of another ecosystem's scheme: which ecosystem owns the named scheme "
+        "is stored data.",
+        status=422,
+        operations=frozenset({"POST /api/v1/accreditation/recognitions"}),
+        fields=frozenset({"ecosystem"}),
+        message="recognition is between ecosystems",
+    ),
+    Unstateable(
         "update-or-create creates the record from the query's and the write's fields together "
         "when none matches: whether they hold every required field depends on the stored data "
         "(an update needs only the write's fields).",

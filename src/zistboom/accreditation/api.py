@@ -209,7 +209,7 @@ async def _limited_body(request: Request, limit: int) -> bytes:
         "requestBody": {
             "required": True,
             "description": "the file, sent with its own media type as Content-Type",
-            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary", "minLength": 1}}},
         }
     },
 )

@@ -20,14 +20,18 @@ from zistboom.accreditation.models import (
 )
 from zistboom.accreditation.recognitions import version_status
 from zistboom.central.schemas import MemberIdText, NonBlank
+from zistboom.core import identifiers
 from zistboom.core.errors import ValidationError
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 Code = Annotated[str, Field(pattern=CODE_PATTERN, max_length=64)]
 LevelName = Literal["basic", "substantial", "high"]
-Reason = Annotated[
-    str, Field(min_length=1, max_length=4000, description="why; kept in the history")
+Text = Annotated[
+    str,
+    Field(min_length=1, max_length=4000, pattern=f"[^{identifiers.SPACE_CHARACTERS}]"),
 ]
+"""A text with something in it besides spaces (inputs are stripped before their length counts)."""
+Reason = Annotated[Text, Field(description="why; kept in the history")]
 Note = Annotated[str, Field(max_length=4000)]
 EntityText = Annotated[
     str,
@@ -79,9 +83,7 @@ class CriterionIn(Input):
     code: Code
     title_fa: NonBlank
     title_en: NonBlank
-    evidence: Annotated[str, Field(min_length=1, max_length=4000)] = Field(
-        description="what the applicant attaches to show the criterion is met"
-    )
+    evidence: Text = Field(description="what the applicant attaches to show the criterion is met")
 
 
 class SchemeCreate(Input):
@@ -94,8 +96,8 @@ class SchemeCreate(Input):
     )
     name_fa: NonBlank
     name_en: NonBlank
-    description_fa: Annotated[str, Field(min_length=1, max_length=4000)]
-    description_en: Annotated[str, Field(min_length=1, max_length=4000)]
+    description_fa: Text
+    description_en: Text
     validity_days: int = Field(ge=1, le=schemes.MAX_VALIDITY_DAYS)
     criteria: list[CriterionIn] = Field(min_length=1, max_length=schemes.MAX_CRITERIA)
 
@@ -159,6 +161,18 @@ class SchemeOut(BaseModel):
 
 
 class ApplicationCreate(Input):
+    """An application; a subsystem- or service-scoped one names its subject."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "properties": {"scope": {"enum": ["subsystem", "service"]}},
+                "required": ["scope"],
+            },
+            "then": {"required": ["subject"], "properties": {"subject": {"type": "string"}}},
+        }
+    )
+
     scheme: Code
     member_id: MemberIdText = Field(description="the applicant member")
     level: LevelName
@@ -170,7 +184,7 @@ class ApplicationCreate(Input):
 
 
 class NoteIn(Input):
-    note: Annotated[str, Field(min_length=1, max_length=4000)]
+    note: Text
 
 
 class OptionalNoteIn(Input):
@@ -184,13 +198,11 @@ class CriterionReviewIn(Input):
 
 class DecisionCreate(Input):
     outcome: Literal["granted", "refused"]
-    reasons: Annotated[str, Field(min_length=1, max_length=4000)]
+    reasons: Text
     level: LevelName | None = Field(
         default=None, description="the level granted: the one asked for when not given"
     )
-    conditions: list[Annotated[str, Field(min_length=1, max_length=4000)]] = Field(
-        default=[], max_length=20
-    )
+    conditions: list[Text] = Field(default=[], max_length=20)
     validity_days: int | None = Field(
         default=None, ge=1, description="the scheme's default when not given, never longer"
     )

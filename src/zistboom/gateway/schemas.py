@@ -60,6 +60,8 @@ BACKEND_URL_PATTERN = (
 )
 ECOSYSTEM_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)?$"
 Code = Annotated[str, Field(pattern=identifiers.CODE_PATTERN, max_length=64)]
+REQUIRED_KEY = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+"""An ecosystem key or a kind of service, as the trust list spells them."""
 # service.create_service and update_service: a code, or empty for none.
 ServiceKind = Annotated[str, Field(pattern=f"^$|{identifiers.CODE_PATTERN}", max_length=64)]
 SubsystemIdText = Annotated[
@@ -315,8 +317,8 @@ class AccreditationRequirement(Input):
     """An accreditation the client must hold: to provide ``kind`` in ``ecosystem`` at
     ``level`` or higher (directly, or recognised from another ecosystem at a mapped level)."""
 
-    ecosystem: str = Field(max_length=64, examples=["tax"])
-    kind: str = Field(max_length=64, examples=["e-invoice-provider"])
+    ecosystem: str = Field(pattern=REQUIRED_KEY, max_length=64, examples=["tax"])
+    kind: str = Field(pattern=REQUIRED_KEY, max_length=64, examples=["e-invoice-provider"])
     level: Level = "basic"
 
     def requirement(self) -> Requirement:

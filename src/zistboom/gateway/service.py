@@ -997,7 +997,12 @@ def _requirement(requirement: Requirement | None) -> Requirement | None:
     if requirement is None:
         return None
     for name, value in (("ecosystem", requirement.ecosystem), ("kind", requirement.kind)):
-        _validate_code(value, f"accreditation.{name}", f"accreditation {name}")
+        if not _ECOSYSTEM_KEY.fullmatch(value):
+            raise ValidationError(
+                f"accreditation {name} {value!r} is not a key of the trust list (lower-case "
+                "letters, digits and '-', as in 'tax' or 'e-invoice-provider')",
+                field=f"accreditation.{name}",
+            )
     if requirement.level not in LEVELS:
         raise ValidationError(
             f"unknown accreditation level {requirement.level!r}: use one of {', '.join(LEVELS)}",
