@@ -48,6 +48,7 @@ from zistboom.core.globalconf import (
     MemberId,
     TrustListPointer,
     UTCDateTime,
+    _first_error,
     _write_atomically,
     utc_now,
 )
@@ -273,15 +274,6 @@ def sign_statement(payload: bytes, key: PrivateKey, *, typ: str) -> str:
     public = key.public_key()
     headers = {"typ": typ, "jwk": public_key_to_jwk(public), "kid": public_key_fingerprint(public)}
     return sign_jws(payload, key, headers=headers)
-
-
-def _first_error(err: PydanticValidationError) -> tuple[str | None, str]:
-    first = err.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
-    message = first["msg"] if field is None else f"{field}: {first['msg']}"
-    if len(err.errors()) > 1:
-        message += f" (and {len(err.errors()) - 1} more problems)"
-    return field, message
 
 
 def verify_trust_list(
