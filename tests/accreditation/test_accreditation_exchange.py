@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -110,6 +111,15 @@ def fed(
         federation.stop()
 
 
+def now() -> str:
+    """This moment in RFC 3339 (UTC, microseconds), a little after the last change, so that
+    the moment falls between two steps of the history."""
+    time.sleep(0.01)
+    moment = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    time.sleep(0.01)
+    return moment
+
+
 def call(gateway: GatewayProcess, client: str, service: str) -> httpx.Response:
     return httpx.get(
         f"{gateway.url}/r1/{service}/persons/0499370899",
@@ -126,7 +136,9 @@ def test_an_access_right_that_requires_an_accreditation(fed: Federation) -> None
         made = admin.post(f"{A}/schemes", json=SCHEME)
         assert made.status_code == 201, made.text
         scheme = made.json()["code"]
+    before = now()
     acc_id = accredit(fed, company, scheme, "high")
+    granted_at = now()
 
     gw_a = fed.add_gateway("a", company)
     gw_c = fed.add_gateway("c", ngo)
@@ -180,3 +192,38 @@ def test_an_access_right_that_requires_an_accreditation(fed: Federation) -> None
     assert call(gw_a, f"{company}/invoicing", f"{provider}/taxpayers/open").status_code == 200
     ready = httpx.get(f"{gw_b.url}/ready", timeout=10).json()
     assert isinstance(ready["trust_list_sequence"], int)
+
+    # Reinstated, then revoked; central's trust-registry answers for a moment between each
+    # step follow the history (the published list carries it all).
+    suspended_at = now()
+    with fed.admin() as admin:
+        for action, reason in (("reinstate", "finding closed"), ("revoke", "licence lost")):
+            changed = admin.post(f"{A}/accreditations/{acc_id}/{action}", json={"reason": reason})
+            assert changed.status_code == 200, changed.text
+            if action == "reinstate":
+                reinstated_at = now()
+    expected = [
+        (before, False, "holds no"),
+        (granted_at, True, f"holds accreditation {acc_id}"),
+        (suspended_at, False, "is suspended"),
+        (reinstated_at, True, f"holds accreditation {acc_id}"),
+        (now(), False, "is revoked"),
+    ]
+    for moment, authorized, words in expected:
+        answered = httpx.post(
+            f"{fed.central.url}/trqp/authorization",
+            json={
+                "entity_id": f"{company}/invoicing",
+                "authority_id": "IR-DEMO",
+                "action": "provide",
+                "resource": "tax:e-invoice-test-provider",
+                "context": {"time": moment},
+            },
+            timeout=30,
+        )
+        assert answered.status_code == 200, answered.text
+        body = answered.json()
+        assert body["authorized"] is authorized, (moment, body)
+        asked = datetime.fromisoformat(body["time_requested"])
+        assert asked == datetime.fromisoformat(moment), body
+        assert words in body["message"], (moment, body)
