@@ -36,15 +36,17 @@ In one run, with real processes set up as an operator would (``zistboom central 
    (client port) → gateway B (peer port, mutual TLS, signatures, durable message log) → the bench
    backend of ``bench/exchange.py``, its GET shape (1 KiB of JSON), for two services of B on that
    same backend: ``open``, whose access right has no requirement, and ``accredited``, whose
-   right requires an accreditation (``--require-accreditation land:cadastral-surveyor:
-   substantial``) that the client member holds, granted through central's API as the procedure
-   does (scheme, assessor key and authority, application, evidence, review, decision). Three
-   saturation runs of each, alternating in the same run; the medians, and the requirement's
-   cost in percent of the open throughput (target at most 5 %). Before timing, the accredited
-   service must answer 200 (gateway B takes the trust list that names the accreditation with
-   its configuration: polled with a deadline), and a second client subsystem on gateway A,
-   of a hosted member that holds no accreditation, must be refused with
-   ``Server.ServerProxy.AccreditationRequired``.
+   right requires an accreditation the client member holds (``--require-accreditation
+   land:cadastral-surveyor:substantial``), granted through central's API as the procedure does
+   (scheme, assessor key and authority, application, evidence, review, decision; the seeded
+   scheme, the member at level substantial). After a warm-up of each path (twice
+   ``--warmup``), three saturation runs of each (``--workers`` in flight for ``--duration``
+   seconds, each after its own warm-up), alternating in the same run (open, accredited, open,
+   …); the medians, and the requirement's cost in percent of the open throughput (target at
+   most 5 %). Before timing, the accredited service must answer 200 (gateway B takes the trust
+   list that names the accreditation with its configuration: polled with a deadline), and a
+   second client subsystem on gateway A, of a hosted member that holds no accreditation, must
+   be refused with ``Server.ServerProxy.AccreditationRequired`` naming the requirement.
 
 It prints the machine line, a table of each part, the target with PASS/FAIL, and as its last
 line ``trqp_rps=<n> trqp_past_rps=<n> exchange_rps=<n> exchange_accredited_rps=<n>
@@ -541,7 +543,10 @@ class Accredited(xb.Federation):
             raise outcome
         self.client_accreditation = outcome
         self.timings["accredited"] = time.monotonic() - began
-        say(f"  {client_member} accredited through central's API: {outcome} ({REQUIREMENT})")
+        say(
+            f"  {client_member} accredited through central's API: {outcome} ({REQUIREMENT}), "
+            f"after {self.timings['accredited']:.1f} s"
+        )
         served = [
             self.spawn(
                 f"gateway-{g.name}",
@@ -742,6 +747,8 @@ class Plan:
     warmup: float
     sequential: int
     exchange_duration: float
+    exchange_warmup: float
+    """Before each exchange run; each path is first warmed up for twice ``warmup``."""
 
 
 # --- part 1: TRQP ---------------------------------------------------------------------------
@@ -776,6 +783,8 @@ def check_trust_list(federation: Accredited, say: Callable[[str], None]) -> int:
         f"({', '.join(f'{n:,} {s}' for s, n in sorted(changes.items()))}); payload "
         f"{size / 1e6:.1f} MB; verified with the trust-list key"
     )
+    stories = Counter(a.story for a in population)
+    say("  histories: " + ", ".join(f"{n:,} {s}" for s, n in stories.most_common()))
     return listed.sequence
 
 
@@ -920,13 +929,13 @@ async def measure_exchange(
             s: Load(session, exchange_calls(federation, s, federation.client_id)) for s in SERVICES
         }
         for load in loads.values():  # warm both paths up before the first run
-            await load.saturate(plan.workers, plan.warmup)
+            await load.saturate(plan.workers, 2 * plan.warmup)
         runs = []
         for run in range(1, RUNS + 1):
             for service, load in loads.items():
                 say(f"  exchange {service:10} run {run}: {plan.workers} at once for "
                     f"{plan.exchange_duration:g} s …")  # fmt: skip
-                await load.saturate(plan.workers, min(plan.warmup, 1.0))
+                await load.saturate(plan.workers, plan.exchange_warmup)
                 sample = await load.saturate(plan.workers, plan.exchange_duration)
                 runs.append(ExchangeRun(service, run, sample))
         return runs
@@ -961,7 +970,8 @@ def report(
     console.print(table)
     runs_table = Table(
         title=f"exchange GET (1 KiB) gateway A → B → backend: {plan.workers} concurrent for "
-        f"{plan.exchange_duration:g} s per run, the two rights alternating; latencies in ms"
+        f"{plan.exchange_duration:g} s per run (after {plan.exchange_warmup:g} s warm-up), the two "
+        "rights alternating; latencies in ms"
     )
     for column in ("access right", "run", "rps@sat", "p50@sat", "p99@sat", "errors"):
         runs_table.add_column(column, justify="left" if column == "access right" else "right")
@@ -1018,7 +1028,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--duration", type=float, help="seconds per saturation run (10; quick: TRQP 3, exchange 2)"
     )
-    parser.add_argument("--warmup", type=float, help="seconds of warm-up before it (2; quick 1)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        help="seconds of warm-up before each saturation run (2; quick: TRQP 1, exchange 0.5)",
+    )
     parser.add_argument("--sequential", type=int, help="queries one at a time (500; quick 150)")
     parser.add_argument("--workers", type=int, default=64, help="concurrent requests (64)")
     parser.add_argument("--keep", action="store_true", help="keep the data directories and logs")
@@ -1033,6 +1047,7 @@ def benchmark(arguments: argparse.Namespace) -> int:
         warmup=arguments.warmup if arguments.warmup is not None else (1.0 if quick else 2.0),
         sequential=arguments.sequential or (150 if quick else 500),
         exchange_duration=arguments.duration or (2.0 if quick else 10.0),
+        exchange_warmup=arguments.warmup if arguments.warmup is not None else (0.5 if quick else 2),
     )
     console = Console(width=120, highlight=False, soft_wrap=True)
     signal.signal(signal.SIGINT, xb._stop)

@@ -66,7 +66,14 @@ async def prepare(settings: CentralSettings, *, bootstrap_admin: bool = True) ->
     return Prepared(engine, sessions, instance_keys, first_admin_key)
 
 
+# Ecosystem operators and their shareholding are not in the trust list: a change to them
+# re-issues only the global configuration, not a list with a new sequence for every gateway.
+NOT_LISTED = (f"{ACCREDITATION_API}/operators", f"{ACCREDITATION_API}/findings")
+
+
 def _changes_accreditation(path: str) -> bool:
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in NOT_LISTED):
+        return False
     return path == ACCREDITATION_API or path.startswith(ACCREDITATION_API + "/")
 
 

@@ -60,6 +60,16 @@ async def open_database(
     return engine, session_factory(engine)
 
 
+def _peer_trust(conf: gc.GlobalConf) -> tuple[object, ...]:
+    """What peer connections are pinned to: the gateways' addresses and certificates, the CA
+    certificates and the revoked serials."""
+    return (
+        tuple((g.id, g.address, tuple(g.auth_certificates)) for g in conf.gateways),
+        tuple(conf.ca_certificates),
+        tuple(conf.revoked_serials),
+    )
+
+
 class EmbeddedServer(uvicorn.Server):
     """A uvicorn server inside a loop that handles signals itself (uvicorn must not)."""
 
@@ -233,7 +243,7 @@ class Gateway:
 
     async def _refresh_conf(self) -> None:
         assert self.conf_client is not None
-        version = self.conf_client.current.version
+        peers = _peer_trust(self.conf_client.current)
         while True:
             await asyncio.sleep(self.settings.conf_refresh_seconds)
             try:
@@ -248,9 +258,10 @@ class Gateway:
             if self.exchange is not None:
                 # Signing keys of newly hosted members (`zistboom gateway member add`).
                 self.exchange.identity.reload_certificates(self.settings.data_dir)
-            if conf.version != version and self.exchange is not None:
-                # Certificates may have been revoked: pinned peer connections start afresh.
-                version = conf.version
+            if _peer_trust(conf) != peers and self.exchange is not None:
+                # Certificates may have been revoked or replaced: pinned peer connections start
+                # afresh. Other changes (a member, a group, a new trust list) leave them be.
+                peers = _peer_trust(conf)
                 self.exchange.reload_tls()
 
     async def _health(self, _request: web.Request) -> web.Response:

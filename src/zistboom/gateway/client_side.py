@@ -104,6 +104,8 @@ class ClientSide(ExchangeSide):
     def __init__(self, *parts: Any) -> None:
         super().__init__(*parts)
         self._peer: aiohttp.ClientSession | None = None
+        self._retired: set[aiohttp.ClientSession] = set()
+        self._closing: set[asyncio.Task[None]] = set()
 
     def _peer_session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
@@ -132,16 +134,30 @@ class ClientSide(ExchangeSide):
         self._peer = self._peer_session()
 
     async def stop(self) -> None:
+        for closing in list(self._closing):
+            closing.cancel()
+        for session in self._retired:
+            await session.close()
         if self._peer is not None:
             await self._peer.close()
 
     def reload_tls(self) -> None:
         """New peer connections from now on: after a renewal (our certificate changed) or a new
-        configuration (a peer's certificate may have been revoked)."""
+        configuration (a peer's certificate may have been revoked). Requests already sent on
+        the old pool finish on it (closing it at once would cut them off); it is closed once
+        they have had ``peer_timeout`` to do so."""
         old = self._peer
         self._peer = self._peer_session()
         if old is not None:
-            asyncio.get_running_loop().create_task(old.close())
+            self._retired.add(old)
+            closing = asyncio.get_running_loop().create_task(self._close_later(old))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
+    async def _close_later(self, session: aiohttp.ClientSession) -> None:
+        await asyncio.sleep(self.settings.peer_timeout + 1)
+        self._retired.discard(session)
+        await session.close()
 
     async def client_handler(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
