@@ -41,10 +41,11 @@ In one run, with real processes set up as an operator would (``zistboom central 
    (scheme, assessor key and authority, application, evidence, review, decision; the seeded
    scheme, the member at level substantial). After a warm-up of each path (twice
    ``--warmup``), three saturation runs of each (``--workers`` in flight for ``--duration``
-   seconds, each after its own warm-up), alternating in the same run (open, accredited, open,
-   …); the medians, and the requirement's cost in percent of the open throughput (target at
-   most 5 %). Before timing, the accredited service must answer 200 (gateway B takes the trust
-   list that names the accreditation with its configuration: polled with a deadline), and a
+   seconds, each after its own warm-up), alternating in the same run in the order open,
+   accredited, accredited, open, open, accredited; the medians, and the requirement's cost in
+   percent of the open throughput (target at most 5 %). Before timing, the accredited service
+   must answer 200 (gateway B takes the trust list that names the accreditation with its
+   configuration: polled with a deadline), and a
    second client subsystem on gateway A, of a hosted member that holds no accreditation, must
    be refused with ``Server.ServerProxy.AccreditationRequired`` naming the requirement.
 
@@ -931,8 +932,11 @@ async def measure_exchange(
         for load in loads.values():  # warm both paths up before the first run
             await load.saturate(plan.workers, 2 * plan.warmup)
         runs = []
+        order = list(loads.items())
         for run in range(1, RUNS + 1):
-            for service, load in loads.items():
+            # ABBAAB: each path runs first in some rounds and second in others, so that a drift
+            # of the machine over the run does not fall on one path only.
+            for service, load in order if run % 2 else order[::-1]:
                 say(f"  exchange {service:10} run {run}: {plan.workers} at once for "
                     f"{plan.exchange_duration:g} s …")  # fmt: skip
                 await load.saturate(plan.workers, plan.exchange_warmup)
