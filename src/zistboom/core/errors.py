@@ -124,3 +124,15 @@ class TrustListError(ZistboomError):
     status = 502
     code = "trust-list-error"
     title = "Trust list refused"
+
+
+# --- verifiable documents (ZB-STD-008) ------------------------------------------------------------
+
+
+class DocumentError(ZistboomError):
+    """A document, or a part of one (signature, certificate, timestamp token, status list), that
+    does not hold; the detail says which part and why."""
+
+    status = 422
+    code = "document-invalid"
+    title = "Document not valid"
