@@ -24,13 +24,13 @@ import asyncio
 import base64
 import concurrent.futures
 import io
+import re
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Final, TypeVar
 
-import segno
 from asn1crypto import cms, tsp
 from cryptography import x509
 from markupsafe import Markup
@@ -57,7 +57,9 @@ from zistboom.core.errors import (
     ValidationError,
     ZistboomError,
 )
+from zistboom.documents.qr import qr_svg
 from zistboom.documents.types import DocumentTypeDefinition
+from zistboom.documents.vc import ParsedCredential
 from zistboom.web.i18n import EN, FA, Locale
 from zistboom.web.rendering import Pages
 
@@ -67,7 +69,8 @@ SIGNATURE_FIELD: Final = "ZistboomDocumentSignature"
 QR_SYMBOL_CM: Final = 8.5
 """The printed width of the QR symbol itself (finder pattern to finder pattern), quiet zone
 not counted: ZB-STD-008 asks for at least 8 cm."""
-QR_QUIET_ZONE: Final = 4
+QR_QUIET_ZONE: Final = 4  # modules, as documents/qr.py draws it
+_VIEW_BOX: Final = re.compile(r'viewBox="0 0 ([0-9]+) \1"')
 # Room for the signature container: the CMS with two certificates, and the timestamp token
 # with its TSA certificate, is about 3 KiB.
 _SIGNATURE_SIZE: Final = 16384
@@ -109,6 +112,45 @@ class RenderInput:
     """The VC-JWT, attached as ``credential.jwt``."""
     timestamp_token: bytes
     """The DER TimeStampToken over the VC-JWT's signature, attached as ``credential.tst``."""
+
+    @classmethod
+    def from_credential(
+        cls,
+        credential: ParsedCredential,
+        *,
+        document_type: DocumentTypeDefinition,
+        issuer_name_fa: str,
+        issuer_name_en: str,
+        issued_at: datetime,
+        qr_text: str,
+        pull_link: str,
+        timestamp_token: bytes,
+    ) -> RenderInput:
+        """What the PDF of ``credential`` shows, taken from the credential itself, so the page
+        and the attached VC-JWT cannot say different things. ``issued_at`` is the genTime of
+        ``timestamp_token`` (the caller has verified it); the credential's ``iat`` is not used.
+        """
+        if credential.type_code != document_type.code:
+            raise DocumentError(
+                f"the credential is a {credential.type_code}, not a {document_type.code}"
+            )
+        entry = credential.document.status_entry("revocation")
+        return cls(
+            document_type=document_type,
+            subject=credential.subject,
+            credential_id=credential.credential_id,
+            issuer_name_fa=issuer_name_fa,
+            issuer_name_en=issuer_name_en,
+            holder=credential.holder,
+            issued_at=issued_at,
+            valid_from=credential.valid_from,
+            valid_until=credential.valid_until,
+            status_list=StatusListEntry(entry.list_id, entry.index, entry.statusListCredential),
+            qr_text=qr_text,
+            pull_link=pull_link,
+            credential=credential.token,
+            timestamp_token=timestamp_token,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,20 +247,16 @@ def _half(pages: Pages, document: RenderInput, locale: Locale) -> str:
 
 def _qr_image(text: str) -> tuple[str, float]:
     """The QR as an SVG data URI (vector, so it prints sharp at any size) and the width to
-    print it at, quiet zone included, for the symbol to be :data:`QR_SYMBOL_CM` wide.
-
-    Until ``documents/qr.py`` (its ``qr_svg``) is merged: segno directly, error correction M
-    as ZB-STD-008 says, not boosted.
-    """
-    code = segno.make(text, error="m", micro=False, boost_error=False)
-    out = io.BytesIO()
-    code.save(
-        out, kind="svg", border=QR_QUIET_ZONE, xmldecl=False, omitsize=True,
-        dark="#000", light="#fff",
-    )  # fmt: skip
-    modules, _ = code.symbol_size(scale=1, border=0)
-    width = QR_SYMBOL_CM * (modules + 2 * QR_QUIET_ZONE) / modules
-    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode("ascii"), width
+    print it at, quiet zone included, for the symbol to be :data:`QR_SYMBOL_CM` wide."""
+    svg = qr_svg(text)
+    view_box = _VIEW_BOX.search(svg)
+    if view_box is None:
+        raise DocumentError("the QR image has no viewBox to size it by")
+    # The viewBox counts modules, the four-module quiet zone on each side included.
+    modules_with_zone = int(view_box[1])
+    modules = modules_with_zone - 2 * QR_QUIET_ZONE
+    width = QR_SYMBOL_CM * modules_with_zone / modules
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii"), width
 
 
 # --- signing --------------------------------------------------------------------------------
