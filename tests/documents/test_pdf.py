@@ -14,6 +14,7 @@ The TSA does not touch central's database, so central runs on SQLite only here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import re
 import secrets
@@ -28,6 +29,8 @@ import httpx
 import pytest
 import zxingcpp
 from cryptography import x509 as cx509
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -41,7 +44,12 @@ from support import free_port
 from zistboom.core.crypto import keys, x509
 from zistboom.core.crypto.pades import asn1_certificate
 from zistboom.core.enrolment import enrol_certificate
-from zistboom.core.errors import CryptoError, DocumentError, TimestampUnavailableError
+from zistboom.core.errors import (
+    CryptoError,
+    DocumentError,
+    TimestampUnavailableError,
+    ValidationError,
+)
 from zistboom.core.iran import generate_legal_entity_id
 from zistboom.documents import qr, vc
 from zistboom.documents.pdf import (
@@ -489,3 +497,28 @@ def test_the_page_is_made_from_the_credential_of_its_type(issued: dict[str, Issu
         )
     assert one.holder == "FN946538763832" and one.status_list.index == 48213
     assert one.status_list.url.endswith(f"/status-lists/{one.status_list.list_id}/revocation")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_a_damaged_file_is_reported_never_raised(
+    authority: Authority, issued: dict[str, Issued], data: st.DataObject
+) -> None:
+    original = issued["birth-certificate-extract"].signed
+    damaged = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 3))):
+        damaged[data.draw(st.integers(0, len(original) - 1))] = data.draw(st.integers(0, 255))
+    report = pdf_signature(bytes(damaged), [authority.ca])
+    assert report.reason
+    changed = [i for i, (a, b) in enumerate(zip(original, damaged, strict=True)) if a != b]
+    if report.valid:
+        # Only the signature container's padding (between the two signed ranges, after the
+        # CMS) may change unnoticed.
+        ranges = re.search(rb"/ByteRange \[(\d+) (\d+) (\d+) (\d+)\s*\]", original)
+        assert ranges is not None
+        gap = range(int(ranges[2]), int(ranges[3]))
+        assert all(i in gap for i in changed), changed
+    with contextlib.suppress(ValidationError):
+        pdf_attachments(bytes(damaged))
