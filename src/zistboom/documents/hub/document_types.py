@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
+from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,11 @@ from zistboom.documents.hub.service import Clock
 
 SEED = "seed"
 OPERATOR = "operator"
+
+
+def schema_url(hub_url: str, code: str) -> str:
+    """Where the type's subject schema is served (a document's ``credentialSchema.id``)."""
+    return f"{hub_url.rstrip('/')}/api/v1/document-types/{code}/schema"
 
 
 def check_schema(schema: dict[str, Any]) -> None:
@@ -51,7 +56,7 @@ def as_body(row: DocumentType) -> DocumentTypeBody:
         requirement=TypeRequirement(
             ecosystem=row.requirement_ecosystem,
             kind=row.requirement_kind,
-            level=row.requirement_level,  # type: ignore[arg-type]  # checked when registered
+            level=row.requirement_level,
         ),
         default_validity_days=row.default_validity_days,
         json_schema=row.subject_schema,
@@ -123,3 +128,13 @@ async def get(session: AsyncSession, code: str) -> DocumentType:
 
 async def all_types(session: AsyncSession) -> Sequence[DocumentType]:
     return await repository.document_types(session)
+
+
+async def names(session: AsyncSession) -> dict[str, tuple[str, str]]:
+    """Each type's name in Persian and English, by code."""
+    return {row.code: (row.name_fa, row.name_en) for row in await all_types(session)}
+
+
+async def of_documents(session: AsyncSession, document_ids: Iterable[str]) -> dict[str, str]:
+    """The type code of each document, by document id."""
+    return await repository.type_codes_of(session, list(document_ids))

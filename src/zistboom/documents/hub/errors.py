@@ -1,16 +1,15 @@
-"""The hub's refusals, each its own problem type (RFC 9457 through ``core/problems.py``)."""
+"""The hub's own refusals, each its own problem type (RFC 9457 through ``core/problems.py``);
+those the documents share (acting for a person, expired and revoked shares) are in
+``core/errors.py``."""
 
 from __future__ import annotations
 
-from zistboom.core.errors import ConflictError, PermissionDeniedError, ValidationError, ZistboomError
-
-
-class ActForPersonRefused(PermissionDeniedError):
-    """A client that may not act for a person tried to (only the single window may, naming the
-    person in ``X-Road-UserId``), or the window called without naming one."""
-
-    code = "act-for-person-refused"
-    title = "Acting for a person refused"
+from zistboom.core.errors import (
+    ConflictError,
+    PermissionDeniedError,
+    ValidationError,
+    ZistboomError,
+)
 
 
 class NotTheIssuer(PermissionDeniedError):
@@ -46,22 +45,6 @@ class NotTheRecipient(PermissionDeniedError):
 
     code = "not-the-recipient"
     title = "Not the share's recipient"
-
-
-class ShareExpired(ZistboomError):
-    """The share's period has ended: the recipient needs a new consent of the holder."""
-
-    status = 410
-    code = "share-expired"
-    title = "Share expired"
-
-
-class ShareRevoked(ZistboomError):
-    """The holder revoked the share."""
-
-    status = 410
-    code = "share-revoked"
-    title = "Share revoked"
 
 
 class UnknownPullLink(ZistboomError):

@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zistboom.core import identifiers
-from zistboom.core.errors import NotFoundError
+from zistboom.core.errors import ActForPersonRefusedError, NotFoundError
 from zistboom.documents.hub import access, repository
-from zistboom.documents.hub.errors import ActForPersonRefused
 from zistboom.documents.hub.models import Document
 from zistboom.documents.hub.service import Acting, Caller, Clock
 
@@ -31,17 +30,17 @@ def is_person(holder: str) -> bool:
 
 
 def acting_for(caller: Caller, *, window: str) -> Acting:
-    """The holder ``caller`` acts for; :class:`ActForPersonRefused` naming why when none."""
+    """The holder ``caller`` acts for; :class:`ActForPersonRefusedError` naming why when none."""
     user = caller.user_id
     if caller.client == window:
         if user is None:
-            raise ActForPersonRefused(
+            raise ActForPersonRefusedError(
                 f"{window} acts for persons only: send X-Road-UserId naming the person "
                 "(IR and a national code, or FN and a foreign national ID)",
                 field="X-Road-UserId",
             )
         if not is_person(user):
-            raise ActForPersonRefused(
+            raise ActForPersonRefusedError(
                 f"X-Road-UserId {user!r} names no person: the single window acts for a person "
                 "named as IR and a national code, or FN and a foreign national ID",
                 field="X-Road-UserId",
@@ -49,12 +48,12 @@ def acting_for(caller: Caller, *, window: str) -> Acting:
         return Acting(caller, user)
     if user is not None:
         if is_person(user):
-            raise ActForPersonRefused(
+            raise ActForPersonRefusedError(
                 f"{caller.client} may not act for a person: X-Road-UserId {user} is accepted "
                 f"only from the single window's subsystem ({window or 'none configured'})",
                 field="X-Road-UserId",
             )
-        raise ActForPersonRefused(
+        raise ActForPersonRefusedError(
             f"{caller.client} sent X-Road-UserId {user!r}: a business's own systems act for "
             "the business itself, without X-Road-UserId; acting for another is refused",
             field="X-Road-UserId",

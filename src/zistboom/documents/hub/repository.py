@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, select
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zistboom.documents.hub.models import (
@@ -32,7 +31,7 @@ async def document_types(session: AsyncSession) -> Sequence[DocumentType]:
 # --- documents --------------------------------------------------------------------------------
 
 
-def _locker(holder: str) -> Select[tuple[Document]]:
+def _locker(holder: str) -> Select[Document]:
     """The holder's documents: the one statement every locker read starts from."""
     return select(Document).where(Document.holder == holder)
 
@@ -42,15 +41,22 @@ async def document(session: AsyncSession, document_id: str) -> Document | None:
 
 
 async def locker_document(session: AsyncSession, holder: str, document_id: str) -> Document | None:
-    found: Document | None = await session.scalar(
-        _locker(holder).where(Document.id == document_id)
-    )
+    found: Document | None = await session.scalar(_locker(holder).where(Document.id == document_id))
     return found
 
 
 async def locker_documents(session: AsyncSession, holder: str) -> Sequence[Document]:
     statement = _locker(holder).order_by(Document.issued_at.desc(), Document.id)
     return (await session.scalars(statement)).all()
+
+
+async def type_codes_of(session: AsyncSession, document_ids: list[str]) -> dict[str, str]:
+    if not document_ids:
+        return {}
+    rows = await session.execute(
+        select(Document.id, Document.type_code).where(Document.id.in_(document_ids))
+    )
+    return {row.id: row.type_code for row in rows}
 
 
 async def document_by_pull_token(session: AsyncSession, token: str) -> Document | None:

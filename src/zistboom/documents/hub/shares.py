@@ -16,9 +16,15 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zistboom.core.crypto import jws
-from zistboom.core.errors import ConflictError, NotFoundError, ValidationError
+from zistboom.core.errors import (
+    ConflictError,
+    NotFoundError,
+    ShareExpiredError,
+    ShareRevokedError,
+    ValidationError,
+)
 from zistboom.documents.hub import access, lockers, repository
-from zistboom.documents.hub.errors import NotTheRecipient, ShareExpired, ShareRevoked
+from zistboom.documents.hub.errors import NotTheRecipient
 from zistboom.documents.hub.identity import HubIdentity
 from zistboom.documents.hub.models import Document, Share
 from zistboom.documents.hub.service import Acting, Caller, Clock
@@ -51,9 +57,7 @@ def consent_record(share: Share, document: Document, hub_member: str) -> dict[st
 
 def sign_consent(record: dict[str, Any], identity: HubIdentity) -> str:
     payload = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    return jws.sign_jws(
-        payload, identity.key, headers={"typ": CONSENT_TYPE, "x5c": identity.x5c}
-    )
+    return jws.sign_jws(payload, identity.key, headers={"typ": CONSENT_TYPE, "x5c": identity.x5c})
 
 
 def state_of(share: Share, now: datetime) -> ShareState:
@@ -131,9 +135,7 @@ async def revoke(session: AsyncSession, acting: Acting, share_id: str, clock: Cl
     share.revoked_at = now
     access.record(
         session,
-        access.Event(
-            acting.holder, "share-revoked", now, share.document_id, share_id=share.id
-        ),
+        access.Event(acting.holder, "share-revoked", now, share.document_id, share_id=share.id),
         acting.caller,
     )
     return share
@@ -155,13 +157,13 @@ async def fetch(
     state = state_of(share, now)
     if state == "revoked":
         assert share.revoked_at is not None
-        raise ShareRevoked(
+        raise ShareRevokedError(
             f"the holder revoked share {share_id} at {_iso(share.revoked_at)}; ask the holder "
             "for a new one",
             revoked_at=_iso(share.revoked_at),
         )
     if state == "expired":
-        raise ShareExpired(
+        raise ShareExpiredError(
             f"share {share_id} expired at {_iso(share.expires_at)}; ask the holder for a new one",
             expires_at=_iso(share.expires_at),
         )
