@@ -23,6 +23,7 @@ from pydantic.json_schema import SkipJsonSchema
 from zistboom.core import backend, identifiers
 from zistboom.core.database import transaction
 from zistboom.core.problems import problem_responses
+from zistboom.documents import profile
 from zistboom.documents.hub import (
     access,
     deposits,
@@ -237,7 +238,7 @@ async def publish_status_list(
     request: Request,
     caller: GatewayCaller,
     list_id: Annotated[str, InPath(pattern=LIST_ID)],
-    purpose: Annotated[str, InPath(pattern=PURPOSE)],
+    purpose: Annotated[profile.StatusPurpose, InPath()],
 ) -> StatusListHeld:
     """Publish (or replace) a status list: a BitstringStatusListCredential signed by the
     calling member, served at this URL. It replaces the held list only when its validFrom is

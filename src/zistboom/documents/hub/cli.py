@@ -23,6 +23,7 @@ from zistboom.core.tokens import ensure_token_file
 from zistboom.documents.hub import document_types, identity, publishing
 from zistboom.documents.hub.app import create_app, open_database
 from zistboom.documents.hub.settings import ADMIN_TOKEN_FILE, ANCHOR_FILE, HubSettings
+from zistboom.documents.types import load_seed_types
 
 app = typer.Typer(help="The documents hub: types, lockers, status lists, shares, verification.")
 console = Console()
@@ -36,8 +37,6 @@ def _fail(error: ZistboomError) -> typer.Exit:
 
 
 async def _seed(settings: HubSettings) -> list[str]:
-    from zistboom.documents.types import load_seed_types
-
     opened = await open_database(settings)
     try:
         async with transaction(opened.sessions) as session:

@@ -14,7 +14,6 @@ import binascii
 import secrets
 from typing import Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
 from sqlalchemy.exc import IntegrityError
 
 from zistboom.core.accreditation import Requirement
@@ -26,7 +25,7 @@ from zistboom.core.errors import (
     ValidationError,
 )
 from zistboom.documents import profile, timestamps, vc
-from zistboom.documents.hub import access, document_types, repository, signers, status_lists
+from zistboom.documents.hub import access, document_types, repository, signers
 from zistboom.documents.hub.errors import DepositRefused, NotTheIssuer
 from zistboom.documents.hub.models import Document, DocumentType
 from zistboom.documents.hub.schemas import Deposit
@@ -45,7 +44,7 @@ def _decoded(text: str, field: str) -> bytes:
 
 def subject_errors(document_type: DocumentType, subject: dict[str, Any]) -> list[str]:
     """What in ``subject`` the type's schema refuses, each with its JSON pointer."""
-    validator = Draft202012Validator(document_type.subject_schema)
+    validator = document_types.definition_of(document_type).subject_validator()
     return [
         f"/credentialSubject/{'/'.join(str(p) for p in error.absolute_path)}: {error.message}"
         for error in sorted(validator.iter_errors(subject), key=lambda e: list(e.absolute_path))
@@ -91,7 +90,7 @@ async def deposit(state: HubState, caller: Caller, body: Deposit) -> Document:
         raise _refused("the signature", error) from None
     entries = {}
     for entry in parsed.document.credentialStatus:
-        expected = status_lists.list_url(
+        expected = profile.status_list_url(
             state.settings.base_url, entry.list_id, entry.statusPurpose
         )
         if entry.statusListCredential != expected:
@@ -108,7 +107,7 @@ async def deposit(state: HubState, caller: Caller, body: Deposit) -> Document:
                 f"no document type {parsed.type_code!r} is registered at this hub",
                 field="/documentType",
             )
-        if parsed.document.credentialSchema.id != document_types.schema_url(
+        if parsed.document.credentialSchema.id != profile.schema_url(
             state.settings.base_url, parsed.type_code
         ):
             raise DepositRefused(

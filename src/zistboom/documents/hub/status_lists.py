@@ -25,10 +25,6 @@ from zistboom.documents.hub.state import HubState
 MAX_LIST_BYTES = 4 * 1024 * 1024
 
 
-def list_url(hub_url: str, list_id: str, purpose: str) -> str:
-    return f"{hub_url.rstrip('/')}/status-lists/{list_id}/{purpose}"
-
-
 def _iso(moment: datetime) -> str:
     return profile.rfc3339(moment)
 
@@ -53,10 +49,12 @@ def parse(raw: bytes, *, expected_url: str) -> statuslist.ParsedStatusList:
 
 
 async def publish(
-    state: HubState, caller: Caller, list_id: str, purpose: str, raw: bytes
+    state: HubState, caller: Caller, list_id: str, purpose: profile.StatusPurpose, raw: bytes
 ) -> tuple[StatusList, bool]:
     """Take the list if it holds and is newer; the list held and whether it was replaced."""
-    parsed = parse(raw, expected_url=list_url(state.settings.base_url, list_id, purpose))
+    parsed = parse(
+        raw, expected_url=profile.status_list_url(state.settings.base_url, list_id, purpose)
+    )
     if parsed.issuer_member != caller.member:
         raise NotTheIssuer(
             f"the list is issued by {parsed.issuer_member}; {caller.member} may publish only its "
