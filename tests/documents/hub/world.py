@@ -277,7 +277,7 @@ def doc_token(central: CentralProcess, member: str) -> str:
     return str(answer.json()["token"])
 
 
-def _issuer(central: CentralProcess, name: str) -> Issuer:
+def new_issuer(central: CentralProcess, name: str) -> Issuer:
     member = _member(central, name, "GOV", ["issuer"])
     key = keys.generate_private_key()
     cert, chain = asyncio.run(
@@ -369,8 +369,8 @@ def build_world(root: Path, database_url: str | None) -> Iterator[World]:
     for central in running_list_central(root / "central", None):
         since = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
         hub_member = _member(central, "Documents authority", "GOV", ["documents"])
-        issuer = _issuer(central, "Civil registration")
-        other = _issuer(central, "Companies registration")
+        issuer = new_issuer(central, "Civil registration")
+        other = new_issuer(central, "Companies registration")
         window_member = _member(central, "Single window operator", "COM", ["window"])
         company = _member(central, "A company", "COM", ["erp"])
         answer = put_content(central, trust_content([issuer.member, other.member], since=since))
