@@ -27,8 +27,8 @@ def catalogue() -> Catalogue:
     hub = Catalogue.load("zistboom.documents.hub", "messages")
     merged = {
         locale.code: {
-            **{key: web.text(locale, key) for key in web.keys()},
-            **{key: hub.text(locale, key) for key in hub.keys()},
+            **{key: web.text(locale, key) for key in sorted(web.keys())},
+            **{key: hub.text(locale, key) for key in sorted(hub.keys())},
         }
         for locale in (FA, EN)
     }

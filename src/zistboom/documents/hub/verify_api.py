@@ -39,6 +39,9 @@ class EnvelopedCredential(BaseModel):
         return self.id[len(DATA_URL) :]
 
 
+CompactJwt = Annotated[str, Field(pattern=COMPACT_JWS)]
+
+
 class VerifyRequest(BaseModel):
     """Exactly one form of a document, and for a VC-JWT optionally its timestamp token."""
 
