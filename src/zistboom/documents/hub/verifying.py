@@ -6,7 +6,6 @@ holder (the actor ``public``)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -71,25 +70,11 @@ async def verify_input(
     """Verify a VC-JWT, QR text, PDF or image (or, as text, one of this hub's pull links)."""
     if isinstance(data, str) and is_pull_link(state, data):
         return await verify_pull_link(state, data)
-    presented = verification.read_form(data)
-    if timestamp_token is not None:
-        presented = replace(presented, timestamp_token=timestamp_token)
-    return await _verify(state, presented)
+    return await _verify(state, verification.read_form(data, timestamp_token=timestamp_token))
 
 
 async def _verify(state: HubState, presented: verification.Presented) -> Outcome:
-    credential_ids, list_ids = presented.references()
-    async with transaction(state.sessions) as session:
-        context = await verification_context.build(
-            session,
-            state.sources,
-            state.clock,
-            hub_url=state.settings.base_url,
-            credential_ids=credential_ids,
-            list_ids=list_ids,
-        )
-    # The signature, timestamp and PDF checks are CPU work: off the event loop.
-    report = await asyncio.to_thread(verification.verify, presented, context)
+    report = await verification.verify(presented, verification_context.HubContext(state))
     document = None
     if report.record is not None:
         async with transaction(state.sessions) as session:
