@@ -66,7 +66,7 @@ def test_a_signed_document_reads_back_and_verifies_with_plain_cryptography(signe
     assert parsed.valid_from == T0 and parsed.valid_until == T0 + timedelta(days=3650)
     assert parsed.iat == T0
     assert parsed.chain[0] == signer.cert and parsed.leaf == signer.cert
-    assert "id" not in parsed.subject and parsed.subject["givenName"] == "زهرا"
+    assert "id" not in parsed.subject and parsed.subject["given_name_fa"] == "زهرا"
     assert parsed.document.status_index == 94_567
     assert parsed.document.status_entry("suspension").statusListCredential.endswith("/suspension")
 
@@ -82,7 +82,7 @@ def test_a_changed_byte_breaks_the_signature(signer: Signer) -> None:
     token = vc.sign_credential(claims(signer), signer.key, signer.chain)
     header, payload, signature = token.split(".")
     document = orjson.loads(b64url_decode(payload))
-    document["credentialSubject"]["givenName"] = "زهره"
+    document["credentialSubject"]["given_name_fa"] = "زهره"
     tampered = f"{header}.{b64url_encode(orjson.dumps(document))}.{signature}"
     with pytest.raises(DocumentError, match="signature does not verify"):
         vc.verify_signature(vc.parse_credential(tampered))
