@@ -6,7 +6,6 @@ to left by default, English on ``?lang=en``, its form CSRF-protected)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
@@ -25,14 +24,14 @@ PERSIAN_DIGITS = re.compile("[۰-۹]")
 
 
 @pytest.fixture(scope="module")
-def lists(world: World) -> Iterator[World]:
+def lists(world: World) -> World:
     """The world with the issuer's (empty) revocation and suspension lists published."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     for purpose in ("revocation", "suspension"):
         answer = world.put_status_list(world.status_list(purpose=purpose, valid_from=start),
                                        purpose=purpose)  # fmt: skip
         assert answer.status_code == 200, answer.text
-    yield world
+    return world
 
 
 def deposited(world: World) -> tuple[Issued, str]:

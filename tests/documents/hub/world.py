@@ -106,7 +106,14 @@ class World:
     company: str
     """A company member: a business holder, and a share's recipient."""
     tsa_url: str
+    settings: HubSettings
+    server: HubServer
     status_index: list[int] = field(default_factory=lambda: [0])
+
+    def restart_hub(self) -> None:
+        """Stop the hub and serve it again from its data folder (and database)."""
+        self.server.stop()
+        self.server = serve_hub(self.settings, self.clock)
 
     # --- calls as the gateway makes them -------------------------------------------------
 
@@ -386,9 +393,9 @@ def build_world(root: Path, database_url: str | None) -> Iterator[World]:
         assert result.returncode == 0, result.stdout + result.stderr
         settings = HubSettings.load(data_dir, database_url=database_url, refresh_seconds=3600)
         clock = MovableClock()
-        hub = serve_hub(settings, clock)
+        world = None
         try:
-            yield World(
+            world = World(
                 central=central,
                 hub_url=settings.base_url,
                 data_dir=data_dir,
@@ -401,6 +408,10 @@ def build_world(root: Path, database_url: str | None) -> Iterator[World]:
                 window=window,
                 company=company,
                 tsa_url=published(central).conf.central.tsa_url,
+                settings=settings,
+                server=serve_hub(settings, clock),
             )
+            yield world
         finally:
-            hub.stop()
+            if world is not None:
+                world.server.stop()
