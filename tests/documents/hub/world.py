@@ -356,7 +356,7 @@ def serve_hub(settings: HubSettings, clock: MovableClock) -> HubServer:
 
 def hub_init(
     central: CentralProcess, data_dir: Path, member: str, window: str, port: int,
-    database_url: str | None,
+    database_url: str | None, *extra: str,
 ) -> subprocess.CompletedProcess[str]:  # fmt: skip
     anchor = data_dir.parent / "anchor.json"
     anchor.write_text(httpx.get(f"{central.url}/anchor", timeout=10).text)
@@ -367,7 +367,7 @@ def hub_init(
     return subprocess.run(
         [ZISTBOOM, "documents", "hub", "init", "--data-dir", str(data_dir), "--member", member,
          "--central-url", central.url, "--anchor", str(anchor), "--window", window,
-         "--token", doc_token(central, member), "--port", str(port)],
+         "--token", doc_token(central, member), "--port", str(port), *extra],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
