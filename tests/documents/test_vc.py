@@ -265,3 +265,31 @@ def test_any_one_changed_character_is_refused(signer: Signer, data: st.DataObjec
     # Base64url's last character carries spare bits: a change there may decode to the same bytes.
     assert b64url_decode(changed.split(".")[2]) == b64url_decode(token.split(".")[2])
     assert changed.split(".")[:2] == token.split(".")[:2]
+
+
+def test_the_profiles_names() -> None:
+    assert profile.type_name("birth-certificate-extract") == "BirthCertificateExtract"
+    assert profile.credential_types("tax-clearance") == [
+        "VerifiableCredential",
+        "ZbDocument",
+        "TaxClearance",
+    ]
+    assert profile.member_of_issuer(profile.issuer_urn(ISSUER)) == ISSUER
+    for holder in (HOLDER, "FN123456789012", "10380284790"):  # person, foreign national, business
+        assert profile.holder_of(profile.holder_urn(holder)) == holder
+    for bad in ("IR0012345678", "10000000001", "XX12", "FN12"):
+        with pytest.raises(ValidationError):
+            profile.validate_holder_id(bad)
+    with pytest.raises(DocumentError, match="urn:zb:holder:"):
+        profile.holder_of("urn:zb:member:" + ISSUER)
+    credential_id = profile.new_credential_id()
+    assert profile.uuid_of_credential(credential_id).version == 4
+    with pytest.raises(DocumentError, match="canonical"):
+        profile.uuid_of_credential(credential_id.upper())
+    assert profile.rfc3339(T0) == "2026-12-01T10:00:00Z"
+    assert (
+        profile.status_list_url("https://hub/", "L1", "suspension")
+        == "https://hub/status-lists/L1/suspension"
+    )
+    with pytest.raises(ValidationError, match="lowercase"):
+        profile.type_name("Birth_Certificate")

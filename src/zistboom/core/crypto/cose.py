@@ -4,8 +4,10 @@ cbor2 does the CBOR and pyca/cryptography the ECDSA; this module owns the policy
 is ES256 (``alg`` -7 in the protected header) and nothing else, the signature is the raw
 ``r || s`` of RFC 9053 §2.1, the message is tagged 18, and every failure is a
 :class:`~zistboom.core.errors.CryptoError` naming the check. pycose is not used: it exports a
-private key's numbers into a dictionary to sign, and a Sign1 message is a four-element array
-whose Sig_structure is written out in :func:`_to_be_signed`.
+private key's numbers into a dictionary to sign, 1.1 cannot decode with cbor2 6 (which gives a
+tag's content as a tuple), and a Sign1 message is a four-element array whose Sig_structure is
+written out in :func:`_to_be_signed`. tests/core/test_crypto_cose.py checks both directions
+against pycose.
 """
 
 from __future__ import annotations
