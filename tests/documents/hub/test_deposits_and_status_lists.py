@@ -143,7 +143,9 @@ def test_a_business_holder_and_its_own_systems(world: World) -> None:
 
 def test_a_status_list_is_replaced_only_by_a_newer_one_of_its_issuer(world: World) -> None:
     list_id = "replacement-rules"
-    start = datetime.now(UTC).replace(microsecond=0)
+    # Ahead of now (the hub takes lists dated at most 5 minutes ahead), so that the older one
+    # below is still after the issuer's certificate was made.
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
     first = world.status_list(set_indexes=(5,), valid_from=start, list_id=list_id)
     put = world.put_status_list(first, list_id=list_id)
     assert put.status_code == 200, put.text
@@ -156,7 +158,7 @@ def test_a_status_list_is_replaced_only_by_a_newer_one_of_its_issuer(world: Worl
     same = world.put_status_list(first, list_id=list_id)
     assert same.status_code == 200 and same.json()["replaced"] is False
 
-    older = world.status_list(valid_from=start - timedelta(hours=1), list_id=list_id)
+    older = world.status_list(valid_from=start - timedelta(minutes=1), list_id=list_id)
     refused = world.put_status_list(older, list_id=list_id)
     assert refused.status_code == 409 and problem_type(refused) == "status-list-older"
     as_old = world.status_list(set_indexes=(6,), valid_from=start, list_id=list_id)
@@ -173,11 +175,15 @@ def test_a_status_list_is_replaced_only_by_a_newer_one_of_its_issuer(world: Worl
     stolen = world.put_status_list(newer, list_id=list_id, client=world.other_issuer.client)
     assert stolen.status_code == 403 and problem_type(stolen) == "not-the-issuer"
     squatted = world.status_list(
-        valid_from=start + timedelta(minutes=5), issuer=world.other_issuer, list_id=list_id
+        valid_from=start + timedelta(minutes=2), issuer=world.other_issuer, list_id=list_id
     )
     taken = world.put_status_list(squatted, list_id=list_id, client=world.other_issuer.client)
     assert taken.status_code == 403, taken.text
     assert f"is {world.issuer.member}'s" in taken.json()["detail"]
+
+    ahead = world.status_list(valid_from=start + timedelta(hours=1), list_id=list_id)
+    early = world.put_status_list(ahead, list_id=list_id)
+    assert early.status_code == 422 and "later than now" in early.json()["detail"], early.text
 
     # A list must be published where it says it is.
     elsewhere = world.put_status_list(newer, purpose="suspension", list_id=list_id)

@@ -32,7 +32,7 @@ def catalogue() -> Catalogue:
         }
         for locale in (FA, EN)
     }
-    return Catalogue(merged)  # type: ignore[arg-type]  # both locale codes are keys
+    return Catalogue(merged)
 
 
 class VerificationPage:
