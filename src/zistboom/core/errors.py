@@ -82,6 +82,14 @@ class PermissionDeniedError(ZistboomError):
     title = "Not allowed"
 
 
+class IssuerNotAccreditedError(PermissionDeniedError):
+    """An issuer asked to sign a document type whose accreditation it does not hold (now, or
+    at the trusted time of issue); the detail names the missing accreditation."""
+
+    code = "issuer-not-accredited"
+    title = "Issuer not accredited for this document type"
+
+
 class MethodNotAllowedError(ZistboomError):
     """A method the resource does not take; ``allow`` lists those it does (the Allow header)."""
 

@@ -1,0 +1,147 @@
+"""The issuer's side of the documents hub: the document types it registers (read from the
+hub's public ``GET /api/v1/document-types/{code}``, kept for ``type_cache_seconds``), and
+through the exchange the hub's ``documents`` service: ``POST /documents`` (a deposit into the
+holder's locker) and ``PUT /status-lists/{list_id}/{purpose}`` (a signed list credential).
+
+Types are read from the public API, the same answer every verifier reads, because the hub's
+``documents`` service on the exchange takes only what issuers send; what an issuer must not
+get wrong (the schema it validates against, the accreditation it needs) is checked again by
+every verifier against that same public type."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from zistboom.core.accreditation import Requirement
+from zistboom.core.errors import NotFoundError, ZistboomError
+from zistboom.core.trustlist import Level
+from zistboom.documents.issuer.exchange import Call, ExchangeClient
+
+VC_JWT = "application/vc+jwt"
+
+
+class HubUnavailable(ZistboomError):
+    """The hub's public API did not answer, or answered something that is not a type."""
+
+    status = 502
+    code = "hub-unavailable"
+    title = "The documents hub is unavailable"
+
+
+class _Open(BaseModel):
+    # The hub may add members in a later compatible version: unknown ones are ignored.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TypeRequirement(_Open):
+    ecosystem: str
+    kind: str
+    level: Level
+
+    def requirement(self) -> Requirement:
+        return Requirement(self.ecosystem, self.kind, self.level, action="issue")
+
+
+class RegistryMapping(_Open):
+    """How an issuer pulls the subject from its own base registry."""
+
+    code: str
+    version: str
+    key_field: str
+    fields: dict[str, str] = Field(min_length=1)
+    """Subject field → registry field."""
+
+
+class DocumentType(_Open):
+    code: str
+    name_fa: str
+    name_en: str
+    ecosystem: str
+    requirement: TypeRequirement
+    default_validity_days: int | None = Field(ge=1)
+    json_schema: dict[str, Any] = Field(alias="schema")
+    template_fa: str = ""
+    template_en: str = ""
+    registry: RegistryMapping | None = None
+
+
+@dataclass(slots=True)
+class _Cached:
+    document_type: DocumentType
+    until: float
+
+
+class HubClient:
+    def __init__(
+        self,
+        exchange: ExchangeClient,
+        *,
+        hub_service: str,
+        hub_url: str,
+        cache_seconds: float,
+        http: httpx.AsyncClient | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.exchange = exchange
+        self.hub_service = hub_service
+        self.hub_url = hub_url.rstrip("/")
+        self.cache_seconds = cache_seconds
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=30, trust_env=False)
+        self._monotonic = monotonic
+        self._types: dict[str, _Cached] = {}
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    def schema_url(self, code: str) -> str:
+        return f"{self.hub_url}/api/v1/document-types/{code}/schema"
+
+    async def document_type(self, code: str) -> DocumentType:
+        """The type ``code`` as the hub registers it; :class:`NotFoundError` if it does not."""
+        cached = self._types.get(code)
+        if cached is not None and cached.until > self._monotonic():
+            return cached.document_type
+        url = f"{self.hub_url}/api/v1/document-types/{code}"
+        try:
+            answer = await self._http.get(url, headers={"Accept": "application/json"})
+        except httpx.HTTPError as error:
+            raise HubUnavailable(
+                f"the hub at {self.hub_url} did not answer for document type {code}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        if answer.status_code == 404:
+            raise NotFoundError(
+                f"the hub registers no document type {code!r}", field="/credential/documentType"
+            )
+        if answer.status_code != 200:
+            raise HubUnavailable(f"the hub answered HTTP {answer.status_code} for {url}")
+        try:
+            document_type = DocumentType.model_validate_json(answer.content)
+        except PydanticValidationError as error:
+            raise HubUnavailable(f"the hub's answer for {url} is not a document type: {error}") from error
+        self._types[code] = _Cached(document_type, self._monotonic() + self.cache_seconds)
+        return document_type
+
+    async def deposit(self, deposit: dict[str, Any]) -> dict[str, Any]:
+        """Put a document into its holder's locker; the hub's answer (its pull link)."""
+        answer = await self.exchange.send(
+            Call("POST", self.hub_service, "documents"), json=deposit
+        )
+        body = answer.json()
+        return body if isinstance(body, dict) else {}
+
+    async def publish_status_list(self, list_id: str, purpose: str, credential: str) -> None:
+        await self.exchange.send(
+            Call("PUT", self.hub_service, f"status-lists/{list_id}/{purpose}"),
+            content=credential.encode("ascii"),
+            content_type=VC_JWT,
+        )
