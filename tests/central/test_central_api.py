@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 
 from central_process import (
     FIRST_ADMIN_KEY,
@@ -29,6 +30,8 @@ from support import free_port
 from zistboom.core import globalconf as gc
 from zistboom.core.crypto import jws, keys, x509
 from zistboom.core.crypto.timestamp import create_timestamp_request
+from zistboom.core.enrolment import enrol_certificate
+from zistboom.core.errors import ConfigurationError
 from zistboom.core.iran import generate_legal_entity_id, generate_national_code
 
 rng = random.Random()
@@ -436,3 +439,108 @@ def test_a_gateway_token_grants_one_auth_and_one_sign_certificate(central: Centr
         f"{central.url}/api/v1/ca/enrol", json={"token": token, "csr": csr(), "kind": "sign"}
     )
     assert spent.status_code == 409 and "token" in problem_field(spent)
+
+
+# --- document-signing certificates (ZB-STD-002 1.1, kind doc) -----------------------------------
+
+
+def test_a_doc_token_from_the_cli_enrols_a_document_signing_certificate(
+    central: CentralProcess, tmp_path: Path
+) -> None:
+    member = new_member(central)
+    created = central.cli("token", "create", "--kind", "doc", "--member", member["id"])
+    assert created.returncode == 0, created.stderr
+    answer = orjson.loads(created.stdout)
+    assert answer["kind"] == "doc" and answer["member_id"] == member["id"]
+    assert answer["gateway_code"] is None
+    key = keys.ensure_private_key(tmp_path / "issuer" / "doc.key")
+
+    cert, chain = asyncio.run(enrol_certificate(central.url, answer["token"], key, kind="doc"))
+    assert x509.certificate_kind(cert) == "doc"
+    assert x509.certificate_identity(cert) == member["id"]
+    assert cert.subject.rfc4514_string() == (
+        f"2.5.4.5={member['id']},CN={member['code']},O=Test Agency,C=IR"
+    )
+    assert [attribute.oid for attribute in cert.subject] == [
+        NameOID.COUNTRY_NAME,
+        NameOID.ORGANIZATION_NAME,
+        NameOID.COMMON_NAME,
+        NameOID.SERIAL_NUMBER,
+    ]
+    assert keys.public_key_der(cert.public_key()) == keys.public_key_der(key.public_key())  # type: ignore[arg-type]
+    (ca_cert,) = chain
+    assert ca_cert == x509.load_certificate(httpx.get(f"{central.url}/api/v1/ca/certificate").text)
+    (tmp_path / "ca.pem").write_text(x509.certificate_pem(ca_cert))
+    (tmp_path / "doc.pem").write_text(x509.certificate_pem(cert))
+    result = subprocess.run(
+        ["openssl", "verify", "-CAfile", "ca.pem", "-purpose", "smimesign", "doc.pem"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0 and ": OK" in result.stdout, result.stdout + result.stderr
+    tls = subprocess.run(
+        ["openssl", "verify", "-CAfile", "ca.pem", "-purpose", "sslclient", "doc.pem"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert tls.returncode != 0
+    # The certificates table records the kind, as the operators' listing shows.
+    with central.admin as client:
+        listed = client.get("/api/v1/ca/certificates", params={"member_id": member["id"]})
+    assert listed.status_code == 200, listed.text
+    assert [(c["kind"], c["identity"]) for c in listed.json()] == [("doc", member["id"])]
+    # The token is spent.
+    with pytest.raises(ConfigurationError, match="already used"):
+        asyncio.run(
+            enrol_certificate(central.url, answer["token"], keys.generate_private_key(), kind="doc")
+        )
+
+
+def test_a_doc_token_grants_a_doc_certificate_only(central: CentralProcess) -> None:
+    member = new_member(central)
+    with central.admin as client:
+        token = client.post(
+            "/api/v1/enrolment-tokens",
+            json={"member_id": member["id"], "kind": "doc", "gateway_code": "ignored"},
+        )
+        sign_token = client.post(
+            "/api/v1/enrolment-tokens", json={"member_id": member["id"], "kind": "sign"}
+        ).json()["token"]
+    assert token.status_code == 201, token.text
+    assert token.json()["gateway_code"] is None
+    key = keys.generate_private_key()
+    with pytest.raises(ConfigurationError, match=r"grants doc certificates, not 'sign'"):
+        asyncio.run(enrol_certificate(central.url, token.json()["token"], key, kind="sign"))
+    with pytest.raises(ConfigurationError, match=r"grants sign certificates, not 'doc'"):
+        asyncio.run(enrol_certificate(central.url, sign_token, key, kind="doc"))
+    # A refused request does not use the token up.
+    cert, _ = asyncio.run(enrol_certificate(central.url, token.json()["token"], key, kind="doc"))
+    assert x509.certificate_kind(cert) == "doc"
+    refused = central.cli("token", "create", "--kind", "seal", "--member", member["id"])
+    assert refused.returncode == 2 and "unknown certificate kind 'seal'" in refused.stderr
+
+
+def test_a_doc_certificate_renews_as_a_doc_certificate(central: CentralProcess) -> None:
+    member = new_member(central)
+    key, current, _ = enrol(central, member, "doc")
+    assert current["kind"] == "doc"
+    cert = x509.load_certificate(current["certificate"])
+    new_key = keys.generate_private_key()
+    request = jws.sign_jws(
+        orjson.dumps(
+            {"csr": x509.create_csr(new_key, common_name="x").decode(), "iat": int(time.time())}
+        ),
+        key,
+        headers={"x5c": [base64.b64encode(cert.public_bytes(Encoding.DER)).decode()]},
+    )
+    renewed = httpx.post(f"{central.url}/api/v1/ca/renew", content=request)
+    assert renewed.status_code == 201, renewed.text
+    assert renewed.json()["kind"] == "doc"
+    successor = x509.load_certificate(renewed.json()["certificate"])
+    assert x509.certificate_kind(successor) == "doc"
+    assert x509.certificate_identity(successor) == member["id"]
+    assert keys.public_key_der(successor.public_key()) == keys.public_key_der(new_key.public_key())  # type: ignore[arg-type]
+
+
+def test_enrol_certificate_names_an_unreachable_central() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ConfigurationError, match=rf"central at {url}/api/v1/ca/enrol could not"):
+        asyncio.run(enrol_certificate(url, "zbe_x", keys.generate_private_key(), kind="doc"))

@@ -16,6 +16,7 @@ from zistboom.core.crypto.keys import (
     KeyType,
     b64url_decode,
     b64url_encode,
+    ensure_private_key,
     generate_private_key,
     load_private_key,
     load_public_key_pem,
@@ -84,6 +85,28 @@ def test_save_refuses_to_overwrite(tmp_path: Path) -> None:
         save_private_key(generate_private_key(), path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.pem"]
+
+
+def test_ensure_private_key_creates_once_then_loads(tmp_path: Path) -> None:
+    path = tmp_path / "issuer" / "doc.key"
+    created = ensure_private_key(path)
+    assert mode_of(path) == 0o600
+    assert mode_of(path.parent) == 0o700
+    assert b"prime256v1" in openssl("pkey", "-in", str(path), "-noout", "-text").stdout
+    before = path.read_bytes()
+    again = ensure_private_key(path)
+    assert path.read_bytes() == before
+    assert public_key_der(again.public_key()) == public_key_der(created.public_key())
+
+
+def test_ensure_private_key_refuses_what_load_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "doc.key"
+    save_private_key(generate_private_key("ed25519"), path)
+    with pytest.raises(ConfigurationError, match="holds a key of type ed25519, expected ec-p256"):
+        ensure_private_key(path)
+    os.chmod(path, 0o644)
+    with pytest.raises(ConfigurationError, match="chmod 600"):
+        ensure_private_key(path, "ed25519")
 
 
 def test_save_keeps_an_existing_directory_mode(tmp_path: Path) -> None:

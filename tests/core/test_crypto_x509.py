@@ -79,6 +79,9 @@ class Instance:
             "sign": subject_name(
                 common_name="10380284790", organization="Demo Ministry", serial_number=MEMBER
             ),
+            "doc": subject_name(
+                common_name="10380284790", organization="Demo Ministry", serial_number=MEMBER
+            ),
             "tsa": subject_name(common_name="IR-DEMO Timestamping Authority"),
             "ca": subject_name(common_name="unused"),
         }[kind]
@@ -309,6 +312,7 @@ def test_ca_validity_and_now_are_honoured() -> None:
         ("auth", ["sslclient", "sslserver"]),
         ("sign", ["any"]),
         ("tsa", ["timestampsign"]),
+        ("doc", ["smimesign"]),
     ],
 )
 def test_openssl_verifies_issued_certificates(
@@ -340,6 +344,10 @@ def test_openssl_refuses_wrong_purpose(tmp_path: Path, instance: Instance) -> No
     assert (
         openssl_verify(tmp_path, instance.cert, auth, "-purpose", "timestampsign").returncode != 0
     )
+    # A document-signing key is no TLS identity, for openssl as for the profile.
+    _, doc = instance.issue("doc")
+    for purpose in ("sslclient", "sslserver", "timestampsign"):
+        assert openssl_verify(tmp_path, instance.cert, doc, "-purpose", purpose).returncode != 0
 
 
 def extension(
@@ -393,6 +401,39 @@ def test_sign_profile(instance: Instance) -> None:
     with pytest.raises(x509.ExtensionNotFound):
         cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     assert certificate_identity(cert) == MEMBER
+
+
+def test_doc_profile(instance: Instance) -> None:
+    _, cert = instance.issue("doc")
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical
+    assert usage.value.digital_signature
+    assert usage.value.content_commitment
+    assert not usage.value.key_agreement
+    assert not usage.value.key_encipherment
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert not eku.critical
+    assert list(eku.value) == [
+        x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36"),
+        ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    ]
+    with pytest.raises(x509.ExtensionNotFound):
+        cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert cert.subject.rfc4514_string() == f"2.5.4.5={MEMBER},CN=10380284790,O=Demo Ministry,C=IR"
+    assert certificate_identity(cert) == MEMBER
+    assert certificate_kind(cert) == "doc"
+    verify_certificate(cert, instance.cert, at=NOW, kind="doc", identity=MEMBER)
+
+
+def test_doc_and_sign_certificates_are_not_interchangeable(instance: Instance) -> None:
+    _, doc = instance.issue("doc")
+    _, sign = instance.issue("sign")
+    with pytest.raises(CryptoError, match=r"not a sign certificate \(its profile is doc\)"):
+        verify_certificate(doc, instance.cert, at=NOW, kind="sign")
+    with pytest.raises(CryptoError, match=r"not a doc certificate \(its profile is sign\)"):
+        verify_certificate(sign, instance.cert, at=NOW, kind="doc")
+    with pytest.raises(ValidationError, match="auth certificates only"):
+        instance.issue("doc", dns_names=("doc.example",))
 
 
 def test_tsa_profile(instance: Instance) -> None:
@@ -527,6 +568,33 @@ def test_certificate_kind_rejects_unprofiled_certificates(tmp_path: Path) -> Non
     )
     assert made.returncode == 0, made.stderr
     assert certificate_kind(load_certificate(made.stdout)) is None
+
+
+@pytest.mark.parametrize(
+    ("eku", "commitment", "expected"),
+    [
+        ("1.3.6.1.5.5.7.3.36,emailProtection", True, "doc"),
+        ("critical,1.3.6.1.5.5.7.3.36,emailProtection", True, None),
+        ("1.3.6.1.5.5.7.3.36,emailProtection", False, None),
+        ("1.3.6.1.5.5.7.3.36", True, None),
+        ("emailProtection", True, None),
+        ("1.3.6.1.5.5.7.3.36,emailProtection,clientAuth", True, None),
+    ],
+)
+def test_certificate_kind_recognises_doc_exactly(
+    tmp_path: Path, eku: str, commitment: bool, expected: str | None
+) -> None:
+    # Certificates made by openssl, not by our issuer: only the exact doc profile is "doc".
+    usage = "digitalSignature,nonRepudiation" if commitment else "digitalSignature"
+    made = openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", str(tmp_path / "k.pem"), "-subj", "/CN=doc", "-days", "1",
+        "-addext", "basicConstraints=critical,CA:FALSE",
+        "-addext", f"keyUsage=critical,{usage}",
+        "-addext", f"extendedKeyUsage={eku}",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert certificate_kind(load_certificate(made.stdout)) == expected
 
 
 # --- encoding ------------------------------------------------------------------------------------

@@ -37,10 +37,18 @@ from zistboom.core.errors import (
     ValidationError,
 )
 
-ENROLMENT_KINDS = ("auth", "sign", "gateway")
+ENROLMENT_KINDS = ("auth", "sign", "doc", "gateway")
 # What each token kind grants: a "gateway" token sets up a gateway in one step (its TLS
-# certificate and its member's signing certificate), each usable once.
-TOKEN_GRANTS = {"auth": ("auth",), "sign": ("sign",), "gateway": ("auth", "sign")}
+# certificate and its member's signing certificate), each usable once. A "doc" token is for a
+# member's document-signing service (an issuer), which holds its own key apart from its gateway.
+TOKEN_GRANTS: dict[str, tuple[x509.CertificateKind, ...]] = {
+    "auth": ("auth",),
+    "sign": ("sign",),
+    "doc": ("doc",),
+    "gateway": ("auth", "sign"),
+}
+ISSUED_KINDS: tuple[x509.CertificateKind, ...] = ("auth", "sign", "doc")
+"""The kinds the CA issues from CSRs (kept in ``certificates.kind``)."""
 REVOCATION_REASONS = (
     "unspecified",
     "keyCompromise",
@@ -133,7 +141,7 @@ async def create_enrolment_token(
     if kind not in ENROLMENT_KINDS:
         raise ValidationError(
             f"unknown certificate kind {kind!r}: use 'auth' (gateway TLS), 'sign' (member "
-            "signatures) or 'gateway' (one of each)",
+            "signatures), 'doc' (document signing) or 'gateway' (auth and sign)",
             field="kind",
         )
     gateway: Gateway | None = None
@@ -173,7 +181,10 @@ async def create_enrolment_token(
     return row, token
 
 
-def _subject_for(member: Member, kind: str, gateway: Gateway | None) -> tuple[cx509.Name, str]:
+def _subject_for(
+    member: Member, kind: x509.CertificateKind, gateway: Gateway | None
+) -> tuple[cx509.Name, str]:
+    # auth names the gateway; sign and doc name the member (ZB-STD-002 §5.3).
     if kind == "auth":
         assert gateway is not None
         identity = f"{member.identifier}/{gateway.code}"
@@ -203,7 +214,7 @@ async def _issue(
     *,
     public_key: keys.PublicKey,
     member: Member,
-    kind: str,
+    kind: x509.CertificateKind,
     gateway: Gateway | None,
 ) -> Certificate:
     now = utc_now()
@@ -219,7 +230,7 @@ async def _issue(
         ca_cert=instance_keys.ca_cert,
         public_key=public_key,
         subject=subject,
-        kind="auth" if kind == "auth" else "sign",
+        kind=kind,
         serial=serial,
         not_before=now - timedelta(minutes=5),
         not_after=not_after,
@@ -270,21 +281,21 @@ async def enrol(
             f"this enrolment token expired at {token_row.expires_at.isoformat()}", field="token"
         )
     grants = TOKEN_GRANTS[token_row.kind]
-    if kind is None:
-        if len(grants) > 1:
-            raise ValidationError(
-                f"this token grants {' and '.join(grants)} certificates: say which (kind)",
-                field="kind",
-            )
-        kind = grants[0]
-    if kind not in grants:
+    if kind is None and len(grants) > 1:
+        raise ValidationError(
+            f"this token grants {' and '.join(grants)} certificates: say which (kind)",
+            field="kind",
+        )
+    granted = grants[0] if kind is None else next((g for g in grants if g == kind), None)
+    if granted is None:
         raise ValidationError(
             f"this token grants {' and '.join(grants)} certificates, not {kind!r}", field="kind"
         )
     used = [k for k in token_row.used_kinds.split(",") if k]
-    if kind in used:
+    if granted in used:
         raise ConflictError(
-            f"this token's {kind} certificate was already issued; ask the operator for a new token",
+            f"this token's {granted} certificate was already issued; ask the operator for a new "
+            "token",
             field="token",
         )
     csr = x509.load_csr(csr_pem, field="csr")
@@ -297,10 +308,10 @@ async def enrol(
         instance_keys,
         public_key=csr.public_key(),  # type: ignore[arg-type]  # load_csr admits only our key types
         member=member,
-        kind=kind,
-        gateway=gateway if kind == "auth" else None,
+        kind=granted,
+        gateway=gateway if granted == "auth" else None,
     )
-    used.append(kind)
+    used.append(granted)
     token_row.used_kinds = ",".join(used)
     if set(used) >= set(grants):
         token_row.used_at = utc_now()
@@ -313,6 +324,14 @@ async def enrol(
         details={"kind": row.kind, "serial": row.serial, "fingerprint": row.fingerprint},
     )
     return row
+
+
+def _issued_kind(recorded: str) -> x509.CertificateKind:
+    """The kind of a certificate row; a renewal issues the same kind again."""
+    for kind in ISSUED_KINDS:
+        if kind == recorded:
+            return kind
+    raise ConflictError(f"certificates of kind {recorded!r} are not renewed", field="request")
 
 
 async def renew(
@@ -365,7 +384,7 @@ async def renew(
         instance_keys,
         public_key=csr.public_key(),  # type: ignore[arg-type]
         member=member,
-        kind=row.kind,
+        kind=_issued_kind(row.kind),
         gateway=gateway,
     )
     await audit.append(

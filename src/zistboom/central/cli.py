@@ -11,7 +11,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from zistboom.central import audit, operators, service
+from zistboom.central import audit, ca, operators, service
 from zistboom.central.app import ANCHOR_FILE, create_app, prepare
 from zistboom.central.publisher import Publisher
 from zistboom.central.settings import CentralSettings
@@ -21,6 +21,8 @@ from zistboom.core.errors import ZistboomError
 app = typer.Typer(help="The central authority: members, instance CA, TSA, global configuration.")
 audit_app = typer.Typer(help="The hash-chained audit log.")
 app.add_typer(audit_app, name="audit")
+token_app = typer.Typer(help="One-time enrolment tokens (ZB-STD-002 §11.1).")
+app.add_typer(token_app, name="token")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -102,6 +104,61 @@ def api_key(
                     session, name=name, role=role, member=scoped, actor=operators.SYSTEM
                 )
                 return json.dumps({"key_id": row.key_id, "role": row.role, "secret": secret})
+        finally:
+            await prepared.engine.dispose()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except ZistboomError as error:
+        err_console.print(f"[red]error:[/red] {error.detail}")
+        raise typer.Exit(2) from error
+
+
+@token_app.command("create")
+def token_create(
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="'auth' (gateway TLS), 'sign' (member signatures), 'doc' (document signing) "
+            "or 'gateway' (auth and sign)"
+        ),
+    ],
+    member: Annotated[str, typer.Option(help="the member, INSTANCE/CLASS/CODE")],
+    gateway: Annotated[
+        str | None, typer.Option(help="the member's gateway code, for 'auth' and 'gateway'")
+    ] = None,
+    expires_in_minutes: Annotated[
+        int | None, typer.Option(help="1 to 10080; default from central's settings")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an enrolment token and print it (JSON, shown once; central keeps its hash)."""
+    settings = settings_for(data_dir)
+
+    async def run() -> str:
+        prepared = await prepare(settings, bootstrap_admin=False)
+        try:
+            async with transaction(prepared.sessions) as session:
+                holder = await service.member_by_id(session, member, field="member")
+                gateway_code = gateway if "auth" in ca.TOKEN_GRANTS.get(kind, ()) else None
+                row, token = await ca.create_enrolment_token(
+                    session,
+                    settings,
+                    member=holder,
+                    kind=kind,
+                    gateway_code=gateway_code,
+                    expires_in_minutes=expires_in_minutes,
+                    actor=operators.SYSTEM,
+                )
+                return json.dumps(
+                    {
+                        "token": token,
+                        "member_id": holder.identifier,
+                        "kind": row.kind,
+                        "gateway_code": gateway_code,
+                        "expires_at": row.expires_at.isoformat(),
+                    }
+                )
         finally:
             await prepared.engine.dispose()
 

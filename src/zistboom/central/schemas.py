@@ -234,11 +234,12 @@ class EnrolmentTokenCreate(Input):
     )
 
     member_id: MemberIdText
-    kind: Literal["auth", "sign", "gateway"] = Field(
-        description="'auth' (gateway TLS), 'sign' (member signatures) or 'gateway' (both)"
+    kind: Literal["auth", "sign", "doc", "gateway"] = Field(
+        description="'auth' (gateway TLS), 'sign' (member signatures), 'doc' (document "
+        "signing, for the member's issuer service) or 'gateway' (auth and sign)"
     )
     gateway_code: Code | None = Field(
-        default=None, description="the member's registered gateway; ignored for 'sign'"
+        default=None, description="the member's registered gateway; ignored for 'sign' and 'doc'"
     )
     expires_in_minutes: int | None = Field(
         default=None, ge=1, le=7 * 24 * 60, description="1 to 10080 (a week); default from settings"
@@ -256,8 +257,10 @@ class EnrolmentTokenOut(BaseModel):
 class EnrolRequest(Input):
     token: str = Field(max_length=200)
     csr: str = Field(max_length=20_000, description="PEM certificate signing request")
-    kind: Literal["auth", "sign"] | None = Field(
-        default=None, description="'auth' or 'sign', when the token grants both ('gateway')"
+    kind: Literal["auth", "sign", "doc"] | None = Field(
+        default=None,
+        description="the certificate asked for: required when the token grants two ('gateway': "
+        "'auth' or 'sign'); when given it must be one the token grants",
     )
 
 

@@ -2,7 +2,8 @@
 
 ``init`` creates the gateway's keys (0600 files), fetches the global configuration and checks
 it against the anchor fingerprint, enrols with central for an authentication (TLS) and a
-signing certificate using the operator's one-time token, and writes the gateway's settings.
+signing certificate using the operator's one-time token (through ``core.enrolment``, which
+document services use too), and writes the gateway's settings.
 Renewal: after two thirds of a certificate's life the gateway asks central for a successor,
 proving possession of the current key (ZB-STD-002), and switches to it without an operator.
 """
@@ -26,6 +27,7 @@ from cryptography import x509 as cx509
 from zistboom.core import globalconf as gc
 from zistboom.core.crypto import jws, keys, x509
 from zistboom.core.database import utc_now
+from zistboom.core.enrolment import enrol_certificate
 from zistboom.core.errors import ConfigurationError, ValidationError
 from zistboom.core.identifiers import MemberId
 from zistboom.gateway.settings import SETTINGS_FILE
@@ -85,24 +87,6 @@ async def fetch_anchor(central_url: str, fingerprint: str) -> gc.Anchor:
     return anchor
 
 
-async def _enrol(
-    client: httpx.AsyncClient, central_url: str, token: str, kind: str, key: keys.PrivateKey
-) -> tuple[cx509.Certificate, cx509.Certificate]:
-    csr = x509.create_csr(key, common_name=kind).decode()
-    response = await client.post(
-        central_url.rstrip("/") + "/api/v1/ca/enrol",
-        json={"token": token, "csr": csr, "kind": kind},
-    )
-    if response.status_code != 201:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise ConfigurationError(f"central refused the {kind} enrolment: {detail}")
-    body = response.json()
-    return x509.load_certificate(body["certificate"]), x509.load_certificate(body["ca_certificate"])
-
-
 def _prepare_directory(data_dir: Path) -> None:
     if (data_dir / SETTINGS_FILE).exists():
         raise ConfigurationError(f"{data_dir} already holds a gateway; use another directory")
@@ -136,8 +120,12 @@ async def init(
     certs_dir.mkdir(mode=0o755, exist_ok=True)
     auth_key, sign_key = keys.generate_private_key(), keys.generate_private_key()
     async with httpx.AsyncClient(timeout=30) as client:
-        auth_cert, ca_cert = await _enrol(client, central_url, token, "auth", auth_key)
-        sign_cert, _ = await _enrol(client, central_url, token, "sign", sign_key)
+        auth_cert, (ca_cert,) = await enrol_certificate(
+            central_url, token, auth_key, kind="auth", client=client
+        )
+        sign_cert, _ = await enrol_certificate(
+            central_url, token, sign_key, kind="sign", client=client
+        )
     gateway_id = x509.certificate_identity(auth_cert)
     if gateway_id is None or gateway_id.rsplit("/", 1)[0] != str(member):
         raise ConfigurationError(f"the token is for {gateway_id}, not for a gateway of {member_id}")
@@ -169,8 +157,7 @@ async def add_hosted_member(data_dir: Path, *, central_url: str, member_id: str,
     registered the hosting at central and issued a token of kind ``sign`` for that member)."""
     member = str(MemberId.parse(member_id, field="member"))
     key = keys.generate_private_key()
-    async with httpx.AsyncClient(timeout=30) as client:
-        certificate, _ = await _enrol(client, central_url, token, "sign", key)
+    certificate, _ = await enrol_certificate(central_url, token, key, kind="sign")
     if x509.certificate_identity(certificate) != member:
         raise ConfigurationError(
             f"the token is for {x509.certificate_identity(certificate)}, not for {member}"

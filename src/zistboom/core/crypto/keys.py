@@ -147,6 +147,28 @@ def load_private_key(path: Path) -> PrivateKey:
     return key
 
 
+def ensure_private_key(path: Path, key_type: KeyType = "ec-p256") -> PrivateKey:
+    """The key in ``path``, created there (0600, ECDSA P-256 by default) if there is none yet.
+
+    A key generated here never leaves the file; an existing file is checked as
+    :func:`load_private_key` checks it, and its type must be ``key_type``.
+    """
+    path = Path(path)
+    if not path.exists():
+        try:
+            save_private_key(generate_private_key(key_type), path)
+        except ConfigurationError:
+            # Another process created it meanwhile: use that one.
+            if not path.exists():
+                raise
+    key = load_private_key(path)
+    if key_type_of(key) != key_type:
+        raise ConfigurationError(
+            f"key file {path} holds a key of type {key_type_of(key)}, expected {key_type}"
+        )
+    return key
+
+
 def public_key_der(key: PublicKey) -> bytes:
     """The DER SubjectPublicKeyInfo of ``key``."""
     return key.public_bytes(

@@ -1,5 +1,6 @@
-"""The instance PKI profile (ZB-STD-002): certificate requests, the instance CA, the four
-certificate kinds it issues (``ca``, ``auth``, ``sign``, ``tsa``) and their verification.
+"""The instance PKI profile (ZB-STD-002): certificate requests, the instance CA, the five
+certificate kinds it issues (``ca``, ``auth``, ``sign``, ``tsa``, ``doc``) and their
+verification.
 
 The CA never copies anything from a CSR but its public key: callers build the subject with
 :func:`subject_name` from what the enrolment token says. Every check of a certificate against the
@@ -30,9 +31,12 @@ from zistboom.core.crypto.keys import (
 )
 from zistboom.core.errors import CryptoError, ValidationError
 
-CertificateKind = Literal["ca", "auth", "sign", "tsa"]
+CertificateKind = Literal["ca", "auth", "sign", "tsa", "doc"]
 
-_LEAF_KINDS: tuple[CertificateKind, ...] = ("auth", "sign", "tsa")
+_LEAF_KINDS: tuple[CertificateKind, ...] = ("auth", "sign", "tsa", "doc")
+DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+"""id-kp-documentSigning (RFC 9336): the purpose of a ``doc`` certificate."""
+_DOC_PURPOSES = frozenset({DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION})
 _PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]+")
 
 
@@ -333,6 +337,16 @@ def issue_certificate(
             _key_usage(digital_signature=True, content_commitment=True, key_agreement=False),
             critical=True,
         )
+    elif kind == "doc":
+        builder = builder.add_extension(
+            _key_usage(digital_signature=True, content_commitment=True, key_agreement=False),
+            critical=True,
+        ).add_extension(
+            # emailProtection beside documentSigning: NSS (pdfsig) trusts a PDF signer only for
+            # it, and a purpose list keeps a doc key out of TLS and message signatures.
+            x509.ExtendedKeyUsage([DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+            critical=False,
+        )
     else:
         builder = builder.add_extension(
             _key_usage(digital_signature=True, content_commitment=False, key_agreement=False),
@@ -408,6 +422,8 @@ def certificate_kind(cert: x509.Certificate) -> CertificateKind | None:
         return "tsa" if eku_ext.critical and not usage.content_commitment else None
     if purposes == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}:
         return "auth" if not usage.content_commitment else None
+    if purposes == _DOC_PURPOSES:
+        return "doc" if usage.content_commitment and not eku_ext.critical else None
     return None
 
 
