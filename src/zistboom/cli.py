@@ -8,6 +8,7 @@ from zistboom import __version__
 from zistboom.accreditation.cli import app as accreditation_app
 from zistboom.central.cli import app as central_app
 from zistboom.demo.command import app as demo_app
+from zistboom.documents.cli import app as documents_app
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.cli import app as gateway_app
 from zistboom.registries.cli import app as registry_app
@@ -22,6 +23,7 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(registry_app, name="registry")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(accreditation_app, name="accreditation")
+app.add_typer(documents_app, name="documents")
 app.add_typer(demo_app, name="demo")
 
 

@@ -185,6 +185,13 @@ class ListPublisher:
                 at=self._clock(),
             )
 
+    async def publish_purpose(self, number: int, purpose: str) -> None:
+        async with transaction(self.sessions) as session:
+            status_list = await repository.list_by_number(session, number)
+            bits_row = await repository.bits_of(session, number, purpose)
+        if bits_row.published_revision < bits_row.signed_revision:
+            await self.publish(status_list, bits_row)
+
     async def publish_pending(self) -> list[str]:
         """Every signed credential the hub has not taken; returns the failures' reasons."""
         async with transaction(self.sessions) as session:
