@@ -5,6 +5,7 @@ followed by a new one."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from pathlib import Path
 
@@ -51,7 +52,7 @@ async def test_concurrent_allocations_are_unique_and_not_sequential(
     assert [a.counter for a in recorded] == list(range(200))
     permutation = allocation.permutation_of(status_list)
     assert in_order == [permutation.index(c) for c in range(200)]
-    steps = {later - earlier for earlier, later in zip(in_order, in_order[1:], strict=False)}
+    steps = {later - earlier for earlier, later in itertools.pairwise(in_order)}
     assert steps != {1}, "consecutive documents got neighbouring indexes"
     assert all(0 <= i < MIN_SIZE for i in in_order)
 

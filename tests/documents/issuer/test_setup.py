@@ -85,7 +85,9 @@ def issuer_init(
     )  # fmt: skip
 
 
-def test_init_enrols_a_document_signing_certificate(central: CentralProcess, tmp_path: Path) -> None:
+def test_init_enrols_a_document_signing_certificate(
+    central: CentralProcess, tmp_path: Path
+) -> None:
     member_id = add_member(central)
     data_dir = tmp_path / "issuer"
     result = issuer_init(

@@ -51,9 +51,7 @@ async def new_list(session: AsyncSession, *, size: int, at: datetime) -> StatusL
     )
 
 
-async def allocate(
-    session: AsyncSession, *, credential_id: str, size: int, at: datetime
-) -> Entry:
+async def allocate(session: AsyncSession, *, credential_id: str, size: int, at: datetime) -> Entry:
     """The next entry for ``credential_id``, from the oldest list with room (a new one of
     ``size`` entries when every list is full)."""
     for _ in range(_ATTEMPTS):

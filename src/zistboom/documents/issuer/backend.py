@@ -63,9 +63,7 @@ def _through_gateway(
     expected: str = request.app.state.gateway_secret
     hosts: list[str] = request.app.state.gateway_hosts
     host = request.client.host if request.client else ""
-    if host not in hosts or not hmac.compare_digest(
-        (presented or "").encode(), expected.encode()
-    ):
+    if host not in hosts or not hmac.compare_digest((presented or "").encode(), expected.encode()):
         raise PermissionDeniedError(
             "this issuer answers only calls that come through the agency's gateway: call it "
             "at /r1/… on the gateway, with an access right for your subsystem",

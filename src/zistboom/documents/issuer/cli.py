@@ -43,7 +43,8 @@ def init(
     hub_service: Annotated[
         str,
         typer.Option(
-            "--hub-service", help="the hub's documents service, INSTANCE/CLASS/CODE/SUBSYSTEM/documents"
+            "--hub-service",
+            help="the hub's documents service, INSTANCE/CLASS/CODE/SUBSYSTEM/documents",
         ),
     ],
     hub_url: Annotated[str, typer.Option("--hub-url", help="the hub's public URL")],

@@ -37,7 +37,9 @@ class ExchangeRefused(ZistboomError):
     def __init__(
         self, detail: str, *, error_type: str, upstream_status: int, field: str | None = None
     ) -> None:
-        super().__init__(detail, field=field, error_type=error_type, upstream_status=upstream_status)
+        super().__init__(
+            detail, field=field, error_type=error_type, upstream_status=upstream_status
+        )
         self.error_type = error_type
         self.upstream_status = upstream_status
 

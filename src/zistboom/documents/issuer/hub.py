@@ -127,15 +127,15 @@ class HubClient:
         try:
             document_type = DocumentType.model_validate_json(answer.content)
         except PydanticValidationError as error:
-            raise HubUnavailable(f"the hub's answer for {url} is not a document type: {error}") from error
+            raise HubUnavailable(
+                f"the hub's answer for {url} is not a document type: {error}"
+            ) from error
         self._types[code] = _Cached(document_type, self._monotonic() + self.cache_seconds)
         return document_type
 
     async def deposit(self, deposit: dict[str, Any]) -> dict[str, Any]:
         """Put a document into its holder's locker; the hub's answer (its pull link)."""
-        answer = await self.exchange.send(
-            Call("POST", self.hub_service, "documents"), json=deposit
-        )
+        answer = await self.exchange.send(Call("POST", self.hub_service, "documents"), json=deposit)
         body = answer.json()
         return body if isinstance(body, dict) else {}
 

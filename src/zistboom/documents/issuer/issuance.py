@@ -184,7 +184,9 @@ class Issuance:
 
     async def issue(self, request: IssueRequest) -> Issued:
         document_type = await self.hub.document_type(request.type_code)
-        base = "/credential/credentialSubject" if request.subject is not None else "/options/subjectId"
+        base = (
+            "/credential/credentialSubject" if request.subject is not None else "/options/subjectId"
+        )
         holder = subjects.holder_of(
             request.subject or {}, holder=request.holder, subject_id=request.subject_id
         )
@@ -214,9 +216,15 @@ class Issuance:
                 requirement, issued_at, when=f"at the time of issue {_instant(issued_at)}"
             )
             step = "the QR"
-            qr_text = await self._qr(document_type, entry, holder, subject, credential, now, valid_until)
+            qr_text = await self._qr(
+                document_type, entry, holder, subject, credential, now, valid_until
+            )
             step = "the PDF"
-            signed_pdf = await self._pdf(document_type, credential, token, qr_text) if request.with_pdf else None
+            signed_pdf = (
+                await self._pdf(document_type, credential, token, qr_text)
+                if request.with_pdf
+                else None
+            )
             step = "the deposit at the hub"
             pull_link = await self._deposit(credential, token, qr_text, signed_pdf)
             step = "recording"

@@ -52,7 +52,9 @@ async def pull_subject(
         purpose=f"{PURPOSE}:{type_code}",
     )
     try:
-        answer = await exchange.send(call, json={"query": {"content": {mapping.key_field: subject_id}}})
+        answer = await exchange.send(
+            call, json={"query": {"content": {mapping.key_field: subject_id}}}
+        )
     except ExchangeRefused as error:
         if error.upstream_status == 404 and error.error_type == "not-found":
             raise ValidationError(

@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zistboom.documents.statuslist import StatusBits
 from zistboom.documents.issuer.models import (
     PURPOSES,
     Allocation,
@@ -19,6 +18,7 @@ from zistboom.documents.issuer.models import (
     StatusList,
     StatusListBits,
 )
+from zistboom.documents.statuslist import StatusBits
 
 # --- status lists -----------------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ async def hold_list_opening(session: AsyncSession) -> None:
     """Take the lock that lets one transaction at a time open a list (held to its end), so
     that allocators which all find every list full open one new list, not one each. SQLite's
     ``BEGIN IMMEDIATE`` already lets one writer in at a time."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(_OPENING_LOCK)))
 
 
@@ -240,6 +240,8 @@ async def add_status_change(session: AsyncSession, change: StatusChange) -> None
 
 async def status_changes(session: AsyncSession, document_id: str) -> list[StatusChange]:
     query = (
-        select(StatusChange).where(StatusChange.document_id == document_id).order_by(StatusChange.id)
+        select(StatusChange)
+        .where(StatusChange.document_id == document_id)
+        .order_by(StatusChange.id)
     )
     return list((await session.scalars(query)).all())

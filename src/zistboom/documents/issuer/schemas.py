@@ -32,8 +32,8 @@ class CredentialInput(_Closed):
         max_length=3,
         description='["VerifiableCredential", "<type code>"] (or its PascalCase form)',
     )
-    documentType: str | None = Field(default=None, pattern=TYPE_CODE)  # noqa: N815 (VC API)
-    credentialSubject: dict[str, Any] | None = Field(  # noqa: N815 (VC API)
+    documentType: str | None = Field(default=None, pattern=TYPE_CODE)
+    credentialSubject: dict[str, Any] | None = Field(
         default=None,
         description="the subject's fields per the type's schema; 'id' may name the holder "
         "(urn:zb:holder:<id>)",
@@ -52,16 +52,18 @@ class CredentialInput(_Closed):
 
 class IssueOptions(_Closed):
     holder: str | None = Field(
-        default=None, pattern=HOLDER_ID, description="IR + national code, FN + foreign "
-        "national id, or an 11-digit legal-entity id; default: the subject id"
+        default=None,
+        pattern=HOLDER_ID,
+        description="IR + national code, FN + foreign "
+        "national id, or an 11-digit legal-entity id; default: the subject id",
     )
-    subjectId: str | None = Field(  # noqa: N815 (VC API)
+    subjectId: str | None = Field(
         default=None,
         min_length=1,
         max_length=64,
         description="pull the subject from the agency's base registry by this key instead",
     )
-    validUntil: AwareDatetime | None = Field(  # noqa: N815 (VC API)
+    validUntil: AwareDatetime | None = Field(
         default=None, description="default: validFrom + the type's default validity"
     )
     pdf: bool = Field(default=True, description="render and sign the PDF too")
@@ -90,29 +92,29 @@ class EnvelopedCredential(_Closed):
 
 
 class IssueAnswer(_Closed):
-    verifiableCredential: EnvelopedCredential  # noqa: N815 (VC API)
+    verifiableCredential: EnvelopedCredential
     id: str = Field(pattern=CREDENTIAL_URN)
-    timestampToken: str = Field(  # noqa: N815
+    timestampToken: str = Field(
         description="base64 of the RFC 3161 TimeStampToken over the VC-JWT's signature"
     )
     qr: str = Field(pattern=r"^ZB1:")
     pdf: str | None = Field(description="base64 of the PAdES-signed PDF")
-    pullLink: str  # noqa: N815
+    pullLink: str
 
 
 class StatusEntry(_Closed):
     type: Literal["BitstringStatusListCredential"]
-    statusPurpose: Literal["revocation", "suspension"]  # noqa: N815 (VC API)
+    statusPurpose: Literal["revocation", "suspension"]
     status: bool = Field(description="true sets the purpose's bit, false clears it")
 
 
 class StatusBody(_Closed):
-    credentialId: str = Field(pattern=CREDENTIAL_URN)  # noqa: N815 (VC API)
-    credentialStatus: list[StatusEntry] = Field(min_length=1, max_length=2)  # noqa: N815
+    credentialId: str = Field(pattern=CREDENTIAL_URN)
+    credentialStatus: list[StatusEntry] = Field(min_length=1, max_length=2)
 
 
 class StatusAnswer(_Closed):
-    credentialId: str  # noqa: N815
+    credentialId: str
     state: Literal["active", "suspended", "revoked"]
     changed: bool
     published: bool = Field(

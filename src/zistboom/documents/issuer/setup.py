@@ -103,9 +103,7 @@ async def init(given: SetupInput) -> IssuerSettings:
         port=given.port,
     )
     key = keys.ensure_private_key(settings.key_path)
-    certificate, chain = await enrol_certificate(
-        settings.central_url, given.token, key, kind="doc"
-    )
+    certificate, chain = await enrol_certificate(settings.central_url, given.token, key, kind="doc")
     holder = x509.certificate_identity(certificate)
     if holder != given.member_id:
         raise ConfigurationError(

@@ -42,7 +42,9 @@ class DocumentSigner:
         certificate = x509.load_certificate(settings.certificate_path.read_bytes())
         chain = tuple(_certificates(settings.chain_path.read_text()))
         if x509.certificate_kind(certificate) != "doc":
-            raise ConfigurationError(f"{settings.certificate_path} is not a document-signing certificate")
+            raise ConfigurationError(
+                f"{settings.certificate_path} is not a document-signing certificate"
+            )
         if x509.certificate_identity(certificate) != settings.member_id:
             raise ConfigurationError(
                 f"{settings.certificate_path} is issued to "
@@ -51,7 +53,9 @@ class DocumentSigner:
         if keys.public_key_der(key.public_key()) != keys.public_key_der(
             x509.certificate_public_key(certificate)
         ):
-            raise ConfigurationError(f"{settings.certificate_path} is not the certificate of doc.key")
+            raise ConfigurationError(
+                f"{settings.certificate_path} is not the certificate of doc.key"
+            )
         return cls(settings.member_id, certificate, chain, key)
 
     @property

@@ -25,7 +25,12 @@ from zistboom.core.database import transaction
 from zistboom.core.errors import ConflictError, NotFoundError, ZistboomError
 from zistboom.documents import profile
 from zistboom.documents.issuer import repository
-from zistboom.documents.issuer.models import IssuedDocument, StatusChange, StatusList, StatusListBits
+from zistboom.documents.issuer.models import (
+    IssuedDocument,
+    StatusChange,
+    StatusList,
+    StatusListBits,
+)
 from zistboom.documents.issuer.signing import DocumentSigner
 from zistboom.documents.statuslist import StatusBits, status_list_credential
 

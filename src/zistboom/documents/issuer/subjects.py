@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
+from jsonschema.exceptions import (  # type: ignore[import-untyped]
+    SchemaError,
+)
 from jsonschema.exceptions import ValidationError as SchemaViolation
 
 from zistboom.core.errors import ValidationError

@@ -30,7 +30,9 @@ class TrustSources:
         self, anchor: gc.Anchor, cache_dir: Path, *, clock: Callable[[], datetime] = gc.utc_now
     ) -> None:
         self.conf_client = gc.GlobalConfClient(anchor, cache_dir / CONF_CACHE, clock=clock)
-        self.trust_lists = TrustListClient(anchor.instance, cache_dir / TRUST_LIST_CACHE, clock=clock)
+        self.trust_lists = TrustListClient(
+            anchor.instance, cache_dir / TRUST_LIST_CACHE, clock=clock
+        )
         self._index: TrustIndex | None = None
         self._generation = -1
 
