@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from central_process import ZISTBOOM, CentralProcess
+from trust_list_central import Published, published, wait_for
 from zistboom.core.crypto import jws, keys
 from zistboom.core.iran import generate_legal_entity_id
 
@@ -353,3 +354,101 @@ def test_the_openapi_document_lists_the_accreditation_routes(
         assert A + path in paths
     tags = {tag for p in paths for op in spec["paths"][p].values() for tag in op.get("tags", [])}
     assert tags == {"accreditation"}
+
+
+def test_a_national_scheme_accredits_document_issuers_in_the_trust_list_and_trqp(
+    central: tuple[CentralProcess, keys.PrivateKey],
+) -> None:
+    # ZB-STD-007 1.1: `national` is no ecosystem of central's, yet a scheme may belong to it,
+    # and the trust list and the trust-registry queries treat it as any ecosystem.
+    proc, _ = central
+    national = {
+        **SCHEME,
+        "ecosystem": "national",
+        "kind": "document-issuer",
+        "name_fa": "صادرکننده اسناد رسمی الکترونیکی",
+        "name_en": "Issuer of official electronic documents",
+        "actions": ["issue"],
+    }
+    with proc.admin as admin:
+        made = admin.post(f"{A}/schemes", json=national)
+        assert made.status_code == 201, made.text
+        assert (made.json()["code"], made.json()["ecosystem"]) == (
+            "national-document-issuer",
+            "national",
+        )
+        detail, fields = problem(
+            admin.post(f"{A}/schemes", json={**national, "ecosystem": "nowhere"}), 404
+        )
+        assert fields == {"ecosystem"} and "'national'" in detail
+        listed = admin.get(f"{A}/schemes", params={"ecosystem": "national"}).json()
+        assert [s["code"] for s in listed] == ["national-document-issuer"]
+
+    agency = member(proc, "GOV", "documents")
+    _, applicant_secret = api_key(proc, "member", agency)
+    assessor_id, assessor_secret = api_key(proc, "assessor", member(proc, "COM"))
+    applicant, assessor = proc.client(applicant_secret), proc.client(assessor_secret)
+    with proc.admin as admin:
+        authority = {
+            "key_id": assessor_id,
+            "scheme": "national-document-issuer",
+            "depth": 0,
+            "reason": "appointed",
+        }
+        assert admin.post(f"{A}/assessors", json=authority).status_code == 201
+    submitted = applicant.post(
+        f"{A}/applications",
+        json={"scheme": "national-document-issuer", "member_id": agency, "level": "high"},
+    )
+    assert submitted.status_code == 201, submitted.text
+    app_id = submitted.json()["id"]
+    for criterion in ("security", "continuity"):
+        uploaded = applicant.post(
+            f"{A}/applications/{app_id}/evidence",
+            params={"criterion": criterion, "filename": f"{criterion}.pdf"},
+            content=b"%PDF-1.7 " + criterion.encode(),
+            headers={"Content-Type": "application/pdf"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    assert assessor.post(f"{A}/applications/{app_id}/start-review", json={}).status_code == 200
+    for criterion in ("security", "continuity"):
+        reviewed = assessor.post(
+            f"{A}/applications/{app_id}/criteria/{criterion}/review", json={"outcome": "met"}
+        )
+        assert reviewed.status_code == 201, reviewed.text
+    decided = assessor.post(
+        f"{A}/applications/{app_id}/decision", json={"outcome": "granted", "reasons": "met"}
+    )
+    assert decided.status_code == 201, decided.text
+    acc_id = decided.json()["decision"]["accreditation"]
+
+    def listed_in_trust_list() -> Published | None:
+        current = published(proc)
+        schemes = {s.code: s for s in current.trust_list.schemes}
+        held = [a.id for a in current.trust_list.accreditations]
+        return current if "national-document-issuer" in schemes and acc_id in held else None
+
+    current = wait_for(listed_in_trust_list, seconds=30, what="the national scheme listed")
+    [scheme] = [s for s in current.trust_list.schemes if s.code == "national-document-issuer"]
+    assert scheme.resource == "national:document-issuer" and scheme.actions == ["issue"]
+
+    def ask(entity: str, action: str) -> dict[str, object]:
+        body = {
+            "entity_id": entity,
+            "authority_id": "IR-DEMO",
+            "action": action,
+            "resource": "national:document-issuer",
+        }
+        answer = httpx.post(f"{proc.url}/trqp/authorization", json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        result: dict[str, object] = answer.json()
+        assert result["trust_list_sequence"] >= current.trust_list.sequence  # type: ignore[operator]
+        return result
+
+    assert ask(agency, "issue")["authorized"] is True
+    assert ask(f"{agency}/documents", "issue")["authorized"] is True
+    assert ask(agency, "provide")["authorized"] is False
+    stranger = ask(member(proc, "GOV"), "issue")
+    assert stranger["authorized"] is False and "national:document-issuer" in str(
+        stranger["message"]
+    )

@@ -43,6 +43,7 @@ TAX = "tax:e-invoice-provider"
 E_INVOICE = {"ecosystem": "tax", "kind": "e-invoice-provider"}
 UNREGULATED = {"ecosystem": "tax", "kind": "tax-record-inquiry"}
 NATIONAL = {"ecosystem": "national", "kind": "e-invoice-provider"}
+DOCUMENTS = {"ecosystem": "national", "kind": "document-issuer"}
 PAYMENTS = {"ecosystem": "cross-border-trade", "kind": "payment-facilitator"}
 CATALOGUE = "/api/v1/catalogue"
 PUBLISH = "/api/v1/catalogue/services"
@@ -113,7 +114,7 @@ class World:
     base: Content
     company: Provider  # COM, member-scoped accreditation
     ngo: Provider  # NGO, accreditation of its subsystem 'invoicing' only
-    agency: Provider  # GOV, none
+    agency: Provider  # GOV, none but its subsystem 'archive' for the national document issuer
     payer: Provider  # COM, finance accreditation that cross-border trade recognises
 
     def with_accreditations(self, *entries: AccreditationEntry) -> Content:
@@ -132,6 +133,10 @@ def world(
         finance = scheme("finance", "payment-facilitator", since=now - timedelta(days=60))
         # Cross-border trade regulates the kind with a scheme of its own, and counts finance's.
         trade = scheme("cross-border-trade", "payment-facilitator", since=now - timedelta(days=60))
+        # The national platforms' own scheme (ZB-STD-007 1.1), for issuing documents.
+        documents = scheme(
+            "national", "document-issuer", since=now - timedelta(days=60), actions=["issue"]
+        )
         company = provider(central, "COM", "company")
         ngo = provider(central, "NGO", "public-body")
         agency = provider(central, "GOV", "agency")
@@ -139,13 +144,16 @@ def world(
         granted = [change("granted", now - timedelta(days=10))]
         year = now + timedelta(days=365)
         base = Content(
-            schemes=[tax, finance, trade],
+            schemes=[tax, finance, trade, documents],
             accreditations=[
                 accreditation(1, tax.code, company.id, changes=granted, valid_until=year),
                 accreditation(
                     2, tax.code, f"{ngo.id}/invoicing", changes=granted, valid_until=year
                 ),
                 accreditation(3, finance.code, payer.id, changes=granted, valid_until=year),
+                accreditation(
+                    4, documents.code, f"{agency.id}/archive", changes=granted, valid_until=year
+                ),
             ],
             recognitions=[
                 recognition(
@@ -227,6 +235,17 @@ def test_a_service_of_a_regulated_kind_needs_its_providers_accreditation(world: 
     assert free.status_code == 200 and free.json()["accreditation"] is None
     national = publish(central, world.agency.statement("archive", "eInvoice", **NATIONAL))
     assert national.status_code == 200 and national.json()["accreditation"] is None
+
+    # A national scheme regulates national services as any ecosystem's scheme does its own.
+    issuer = publish(central, world.agency.statement("archive", "issue", **DOCUMENTS))
+    assert issuer.status_code == 200, issuer.text
+    assert issuer.json()["accreditation"]["resource"] == "national:document-issuer"
+    assert "acc-4" in issuer.json()["accreditation"]["message"]
+    unaccredited = refusal(
+        publish(central, world.company.statement("archive", "issue", **DOCUMENTS))
+    )
+    assert unaccredited["required_accreditation"] == "national:document-issuer"
+    assert "regulated by scheme national-document-issuer" in unaccredited["detail"]
 
     # Recognised: cross-border trade counts the finance accreditation.
     recognised = publish(central, world.payer.statement("invoicing", "pay", **PAYMENTS))

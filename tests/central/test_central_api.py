@@ -9,6 +9,7 @@ import random
 import sqlite3
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -232,6 +233,18 @@ def test_renewal_with_the_current_key_and_revocation(central: CentralProcess) ->
         keys.b64url_decode(httpx.get(f"{central.url}/global-conf").text.split(".")[1])
     )
     assert current["serial"] in conf["revoked_serials"]
+    # ZB-STD-003 1.2: the same revocation with its time, as central recorded it.
+    published = gc.GlobalConf.model_validate(conf)
+    revoked_at = published.revoked_at(int(current["serial"], 16))
+    assert revoked_at is not None
+    assert revoked_at == datetime.fromisoformat(revoked.json()["revoked_at"])
+    assert revoked_at.microsecond == 0
+    assert revoked_at <= published.generated_at
+    assert published.revoked_at(int(renewed.json()["serial"], 16)) is None
+    assert {
+        "serial": current["serial"],
+        "revoked_at": revoked_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    } in conf["revoked_certificates"]
     # A revoked certificate cannot renew.
     again = jws.sign_jws(
         orjson.dumps(

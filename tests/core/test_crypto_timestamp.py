@@ -21,7 +21,9 @@ from zistboom.core.crypto.timestamp import (
     create_rejection_response,
     create_timestamp_request,
     create_timestamp_response,
+    timestamp_response_status,
     timestamp_token_from_response,
+    timestamp_token_info,
     verify_timestamp_token,
 )
 from zistboom.core.crypto.x509 import (
@@ -169,8 +171,40 @@ def test_without_cert_req_the_certificate_is_left_out(tmp_path: Path, authority:
         tmp_path, authority, response, "-queryfile", str(tmp_path / "req.tsq")
     )
     assert "Verification: OK" in output, output
-    with pytest.raises(CryptoError, match="carries no TSA certificate"):
+    with pytest.raises(CryptoError, match="carries no TSA certificate and none was given"):
         verify_timestamp_token(response, digest=digest, ca_cert=authority.ca_cert)
+    # Given the TSA certificate (as the global configuration lists it), the token verifies.
+    assert verify_timestamp_token(
+        response, digest=digest, ca_cert=authority.ca_cert, tsa_certificates=[authority.tsa_cert]
+    ) == NOW.replace(microsecond=NOW.microsecond // 1000 * 1000)
+    # Another TSA's certificate is not its signer.
+    with pytest.raises(CryptoError, match="does not carry the certificate of its signer"):
+        verify_timestamp_token(
+            response,
+            digest=digest,
+            ca_cert=authority.ca_cert,
+            tsa_certificates=[Authority().tsa_cert],
+        )
+
+
+def test_status_and_token_info_are_read_without_trusting_them(authority: Authority) -> None:
+    digest = hashlib.sha256(DATA).digest()
+    response = authority.respond(create_timestamp_request(digest, nonce=99, cert_req=False))
+    answer = timestamp_response_status(response)
+    assert answer.granted and answer.status == "granted" and answer.token is not None
+    info = timestamp_token_info(answer.token)
+    assert (info.hash_algorithm, info.imprint, info.nonce) == ("sha256", digest, 99)
+    assert info.policy == TSA_POLICY_OID and not info.carries_certificates
+    assert timestamp_token_info(
+        timestamp_token_from_response(authority.respond(create_timestamp_request(digest)))
+    ).carries_certificates
+    rejected = timestamp_response_status(create_rejection_response("bad_alg", "no MD5 here"))
+    assert not rejected.granted and rejected.token is None
+    assert rejected.describe() == "status rejection, text no MD5 here, failure info bad_alg"
+    with pytest.raises(CryptoError, match="not a DER RFC 3161 TimeStampResp"):
+        timestamp_response_status(b"\x30\x03junk")
+    with pytest.raises(CryptoError, match="timestamp token is malformed"):
+        timestamp_token_info(response)  # a whole response is not a token
 
 
 def test_extra_certs_are_included(authority: Authority) -> None:

@@ -133,6 +133,10 @@ def document(
         "ca_certificates": [CA_PEM],
         "tsa_certificates": [],
         "revoked_serials": ["1f", "7a3c"],
+        "revoked_certificates": [
+            {"serial": "1f", "revoked_at": "2026-11-20T08:30:00Z"},
+            {"serial": "7a3c", "revoked_at": "2026-11-27T16:05:12Z"},
+        ],
         "global_groups": [
             {
                 "code": "health-providers",
@@ -193,6 +197,9 @@ def test_document_parses_and_looks_up() -> None:
     assert doc.is_revoked(0x1F)
     assert doc.is_revoked(0x7A3C)
     assert not doc.is_revoked(0x7A3D)
+    assert doc.revoked_at(0x1F) == datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    assert doc.revoked_at(0x7A3C) == datetime(2026, 11, 27, 16, 5, 12, tzinfo=UTC)
+    assert doc.revoked_at(0x7A3D) is None
 
 
 def test_canonical_json_is_sorted_compact_and_utc() -> None:
@@ -250,6 +257,35 @@ def test_content_digest_ignores_issue_fields_only() -> None:
             "trust_list.sequence",
         ),
         ({"ca_certificates": ["not a pem"]}, "ca_certificates"),
+        ({"revoked_certificates": []}, "no revocation time for 1f, 7a3c of revoked_serials"),
+        (
+            {
+                "revoked_certificates": [
+                    {"serial": "1f", "revoked_at": "2026-11-20T08:30:00Z"},
+                    {"serial": "7a3c", "revoked_at": "2026-11-27T16:05:12Z"},
+                    {"serial": "99", "revoked_at": "2026-11-27T16:05:12Z"},
+                ]
+            },
+            "99 not in revoked_serials",
+        ),
+        (
+            {
+                "revoked_certificates": [
+                    {"serial": "1f", "revoked_at": "2026-11-20T08:30:00Z"},
+                    {"serial": "1f", "revoked_at": "2026-11-21T08:30:00Z"},
+                    {"serial": "7a3c", "revoked_at": "2026-11-27T16:05:12Z"},
+                ]
+            },
+            "duplicate serials 1f",
+        ),
+        (
+            {"revoked_certificates": [{"serial": "1f", "revoked_at": "2026-11-20T08:30:00"}]},
+            "revoked_certificates.0.revoked_at",
+        ),
+        (
+            {"revoked_certificates": [{"serial": "01f", "revoked_at": "2026-11-20T08:30:00Z"}]},
+            "revoked_certificates.0.serial",
+        ),
         ({"expires_at": "2026-11-28T08:00:00Z"}, "expires_at must be later"),
     ],
 )

@@ -260,7 +260,8 @@ def test_header_and_persian_abstract() -> None:
         "| Title | Inter-chain service accreditation: procedure, trust list and trust-registry "
         "queries |" in text
     )
-    assert "| Version | 1.0 |" in text
+    assert "| Version | 1.1 |" in text
+    assert "| Changes | 1.1: the ecosystem `national`" in text
     assert "| Date | 2026-12-01 |" in text
     assert "| Status | Normative |" in text
     abstract = text.index("## خلاصه")

@@ -29,6 +29,7 @@ from zistboom.core.globalconf import (
     GlobalConfRefused,
     GlobalGroupEntry,
     MemberEntry,
+    RevokedCertificate,
     TrustListPointer,
     verify_global_conf,
 )
@@ -61,9 +62,10 @@ def test_every_example_block_is_known_and_present() -> None:
 
 def test_header_and_persian_abstract() -> None:
     text = standard_text()
-    assert "| Version | 1.1 |" in text
+    assert "| Version | 1.2 |" in text
     assert "| Date | 2026-12-01 |" in text
-    assert "| Changes | 1.1: `trust_list_digest` replaced by" in text
+    assert "| Changes | 1.2: `revoked_certificates` beside `revoked_serials`" in text
+    assert " 1.1: `trust_list_digest` replaced by" in text
     abstract = text.index("## خلاصه")
     assert abstract < text.index("## 1. Purpose")
     assert re.search(r"[\u0600-\u06FF]{20,}", text[abstract : abstract + 3000].replace(" ", ""))
@@ -84,6 +86,23 @@ def test_payload_example_points_at_a_trust_list() -> None:
     conf = GlobalConf.model_validate_json(example("global-conf-payload"), strict=True)
     assert conf.trust_list is not None
     assert conf.trust_list.url == f"{conf.central.url}/trust-list"
+
+
+def test_payload_example_dates_each_revocation() -> None:
+    conf = GlobalConf.model_validate_json(example("global-conf-payload"), strict=True)
+    assert conf.revoked_serials
+    assert [entry.serial for entry in conf.revoked_certificates] == conf.revoked_serials
+    for serial in conf.revoked_serials:
+        revoked_at = conf.revoked_at(int(serial, 16))
+        assert revoked_at is not None
+        assert revoked_at <= conf.generated_at
+        assert revoked_at.microsecond == 0  # whole seconds, as §5.11 says central writes them
+    assert conf.revoked_at(int(conf.revoked_serials[0], 16) + 1) is None
+    # The consistency rule of §5.8 holds for the example and is enforced.
+    data = json.loads(example("global-conf-payload"))
+    data["revoked_certificates"] = data["revoked_certificates"][1:]
+    with pytest.raises(ValueError, match="no revocation time for"):
+        GlobalConf.model_validate(data)
 
 
 def test_anchor_example_is_a_valid_anchor() -> None:
@@ -137,6 +156,7 @@ def section(heading: str) -> str:
         ("### 5.5 Global group entry", GlobalGroupEntry),
         ("### 5.6 Ecosystem entry", EcosystemEntry),
         ("### 5.7 Trust-list pointer", TrustListPointer),
+        ("### 5.11 Revoked-certificate entry", RevokedCertificate),
     ],
 )
 def test_field_tables_match_the_models(heading: str, model: type[BaseModel]) -> None:

@@ -27,20 +27,25 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from standard_examples import fenced_examples
 from zistboom.core.crypto import jws
-from zistboom.core.crypto.keys import public_key_der
+from zistboom.core.crypto.keys import generate_private_key, public_key_der
 from zistboom.core.crypto.timestamp import (
     TSA_POLICY_OID,
     timestamp_token_from_response,
     verify_timestamp_token,
 )
 from zistboom.core.crypto.x509 import (
+    DOCUMENT_SIGNING,
     CertificateKind,
     certificate_fingerprint,
     certificate_identity,
     certificate_kind,
     certificate_pem,
+    create_ca_certificate,
+    issue_certificate,
     load_certificate,
     load_csr,
+    random_serial,
+    subject_name,
     verify_certificate,
 )
 from zistboom.core.errors import CryptoError
@@ -138,8 +143,9 @@ def test_unknown_example_names_are_caught(tmp_path: Path, monkeypatch: pytest.Mo
 def test_header_and_persian_abstract() -> None:
     text = standard_text()
     assert text.startswith("# ZB-STD-002")
-    assert "| Version | 1.0 |" in text
-    assert "| Date | 2026-11-28 |" in text
+    assert "| Version | 1.1 |" in text
+    assert "| Date | 2026-12-01 |" in text
+    assert "| Changes | 1.1: a fifth certificate kind, `doc`" in text
     abstract = text.index("## خلاصه")
     assert abstract < text.index("## 1 Scope")
     assert re.search(r"[\u0600-\u06FF]{20,}", text[abstract : abstract + 3000].replace(" ", ""))
@@ -173,6 +179,8 @@ EKU_NAMES = {
     "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
     "clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH,
     "timeStamping": ExtendedKeyUsageOID.TIME_STAMPING,
+    "documentSigning": DOCUMENT_SIGNING,
+    "emailProtection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
 }
 
 
@@ -195,20 +203,62 @@ def backticked(cell: str) -> set[str]:
     return set(re.findall(r"`([^`]+)`", cell))
 
 
+EXAMPLE_KINDS = ("ca", "auth", "sign", "tsa")
+ALL_KINDS = (*EXAMPLE_KINDS, "doc")
+
+
 def certificates() -> dict[str, x509.Certificate]:
-    return {
-        kind: example_certificate(f"{kind}-certificate") for kind in ("ca", "auth", "sign", "tsa")
+    return {kind: example_certificate(f"{kind}-certificate") for kind in EXAMPLE_KINDS}
+
+
+def issued_now() -> dict[str, x509.Certificate]:
+    """One certificate of every kind from the reference implementation, under a fresh CA.
+
+    The examples' CA key was discarded, so the kind added in 1.1 (``doc``) has no example
+    certificate; its row is checked against what the code issues, as every other row is too.
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    ca_key = generate_private_key()
+    ca = create_ca_certificate(ca_key, common_name="IR-DEMO Instance CA", now=now)
+    member = subject_name(
+        common_name="10380284790", organization="Demo Ministry", serial_number=MEMBER
+    )
+    subjects = {
+        "auth": subject_name(
+            common_name="gw1", organization="10380284790", serial_number=f"{MEMBER}/gw1"
+        ),
+        "sign": member,
+        "doc": member,
+        "tsa": subject_name(common_name="IR-DEMO Timestamping Authority"),
     }
+    issued: dict[str, x509.Certificate] = {"ca": ca}
+    for kind, subject in subjects.items():
+        issued[kind] = issue_certificate(
+            ca_key=ca_key,
+            ca_cert=ca,
+            public_key=generate_private_key().public_key(),
+            subject=subject,
+            kind=kind,  # type: ignore[arg-type]
+            serial=random_serial(),
+            not_before=now,
+            not_after=now + timedelta(days=90),
+            dns_names=["gw1.demo.zistboom.ir"] if kind == "auth" else [],
+        )
+    return issued
 
 
-def test_profile_table_lists_the_four_kinds() -> None:
-    assert set(profile_table()) == {"ca", "auth", "sign", "tsa"}
+def test_profile_table_lists_the_five_kinds() -> None:
+    assert set(profile_table()) == set(ALL_KINDS)
 
 
-@pytest.mark.parametrize("kind", ["ca", "auth", "sign", "tsa"])
-def test_example_certificates_follow_the_profile_table(kind: CertificateKind) -> None:
+def _cases() -> list[tuple[str, str]]:
+    return [(kind, "example") for kind in EXAMPLE_KINDS] + [(kind, "issued") for kind in ALL_KINDS]
+
+
+@pytest.mark.parametrize(("kind", "source"), _cases())
+def test_certificates_follow_the_profile_table(kind: CertificateKind, source: str) -> None:
     row = profile_table()[kind]
-    cert = certificates()[kind]
+    cert = (certificates() if source == "example" else issued_now())[kind]
     assert certificate_kind(cert) == kind
 
     basic = cert.extensions.get_extension_for_class(x509.BasicConstraints)
@@ -497,15 +547,16 @@ EXTENSION_COLUMNS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["ca", "auth", "sign", "tsa"])
+@pytest.mark.parametrize(("kind", "source"), _cases())
 def test_the_profile_table_lists_every_extension_with_its_criticality(
-    kind: CertificateKind,
+    kind: CertificateKind, source: str
 ) -> None:
     # "The extensions of each kind are exactly these": the table has a column for every one,
     # the Subject and Authority Key Identifiers of §5.1 rule 4 included.
     row = profile_table()[kind]
     assert set(row) - {"Kind", "Purpose"} == set(EXTENSION_COLUMNS)
-    cert = certificates()[kind]
+    issued = certificates() if source == "example" else issued_now()
+    cert = issued[kind]
     present = {type(ext.value): ext for ext in cert.extensions}
     assert set(present) <= set(EXTENSION_COLUMNS.values())
     for column, extension in EXTENSION_COLUMNS.items():
@@ -516,7 +567,29 @@ def test_the_profile_table_lists_every_extension_with_its_criticality(
             assert extension in present, (kind, column)
             assert present[extension].critical == cell.startswith("critical"), (kind, column)
     if x509.AuthorityKeyIdentifier in present:
-        ca = certificates()["ca"].extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        ca = issued["ca"].extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
         aki = present[x509.AuthorityKeyIdentifier].value
         assert isinstance(aki, x509.AuthorityKeyIdentifier)
         assert aki.key_identifier == ca.value.digest
+
+
+def test_an_issued_doc_certificate_has_the_subject_and_purposes_of_the_standard(
+    tmp_path: Path,
+) -> None:
+    issued = issued_now()
+    doc, ca = issued["doc"], issued["ca"]
+    assert certificate_identity(doc) == MEMBER
+    assert doc.subject.rfc4514_string() == f"2.5.4.5={MEMBER},CN=10380284790,O=Demo Ministry,C=IR"
+    assert (
+        "| `doc` | as `sign`: `2.5.4.5=<INSTANCE>/<CLASS>/<CODE>,CN=<CODE>,O=<member name, or "
+        "INSTANCE/CLASS>,C=IR` | the member id (ZB-STD-001 §7) |" in standard_text()
+    )
+    assert "1.3.6.1.5.5.7.3.36" in profile_table()["doc"]["extendedKeyUsage"]
+    assert DOCUMENT_SIGNING.dotted_string == "1.3.6.1.5.5.7.3.36"
+    (tmp_path / "ca.pem").write_text(certificate_pem(ca))
+    (tmp_path / "doc.pem").write_text(certificate_pem(doc))
+    verify = ("verify", "-CAfile", str(tmp_path / "ca.pem"), "-purpose")
+    accepted = openssl(*verify, "smimesign", str(tmp_path / "doc.pem"))
+    assert accepted.returncode == 0, accepted.stderr
+    for purpose in ("sslclient", "sslserver", "timestampsign"):
+        assert openssl(*verify, purpose, str(tmp_path / "doc.pem")).returncode != 0, purpose

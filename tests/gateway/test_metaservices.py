@@ -188,6 +188,7 @@ def global_conf() -> GlobalConf:
         "ca_certificates": [],
         "tsa_certificates": [],
         "revoked_serials": [],
+        "revoked_certificates": [],
         "global_groups": [
             {"code": "auditors", "description": "Price auditors", "members": [PRICING]},
         ],

@@ -1,7 +1,8 @@
 """Schemes: what a provider must meet to offer one kind of service in one ecosystem (criteria
 and the evidence each needs, the levels granted, the default validity). An admin publishes
 and retires them; anyone may read them. A kind of service with an active scheme is regulated in
-its ecosystem."""
+its ecosystem: one of central's, or ``national`` (ZB-STD-007 1.1), for the national platforms'
+own schemes."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from zistboom.central import service as central
 from zistboom.central.operators import Operator
 from zistboom.core.errors import ConflictError, NotFoundError, ValidationError
 from zistboom.core.persian import normalize_text
-from zistboom.core.trustlist import LEVELS
+from zistboom.core.trustlist import LEVELS, NATIONAL
 
 CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 ACTIONS = ("provide", "issue")
@@ -100,6 +101,19 @@ def _criteria(criteria: Sequence[CriterionInput]) -> list[SchemeCriterion]:
     return rows
 
 
+async def _scheme_ecosystem(session: AsyncSession, key: str) -> str:
+    if key == NATIONAL:
+        return NATIONAL
+    try:
+        return (await central.get_ecosystem(session, key)).key
+    except NotFoundError:
+        raise NotFoundError(
+            f"no ecosystem {key!r}: see GET /api/v1/ecosystems, or use {NATIONAL!r} for a "
+            "scheme of the national platforms",
+            field="ecosystem",
+        ) from None
+
+
 async def create_scheme(
     session: AsyncSession,
     data: SchemeInput,
@@ -110,12 +124,7 @@ async def create_scheme(
 ) -> Scheme:
     actor.require("admin")
     when = history.moment(at)
-    try:
-        ecosystem = (await central.get_ecosystem(session, data.ecosystem)).key
-    except NotFoundError:
-        raise NotFoundError(
-            f"no ecosystem {data.ecosystem!r}: see GET /api/v1/ecosystems", field="ecosystem"
-        ) from None
+    ecosystem = await _scheme_ecosystem(session, data.ecosystem)
     kind = code_of(data.kind, "kind of service", field="kind")
     if data.code is None and len(f"{ecosystem}-{kind}") > 64:
         raise ValidationError(

@@ -411,7 +411,8 @@ async def revoke(
         raise NotFoundError(f"no certificate with serial {serial}", field="serial")
     if row.revoked_at is not None:
         raise ConflictError(f"certificate {serial} is already revoked", field="serial")
-    row.revoked_at = utc_now()
+    # Whole seconds, as the global configuration publishes it (ZB-STD-003 §5.11).
+    row.revoked_at = utc_now().replace(microsecond=0)
     row.revocation_reason = reason
     await audit.append(
         session,

@@ -45,16 +45,13 @@ from zistboom.core.errors import (
     ValidationError,
 )
 from zistboom.core.persian import normalize_text
+from zistboom.core.trustlist import NATIONAL
 
 MAX_STATEMENT_BYTES: Final = 8 * 1024 * 1024
 MAX_CLOCK_SKEW_SECONDS: Final = 300
 MAX_DESCRIPTION: Final = 10_000
 MAX_ENDPOINTS: Final = 5_000
 METHODS: Final = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "*")
-
-# The ecosystem of services that belong to no single one: the national base registries
-# (ZB-STD-006 §4).
-NATIONAL = "national"
 
 
 # Who sees listings whose accreditation has lapsed (besides the provider member itself).
@@ -93,9 +90,14 @@ def listing_accreditation(
     service_kind: str | None,
     at: datetime,
 ) -> ListingAccreditation | None:
-    """Whether the service needs an accreditation at ``at`` and holds one covering it."""
-    if ecosystem is None or ecosystem == NATIONAL or service_kind is None:
+    """Whether the service needs an accreditation at ``at`` and holds one covering it.
+
+    A service of no single ecosystem (kept as ``None``) is of the national platforms: a scheme of
+    ecosystem ``national`` regulates it as any ecosystem's scheme regulates that ecosystem's.
+    """
+    if service_kind is None:
         return None
+    ecosystem = ecosystem or NATIONAL
     scheme = trust_index.regulated(ecosystem, service_kind, at)
     if scheme is None:
         return None

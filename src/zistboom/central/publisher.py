@@ -30,6 +30,12 @@ from zistboom.core.crypto import keys, x509
 from zistboom.core.database import transaction, utc_now
 
 
+def _whole_second(moment: datetime) -> datetime:
+    # ZB-STD-003 §2: whole seconds. Rounding down moves a revocation earlier, never later, so
+    # no signature made after it can count as made before it.
+    return moment.replace(microsecond=0)
+
+
 async def build_content(
     session: AsyncSession,
     settings: CentralSettings,
@@ -45,6 +51,7 @@ async def build_content(
     certificates = list(
         (await session.execute(select(Certificate).order_by(Certificate.serial))).scalars()
     )
+    revoked = sorted((c for c in certificates if c.revoked_at is not None), key=lambda c: c.serial)
     live_auth: dict[int, list[str]] = {}
     for cert in certificates:
         if (
@@ -95,7 +102,12 @@ async def build_content(
         ],
         ca_certificates=[x509.certificate_pem(instance_keys.ca_cert)],
         tsa_certificates=[x509.certificate_pem(instance_keys.tsa_cert)],
-        revoked_serials=sorted(c.serial for c in certificates if c.revoked_at is not None),
+        revoked_serials=[c.serial for c in revoked],
+        revoked_certificates=[
+            gc.RevokedCertificate(serial=c.serial, revoked_at=_whole_second(c.revoked_at))
+            for c in revoked
+            if c.revoked_at is not None
+        ],
         global_groups=[
             gc.GlobalGroupEntry(
                 code=g.code, description=g.description, members=[e.client_id for e in g.members]

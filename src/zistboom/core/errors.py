@@ -82,14 +82,6 @@ class PermissionDeniedError(ZistboomError):
     title = "Not allowed"
 
 
-class IssuerNotAccreditedError(PermissionDeniedError):
-    """An issuer asked to sign a document type whose accreditation it does not hold (now, or
-    at the trusted time of issue); the detail names the missing accreditation."""
-
-    code = "issuer-not-accredited"
-    title = "Issuer not accredited for this document type"
-
-
 class MethodNotAllowedError(ZistboomError):
     """A method the resource does not take; ``allow`` lists those it does (the Allow header)."""
 
@@ -132,3 +124,55 @@ class TrustListError(ZistboomError):
     status = 502
     code = "trust-list-error"
     title = "Trust list refused"
+
+
+# --- verifiable documents (ZB-STD-008) ------------------------------------------------------------
+
+
+class DocumentError(ZistboomError):
+    """A document, or a part of one (signature, certificate, timestamp token, status list), that
+    does not hold; the detail says which part and why."""
+
+    status = 422
+    code = "document-invalid"
+    title = "Document not valid"
+
+
+class TimestampUnavailableError(ZistboomError):
+    """Central's timestamping authority could not be reached or gave no usable answer, so no
+    trusted time could be obtained; nothing was issued. Try again later."""
+
+    status = 502
+    code = "timestamp-unavailable"
+    title = "Timestamping authority unavailable"
+
+
+class IssuerNotAccreditedError(PermissionDeniedError):
+    """The issuer holds no accreditation to issue the document type at the time that counts;
+    the detail names the missing requirement (``ecosystem:kind`` and level)."""
+
+    code = "issuer-not-accredited"
+    title = "Issuer not accredited for this document type"
+
+
+class ActForPersonRefusedError(PermissionDeniedError):
+    """Acting for a person (``X-Road-UserId``) from a subsystem that is not the single window's,
+    or for a holder the caller may not act for."""
+
+    code = "act-for-person-refused"
+    title = "Not allowed to act for this person"
+
+
+class ShareRevokedError(PermissionDeniedError):
+    """The holder revoked the share: the recipient may no longer fetch the document."""
+
+    code = "share-revoked"
+    title = "Share revoked"
+
+
+class ShareExpiredError(ZistboomError):
+    """The share's period has ended: the recipient may no longer fetch the document."""
+
+    status = 410
+    code = "share-expired"
+    title = "Share expired"

@@ -1,8 +1,9 @@
 """The global configuration: the contract between central and every gateway (ZB-STD-003).
 
 Central publishes one JSON document, signed as a compact JWS by its configuration key, that
-lists the instance's members, subsystems, gateways, CA and TSA certificates, revoked serials,
-global groups and ecosystems. This module owns:
+lists the instance's members, subsystems, gateways, CA and TSA certificates, revoked
+certificates (serials, and since ZB-STD-003 1.2 the time of each revocation), global groups and
+ecosystems. This module owns:
 
 - the document model (:class:`GlobalConf`) and its canonical JSON;
 - the anchor (:class:`Anchor`), the small piece of configuration a gateway trusts: the
@@ -68,6 +69,7 @@ __all__ = [
     "GlobalGroupEntry",
     "MemberEntry",
     "RefusalReason",
+    "RevokedCertificate",
     "TrustListPointer",
     "anchor_for",
     "sign_global_conf",
@@ -200,6 +202,14 @@ class TrustListPointer(_Contract):
     """Lowercase hex SHA-256 of the trust-list key's DER SubjectPublicKeyInfo."""
 
 
+class RevokedCertificate(_Contract):
+    """A revoked certificate of the instance CA and when it was revoked (ZB-STD-003 §5.11): a
+    signature timestamped before that moment was made while the certificate was good."""
+
+    serial: SerialHex
+    revoked_at: UTCDateTime
+
+
 def _duplicates(values: list[str]) -> list[str]:
     counts = Counter(values)
     return sorted(value for value, count in counts.items() if count > 1)
@@ -219,12 +229,15 @@ class GlobalConf(_Contract):
     ca_certificates: list[CertificatePem]
     tsa_certificates: list[CertificatePem]
     revoked_serials: list[SerialHex]
+    revoked_certificates: list[RevokedCertificate]
+    """The same certificates as ``revoked_serials``, each with its revocation time."""
     global_groups: list[GlobalGroupEntry]
     ecosystems: list[EcosystemEntry]
     trust_list: TrustListPointer | None
 
     _members: dict[str, MemberEntry] = PrivateAttr(default_factory=dict)
     _revoked: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    _revoked_at: dict[str, datetime] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -243,6 +256,16 @@ class GlobalConf(_Contract):
                 problems.append(f"members[{index}].id: {member.id} should be {expected}")
             if duplicates := _duplicates(member.subsystems):
                 problems.append(f"members[{index}].subsystems: duplicates {', '.join(duplicates)}")
+        timed = [entry.serial for entry in self.revoked_certificates]
+        if duplicates := _duplicates(timed):
+            problems.append(f"revoked_certificates: duplicate serials {', '.join(duplicates)}")
+        if missing := sorted(set(self.revoked_serials) - set(timed)):
+            problems.append(
+                f"revoked_certificates: no revocation time for {', '.join(missing)} of "
+                "revoked_serials"
+            )
+        if extra := sorted(set(timed) - set(self.revoked_serials)):
+            problems.append(f"revoked_certificates: {', '.join(extra)} not in revoked_serials")
         if duplicates := _duplicates([gateway.id for gateway in self.gateways]):
             problems.append(f"gateways: duplicate ids {', '.join(duplicates)}")
         for index, gateway in enumerate(self.gateways):
@@ -281,6 +304,7 @@ class GlobalConf(_Contract):
     def model_post_init(self, context: Any, /) -> None:
         self._members = {member.id: member for member in self.members}
         self._revoked = frozenset(self.revoked_serials)
+        self._revoked_at = {entry.serial: entry.revoked_at for entry in self.revoked_certificates}
 
     def canonical_json(self) -> bytes:
         """The canonical JSON (ZB-STD-003 §5): UTF-8, keys sorted, no spaces, times in UTC ``Z``."""
@@ -304,6 +328,14 @@ class GlobalConf(_Contract):
     def is_revoked(self, serial: int) -> bool:
         """Whether the certificate serial number ``serial`` is on the revocation list."""
         return format(serial, "x") in self._revoked
+
+    def revoked_at(self, serial: int) -> datetime | None:
+        """When the certificate with serial number ``serial`` was revoked; ``None`` if it is not.
+
+        A signature whose trusted time (a timestamp's ``genTime``) is earlier than this was made
+        while the certificate was good (ZB-STD-002 §7 item 5).
+        """
+        return self._revoked_at.get(format(serial, "x"))
 
 
 def _canonical(value: Any) -> bytes:

@@ -57,6 +57,7 @@ __all__ = [
     "FORMAT",
     "JWS_TYPE",
     "LEVELS",
+    "NATIONAL",
     "AccreditationEntry",
     "AssessorEntry",
     "Level",
@@ -81,6 +82,10 @@ LEVELS: tuple[Level, ...] = ("basic", "substantial", "high")
 """Assurance levels, lowest first: a requirement of one level is met by it or a higher one."""
 
 Action = Literal["provide", "issue"]
+NATIONAL = "national"
+"""The ecosystem of the national platforms themselves (ZB-STD-007 §5): schemes for what is of
+national scope (documents of national scope, the base registries), not one of central's
+ecosystems. In the trust list and in checks it is an ecosystem like any other."""
 EntityId = Annotated[str, Field(pattern=r"^[^/\s]+/[^/\s]+/[^/\s]+(/[^/\s]+){0,2}$")]
 """A member ``INSTANCE/CLASS/CODE``, subsystem ``…/SUBSYSTEM`` or service ``…/SERVICE``."""
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, get_args
 
@@ -313,27 +314,89 @@ def create_rejection_response(fail_info: FailInfo, text: str) -> bytes:
     return bytes(core.Sequence(contents=status.dump()).dump())
 
 
-def timestamp_token_from_response(response_der: bytes) -> bytes:
-    """The TimeStampToken (DER ContentInfo) of a granted response, else :class:`CryptoError`."""
+@dataclass(frozen=True, slots=True)
+class ResponseStatus:
+    """The PKIStatusInfo of a TimeStampResp, and its token when there is one."""
+
+    status: str
+    """``granted``, ``granted_with_mods``, ``rejection``, ``waiting``, ``revocation_warning``…"""
+    texts: tuple[str, ...]
+    fail_info: tuple[str, ...]
+    token: bytes | None
+
+    @property
+    def granted(self) -> bool:
+        return self.status in ("granted", "granted_with_mods")
+
+    def describe(self) -> str:
+        reasons = ", ".join(self.fail_info) if self.fail_info else "none given"
+        return (
+            f"status {self.status}, text {'; '.join(self.texts) or '(none)'}, "
+            f"failure info {reasons}"
+        )
+
+
+def timestamp_response_status(response_der: bytes) -> ResponseStatus:
+    """Read a DER TimeStampResp (nothing verified); :class:`CryptoError` if it is not one."""
     try:
         status_der, token_der = _response_parts(response_der)
         status_info = tsp.PKIStatusInfo.load(status_der, strict=True)
-        status = status_info["status"].native
-        texts = status_info["status_string"].native or []
-        fail_info = status_info["fail_info"].native
+        status = str(status_info["status"].native)
+        texts = tuple(status_info["status_string"].native or [])
+        fail_info = tuple(sorted(status_info["fail_info"].native or ()))
         if token_der is not None:
             _ = cms.ContentInfo.load(token_der, strict=True)["content_type"].native
     except _ASN1_ERRORS as exc:
         raise CryptoError(f"not a DER RFC 3161 TimeStampResp: {exc}") from None
-    if status not in ("granted", "granted_with_mods"):
-        reasons = ", ".join(sorted(fail_info)) if fail_info else "none given"
-        raise CryptoError(
-            f"timestamp not granted: status {status}, text {'; '.join(texts) or '(none)'}, "
-            f"failure info {reasons}"
-        )
-    if token_der is None:
+    return ResponseStatus(status, texts, fail_info, token_der)
+
+
+def timestamp_token_from_response(response_der: bytes) -> bytes:
+    """The TimeStampToken (DER ContentInfo) of a granted response, else :class:`CryptoError`."""
+    answer = timestamp_response_status(response_der)
+    if not answer.granted:
+        raise CryptoError(f"timestamp not granted: {answer.describe()}")
+    if answer.token is None:
         raise CryptoError("timestamp response is granted but carries no token")
-    return token_der
+    return answer.token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What a TimeStampToken's TSTInfo says, read without verifying anything: for a client's
+    checks of the answer to its own query (RFC 3161 §2.4.2), never for trusting a time."""
+
+    hash_algorithm: str
+    imprint: bytes
+    nonce: int | None
+    policy: str
+    gen_time: datetime
+    carries_certificates: bool
+
+
+def timestamp_token_info(token_der: bytes) -> TokenInfo:
+    """Read a TimeStampToken's TSTInfo; :class:`CryptoError` if it is not one."""
+    try:
+        content_info = cms.ContentInfo.load(token_der, strict=True)
+        signed_data = content_info["content"]
+        encap = signed_data["encap_content_info"]
+        if encap["content_type"].native != "tst_info":
+            raise CryptoError("timestamp token does not encapsulate a TSTInfo")
+        tst_info = tsp.TSTInfo.load(bytes(encap["content"].contents), strict=True)
+        imprint = tst_info["message_imprint"]
+        return TokenInfo(
+            hash_algorithm=str(imprint["hash_algorithm"]["algorithm"].native),
+            imprint=bytes(imprint["hashed_message"].native),
+            nonce=tst_info["nonce"].native,
+            policy=str(tst_info["policy"].dotted),
+            gen_time=_utc(tst_info["gen_time"].native),
+            carries_certificates=not isinstance(signed_data["certificates"], core.Void)
+            and len(signed_data["certificates"]) > 0,
+        )
+    except CryptoError:
+        raise
+    except _ASN1_ERRORS as exc:
+        raise CryptoError(f"timestamp token is malformed: {exc}") from None
 
 
 def _response_parts(response_der: bytes) -> tuple[bytes, bytes | None]:
@@ -369,14 +432,17 @@ def verify_timestamp_token(
     digest: bytes,
     ca_cert: x509.Certificate,
     hash_algorithm: str = "sha256",
+    tsa_certificates: Sequence[x509.Certificate] = (),
 ) -> datetime:
     """Verify a timestamp token (or full response) offline and return its genTime (UTC).
 
     Checks that the token imprints ``digest`` under our policy, that the messageDigest attribute
-    matches the TSTInfo, that the signature over the signed attributes verifies with the embedded
-    TSA certificate, that the ESS signing-certificate-v2 names that certificate, and that the
-    certificate is a ``tsa`` certificate of the instance CA valid at genTime. :class:`CryptoError`
-    names the first failed check.
+    matches the TSTInfo, that the signature over the signed attributes verifies with the TSA
+    certificate (the one embedded, or for a token made without ``certReq`` the one of
+    ``tsa_certificates`` that the signer identifier names, ZB-STD-002 §10.5), that the ESS
+    signing-certificate-v2 names that certificate, and that the certificate is a ``tsa``
+    certificate of the instance CA valid at genTime. :class:`CryptoError` names the first failed
+    check.
     """
     _check_crypto_digest(digest, hash_algorithm)
     token = _token_der(token_der)
@@ -425,7 +491,7 @@ def verify_timestamp_token(
             )
             if choice.name == "certificate"
         ]
-        tsa_cert = _find_signer(sid, embedded)
+        tsa_cert = _find_signer(sid, [*embedded, *tsa_certificates])
         content_types = [value.native for value in attributes.get("content_type", [])]
         message_digests = [bytes(value.native) for value in attributes.get("message_digest", [])]
         ess_values = list(attributes.get("signing_certificate_v2", []))
@@ -492,7 +558,10 @@ def _find_signer(
     sid: cms.SignerIdentifier, certificates: list[x509.Certificate]
 ) -> x509.Certificate:
     if not certificates:
-        raise CryptoError("timestamp token carries no TSA certificate (request it with certReq)")
+        raise CryptoError(
+            "timestamp token carries no TSA certificate and none was given (request it with "
+            "certReq, or pass the global configuration's tsa_certificates)"
+        )
     for cert in certificates:
         if sid.name == "issuer_and_serial_number":
             wanted = sid.chosen
