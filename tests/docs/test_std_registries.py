@@ -847,7 +847,7 @@ async def change_versions(scenario: Scenario, out: Outcome, schema: dict[str, An
 async def publish_services(scenario: Scenario, out: Outcome) -> None:
     RecordingGateway.calls = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(publishing, "Gateway", RecordingGateway)
+        patch.setattr(publishing, "gateway", RecordingGateway)
         await publishing.publish(
             scenario.settings, scenario.opened.sessions, scenario.schemas, "people"
         )

@@ -213,7 +213,7 @@ async def publish_registries(
             await publishing.publish(settings, opened.sessions, schemas, code)
     finally:
         await opened.engine.dispose()
-    async with publishing.Gateway(settings) as gateway:
+    async with publishing.gateway(settings) as gateway:
         for code in codes:
             for reader in READERS.get(code, ()):
                 for method, path in READ_ENDPOINTS:

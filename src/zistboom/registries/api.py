@@ -7,7 +7,6 @@ Routes parse and identify the caller, then call ``service.py``; their answers ar
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,17 +14,15 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi import Path as InPath
-from fastapi.security import APIKeyHeader
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zistboom.core import exchange as xr
-from zistboom.core import identifiers
+from zistboom.core import backend, identifiers
 from zistboom.core.database import transaction
-from zistboom.core.errors import PermissionDeniedError, ValidationError
+from zistboom.core.errors import ValidationError
 from zistboom.core.identifiers import SubsystemId, parse_client_header
 from zistboom.core.problems import problem_responses
-from zistboom.registries import publishing, service
+from zistboom.registries import service
 from zistboom.registries.api_models import (
     ExistsAnswer,
     PersonalDataUsage,
@@ -79,36 +76,22 @@ async def _body(request: Request) -> Any:
 
 # --- who is calling: the gateway, on behalf of a client ---------------------------------------
 
-# Declared as a security scheme, so the document says which routes need it; the refusal (403
-# with problem details) stays _through_gateway's.
-_gateway_secret = APIKeyHeader(
-    name="X-Zistboom-Gateway-Secret",
-    scheme_name="GatewaySecret",
-    auto_error=False,
-    description=(
-        f"the secret the agency's gateway sends with every call (DATA_DIR/"
-        f"{publishing.SECRET_FILE}); calls from anywhere else are refused"
-    ),
-)
 
-
-def _through_gateway(
-    request: Request, presented: Annotated[str | None, Depends(_gateway_secret)]
-) -> None:
-    """A call that does not come from the gateway (its address and its secret) is refused
-    before anything else of it is read."""
+def _behind_gateway(request: Request) -> backend.BehindGateway:
     state = state_of(request)
-    host = request.client.host if request.client else ""
-    if host not in state.settings.gateway_hosts or not hmac.compare_digest(
-        (presented or "").encode(), state.gateway_secret.encode()
-    ):
-        raise PermissionDeniedError(
-            "this registry answers only calls that come through its own gateway "
-            "(ZB-STD-006 §3.2): call it at /r1/… on your gateway",
-            field=xr.GATEWAY_SECRET,
-        )
+    return backend.BehindGateway(state.settings.gateway_hosts, state.gateway_secret)
 
 
+# A call that does not come from the gateway (its address and its secret) is refused before
+# anything else of it is read.
+_through_gateway = backend.through_gateway(
+    _behind_gateway,
+    refusal=(
+        "this registry answers only calls that come through its own gateway "
+        "(ZB-STD-006 §3.2): call it at /r1/… on your gateway"
+    ),
+    who="the agency's gateway",
+)
 Through = Annotated[None, Depends(_through_gateway)]
 # Optional parameters: absent, or text (never null, which a header or query cannot carry).
 OptionalText = str | SkipJsonSchema[None]

@@ -3,23 +3,20 @@ agency's registry subsystem (service code = the registry's code, backend = this 
 ``/data/<code>``, endpoints from the generated OpenAPI of every published version, kind
 ``base-registry``), beside two services of the registry service itself:
 ``personal-data-usage`` and ``registry-database``. Publishing registers or updates them through
-the gateway's management API (never hand-edited files), with the backend secret, and publishes
-them to central's catalogue. Access rights stay the gateway operator's to grant."""
+the gateway's management API (``core/backend.py``'s client; never hand-edited files), with the
+backend secret, and publishes them to central's catalogue. Access rights stay the gateway
+operator's to grant."""
 
 from __future__ import annotations
 
 import logging
-import re
-from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zistboom.core.accreditation import Requirement
+from zistboom.core import backend
 from zistboom.core.database import transaction
-from zistboom.core.errors import ConfigurationError, NotFoundError, ZistboomError
-from zistboom.core.tokens import ensure_token_file
+from zistboom.core.errors import NotFoundError
 from zistboom.registries import repository, service
 from zistboom.registries.openapi import data_api_openapi, database_api_openapi, usage_api_openapi
 from zistboom.registries.settings import RegistrySettings
@@ -28,16 +25,7 @@ log = logging.getLogger("zistboom.registries.publishing")
 USAGE_SERVICE = "personal-data-usage"
 DATABASE_SERVICE = "registry-database"
 BASE_REGISTRY = "base-registry"
-SECRET_FILE = "gateway-secret"  # noqa: S105 (a file name)
-SECRET = re.compile(r"[!-~]{32,256}")
-
-
-class GatewayRefused(ZistboomError):
-    """The agency's gateway refused to register a registry's service."""
-
-    status = 502
-    code = "gateway-refused"
-    title = "The gateway refused the registration"
+SECRET_FILE = backend.SECRET_FILE
 
 
 async def registry_openapi(
@@ -65,104 +53,16 @@ async def registry_openapi(
 
 def gateway_secret(settings: RegistrySettings) -> str:
     """The secret the gateway sends with every call (created on first use, 0600)."""
-    # The gateway takes 32 to 256 visible characters (ZB-STD-004 §7.5).
-    secret = ensure_token_file(settings.data_dir / SECRET_FILE, field="gateway_secret", minimum=32)
-    if not SECRET.fullmatch(secret):
-        raise ConfigurationError(
-            f"{settings.data_dir / SECRET_FILE} must hold 32 to 256 visible ASCII characters "
-            "(what the gateway accepts); delete it to get a new one",
-            field="gateway_secret",
-        )
-    return secret
+    return backend.gateway_secret(settings.data_dir)
 
 
-class Gateway:
-    """The agency gateway's management API, on loopback, with its admin token."""
-
-    def __init__(self, settings: RegistrySettings) -> None:
-        if not settings.gateway_admin_url or not settings.gateway_admin_token_file:
-            raise ConfigurationError(
-                "publishing needs ZB_GATEWAY_ADMIN_URL and ZB_GATEWAY_ADMIN_TOKEN_FILE "
-                "(the agency gateway's management API and its admin-token file)",
-                field="gateway_admin_url",
-            )
-        token = Path(settings.gateway_admin_token_file).read_text().strip()
-        self.client = httpx.AsyncClient(
-            base_url=settings.gateway_admin_url.rstrip("/") + "/api/v1",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        self.subsystem = f"{settings.member_id}/{settings.subsystem}"
-
-    async def __aenter__(self) -> Gateway:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.client.aclose()
-
-    async def ensure_client(self) -> None:
-        response = await self.client.get(f"/clients/{self.subsystem}")
-        if response.status_code == 404:
-            response = await self.client.post("/clients", json={"subsystem_id": self.subsystem})
-        _check(response, f"the client {self.subsystem}")
-
-    async def put_service(self, code: str, fields: dict[str, Any]) -> None:
-        """Add the service, or update it to ``fields`` when it exists."""
-        path = f"/services/{self.subsystem}/{code}"
-        existing = await self.client.get(path)
-        if existing.status_code == 404:
-            response = await self.client.post(
-                "/services", json={"subsystem_id": self.subsystem, "code": code, **fields}
-            )
-        else:
-            _check(existing, f"service {code}")
-            response = await self.client.patch(path, json=fields)
-        _check(response, f"service {code}")
-
-    async def publish_to_catalogue(self, code: str) -> bool:
-        response = await self.client.post(f"/services/{self.subsystem}/{code}/publish")
-        if response.status_code >= 400:
-            log.warning("service %s not published to the catalogue: %s", code, response.text)
-            return False
-        return True
-
-    async def grant(
-        self,
-        code: str,
-        subsystem: str,
-        method: str | None = None,
-        path: str | None = None,
-        *,
-        requirement: Requirement | None = None,
-    ) -> None:
-        """An access right to the service (or one endpoint of it), held only while the client
-        is accredited when ``requirement`` is given; one that exists is kept."""
-        body: dict[str, Any] = {"subject_kind": "subsystem", "subject": subsystem}
-        if method is not None and path is not None:
-            body.update(method=method, path=path)
-        if requirement is not None:
-            body["accreditation"] = {
-                "ecosystem": requirement.ecosystem,
-                "kind": requirement.kind,
-                "level": requirement.level,
-            }
-        response = await self.client.post(f"/services/{self.subsystem}/{code}/access", json=body)
-        if response.status_code != 409:
-            _check(response, f"the access right of {subsystem} to {code}")
-
-    async def remove_service(self, code: str) -> None:
-        response = await self.client.delete(f"/services/{self.subsystem}/{code}")
-        if response.status_code not in (204, 404):
-            _check(response, f"service {code}")
-
-
-def _check(response: httpx.Response, what: str) -> None:
-    if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise GatewayRefused(f"the gateway refused {what}: {response.status_code} {detail}")
+def gateway(settings: RegistrySettings) -> backend.Gateway:
+    """The agency gateway's management API, acting on the registry subsystem."""
+    return backend.Gateway(
+        admin_url=settings.gateway_admin_url,
+        admin_token_file=settings.gateway_admin_token_file,
+        subsystem=f"{settings.member_id}/{settings.subsystem}",
+    )
 
 
 async def publish(
@@ -189,9 +89,9 @@ async def publish(
         )
     base, secret = settings.base_url, gateway_secret(settings)
     ecosystem = registry.ecosystem
-    async with Gateway(settings) as gateway:
-        await gateway.ensure_client()
-        await gateway.put_service(
+    async with gateway(settings) as agency_gateway:
+        await agency_gateway.ensure_client()
+        await agency_gateway.put_service(
             code,
             {
                 "backend_url": f"{base}/data/{code}",
@@ -203,7 +103,7 @@ async def publish(
                 "backend_secret": secret,
             },
         )
-        await gateway.put_service(
+        await agency_gateway.put_service(
             USAGE_SERVICE,
             {
                 "backend_url": f"{base}/data/MyPersonalDataUsage",
@@ -215,7 +115,7 @@ async def publish(
                 "backend_secret": secret,
             },
         )
-        await gateway.put_service(
+        await agency_gateway.put_service(
             DATABASE_SERVICE,
             {
                 "backend_url": f"{base}/database-api",
@@ -227,11 +127,11 @@ async def publish(
             },
         )
         if catalogue:
-            await gateway.publish_to_catalogue(code)
+            await agency_gateway.publish_to_catalogue(code)
 
 
 async def withdraw(settings: RegistrySettings, code: str) -> None:
     if not settings.gateway_admin_url:
         return
-    async with Gateway(settings) as gateway:
-        await gateway.remove_service(code)
+    async with gateway(settings) as agency_gateway:
+        await agency_gateway.remove_service(code)

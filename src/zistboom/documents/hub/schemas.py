@@ -1,0 +1,192 @@
+"""The bodies and answers of the hub's APIs (exchange services, public API, management), as
+pydantic models: one definition per shape, which the OpenAPI documents state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from zistboom.core import identifiers
+from zistboom.core.trustlist import Level
+
+TYPE_CODE = r"^[a-z][a-z0-9-]{0,63}$"
+BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
+COMPACT_JWS = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+HOLDER_ID = r"^(?:IR[0-9]{10}|FN[0-9]{6,20}|[0-9]{11})$"
+Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
+Base64 = Annotated[str, Field(pattern=BASE64, description="standard base64 (RFC 4648 §4)")]
+MemberIdText = Annotated[
+    str,
+    Field(
+        pattern=identifiers.MEMBER_ID_PATTERN,
+        json_schema_extra={"format": identifiers.MEMBER_ID_FORMAT},
+        description="a member, INSTANCE/CLASS/CODE",
+    ),
+]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --- document types ---------------------------------------------------------------------------
+
+
+class TypeRequirement(_Closed):
+    """The accreditation an issuer needs: to issue ``kind`` in ``ecosystem`` at ``level``."""
+
+    ecosystem: Text
+    kind: Text
+    level: Level
+
+
+class RegistryMapping(_Closed):
+    """How an issuer pulls the subject from its own base registry."""
+
+    code: Text
+    version: Text
+    key_field: Text
+    fields: dict[str, str] = Field(min_length=1, description="subject field → registry field")
+
+
+class DocumentTypeBody(_Closed):
+    """A document type as registered (and as served)."""
+
+    code: Annotated[str, Field(pattern=TYPE_CODE)]
+    name_fa: Text
+    name_en: Text
+    ecosystem: Text
+    """The issuing ecosystem, or ``national``."""
+    requirement: TypeRequirement
+    default_validity_days: int | None = Field(
+        ge=1, description="how long a document is valid by default, in days; null: no end"
+    )
+    json_schema: dict[str, Any] = Field(
+        alias="schema",
+        description="JSON Schema (Draft 2020-12) of the subject fields, without the subject id",
+    )
+    template_fa: str = ""
+    template_en: str = ""
+    registry: RegistryMapping | None = None
+
+
+# --- deposits and status lists (the documents service) ----------------------------------------
+
+
+class Deposit(_Closed):
+    """A document an issuer deposits into its holder's locker."""
+
+    credential: Annotated[str, Field(pattern=COMPACT_JWS, description="the VC-JWT")]
+    timestamp_token: Base64 = Field(
+        alias="timestampToken",
+        description="the RFC 3161 TimeStampToken (DER, base64) over the VC-JWT's signature",
+    )
+    qr: str | None = Field(default=None, pattern=r"^ZB1:", description="the QR text, ZB1:…")
+    pdf: Base64 | None = Field(default=None, description="the signed PDF, base64")
+
+
+class Deposited(_Closed):
+    id: str
+    holder: str
+    type: str
+    issued_at: datetime = Field(alias="issuedAt", description="the trusted time of issue")
+    pull_link: str = Field(alias="pullLink")
+
+
+class StatusListHeld(_Closed):
+    list_id: str = Field(alias="listId")
+    purpose: str
+    valid_from: datetime = Field(alias="validFrom")
+    valid_until: datetime = Field(alias="validUntil")
+    replaced: bool = Field(description="whether it replaced a list held before")
+
+
+# --- lockers and shares -----------------------------------------------------------------------
+
+
+class LockerDocument(_Closed):
+    """A document in a locker, without its artefacts."""
+
+    id: str
+    type: str
+    type_name_fa: str
+    type_name_en: str
+    issuer: str
+    holder: str
+    issued_at: datetime
+    valid_from: datetime
+    valid_until: datetime | None
+    pull_link: str
+    has_qr: bool
+    has_pdf: bool
+
+
+class LockerDocumentFull(LockerDocument):
+    """A document with its artefacts, as deposited."""
+
+    credential: str
+    timestamp_token: str = Field(description="base64 DER")
+    qr: str | None
+    pdf: str | None = Field(description="base64")
+
+
+class LockerPage(_Closed):
+    documents: list[LockerDocument]
+
+
+class ShareRequest(_Closed):
+    """A holder's consent: ``recipient`` may fetch ``document_id`` for ``purpose`` until
+    ``expires_at`` (at most the hub's ``max_share_days`` ahead)."""
+
+    document_id: Annotated[str, Field(min_length=1, max_length=64)]
+    recipient: MemberIdText
+    purpose: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+    expires_at: AwareDatetime
+
+
+class ShareOut(_Closed):
+    id: str
+    document_id: str
+    document_type: str
+    holder: str
+    recipient: str
+    purpose: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    state: Literal["active", "expired", "revoked"]
+    consent: str = Field(
+        description="the consent record: a compact JWS (typ zb-consent+jws) signed by the hub's "
+        "doc key, x5c to the instance CA"
+    )
+
+
+class SharePage(_Closed):
+    shares: list[ShareOut]
+
+
+class SharedDocument(_Closed):
+    """What a share's recipient fetches: the consent and the document's artefacts."""
+
+    share: ShareOut
+    document: LockerDocumentFull
+
+
+class AccessEventOut(_Closed):
+    id: int
+    document_id: str | None
+    kind: Literal["issued", "shared", "share-revoked", "fetched", "verified", "listed"]
+    actor: str
+    user_id: str | None
+    purpose: str | None
+    share_id: str | None
+    at: datetime
+
+
+class AccessEventPage(_Closed):
+    events: list[AccessEventOut]
+    next_before: int | None = Field(
+        description="pass as before= for the next (older) page; null when there is none"
+    )
