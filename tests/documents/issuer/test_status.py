@@ -10,14 +10,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from documents.issuer.issuer_world import T0, InstancePki, member_id
-from zistboom.core.crypto import jws, x509
 from zistboom.core.database import transaction
 from zistboom.core.errors import ConflictError, NotFoundError
 from zistboom.documents.issuer import allocation, repository, status
@@ -26,7 +23,8 @@ from zistboom.documents.issuer.models import IssuedDocument, StatusListBits
 from zistboom.documents.issuer.settings import IssuerSettings
 from zistboom.documents.issuer.signing import DocumentSigner
 from zistboom.documents.issuer.status import StatusUpdate
-from zistboom.documents.statuslist import MIN_SIZE, StatusBits
+from zistboom.documents.statuslist import MIN_SIZE, ParsedStatusList, parse_status_list
+from zistboom.documents.vc import verify_signature
 
 HUB = "https://hub.example"
 REVOKE = StatusUpdate("revocation", True)
@@ -92,22 +90,19 @@ class Issuer:
         assert row is not None
         return row.state
 
-    def signed_list(self, row: StatusListBits) -> dict[str, Any]:
-        """The row's list credential, its signature checked with the document-signing key."""
+    def signed_list(self, row: StatusListBits) -> ParsedStatusList:
+        """The row's list credential, its signature checked, signed by the document key."""
         assert row.credential is not None
-        header, payload = jws.verify_jws(
-            row.credential, x509.certificate_public_key(self.signer.certificate)
-        )
-        assert header["typ"] == "vc+jwt"
-        claims: dict[str, Any] = orjson.loads(payload)
-        return claims
+        parsed = parse_status_list(row.credential)
+        verify_signature(parsed)
+        assert parsed.leaf == self.signer.certificate
+        return parsed
 
     async def bit(self, document: IssuedDocument, purpose: str) -> bool:
         """The document's bit in the list credential as signed (not merely as stored)."""
-        claims = self.signed_list(await self.bits_row(document, purpose))
-        assert claims["credentialSubject"]["statusPurpose"] == purpose
-        bits = StatusBits.decode(claims["credentialSubject"]["encodedList"])
-        return bits.get(document.status_index)
+        parsed = self.signed_list(await self.bits_row(document, purpose))
+        assert parsed.purpose == purpose
+        return parsed.bits.get(document.status_index)
 
 
 @pytest.fixture
@@ -151,14 +146,12 @@ async def test_the_signed_list_names_its_url_issuer_and_two_days_of_validity(
     document = await issuer.document()
     await issuer.change(document, REVOKE)
     row = await issuer.bits_row(document, "revocation")
-    claims = issuer.signed_list(row)
+    parsed = issuer.signed_list(row)
     async with transaction(issuer.sessions) as session:
         listed = await repository.list_by_number(session, document.list_number)
-    url = f"{HUB}/status-lists/{listed.list_id}/revocation"
-    assert claims["id"] == url
-    assert "BitstringStatusListCredential" in claims["type"]
-    issuer_id = claims["issuer"] if isinstance(claims["issuer"], str) else claims["issuer"]["id"]
-    assert issuer_id == "urn:zb:member:" + issuer.signer.member_id
+    assert parsed.list_url == f"{HUB}/status-lists/{listed.list_id}/revocation"
+    assert parsed.issuer_member == issuer.signer.member_id
+    assert (parsed.valid_from, parsed.valid_until) == (T0, T0 + timedelta(days=2))
     assert row.valid_until == T0 + timedelta(days=2)
     assert await issuer.bit(document, "revocation") is True
 
@@ -242,3 +235,16 @@ async def test_lists_are_signed_again_within_a_day_of_their_end(issuer: Issuer) 
 
 async def _never_called(list_id: str, purpose: str, credential: str) -> None:
     raise AssertionError("renew_due publishes nothing")
+
+
+async def test_two_changes_within_a_second_sign_lists_of_increasing_valid_from(
+    issuer: Issuer,
+) -> None:
+    """The hub takes a list only when its validFrom is later than the one it holds."""
+    document = await issuer.document()
+    await issuer.change(document, SUSPEND, at=T0)
+    first = issuer.signed_list(await issuer.bits_row(document, "suspension"))
+    await issuer.change(document, REINSTATE, at=T0 + timedelta(milliseconds=300))
+    second = issuer.signed_list(await issuer.bits_row(document, "suspension"))
+    assert second.valid_from == first.valid_from + timedelta(seconds=1)
+    assert second.bits.get(document.status_index) is False

@@ -15,10 +15,10 @@ import httpx
 from fastapi import FastAPI
 
 from zistboom import __version__
+from zistboom.core import backend
 from zistboom.core import globalconf as gc
 from zistboom.core.problems import install_problem_handlers
 from zistboom.documents.issuer import api
-from zistboom.documents.issuer.backend import gateway_secret
 from zistboom.documents.issuer.database import open_database
 from zistboom.documents.issuer.exchange import ExchangeClient
 from zistboom.documents.issuer.hub import HubClient
@@ -56,8 +56,9 @@ def create_app(
             settings, opened.sessions, signer, trust, exchange, hub, tsa_http, clock=clock
         )
         app.state.issuer = issuer
-        app.state.gateway_secret = gateway_secret(settings)
-        app.state.gateway_hosts = settings.gateway_hosts
+        app.state.behind_gateway = backend.BehindGateway(
+            settings.gateway_hosts, backend.gateway_secret(settings.data_dir)
+        )
         background = asyncio.create_task(issuer.run_background(), name="issuer-background")
         log.info("issuer of %s ready at %s:%s", settings.member_id, settings.host, settings.port)
         try:

@@ -10,10 +10,10 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from zistboom.core.backend import SECRET_FILE
 from zistboom.core.errors import ZistboomError
 from zistboom.core.logs import configure_logging
 from zistboom.documents.issuer import setup
-from zistboom.documents.issuer.backend import SECRET_FILE
 from zistboom.documents.issuer.settings import IssuerSettings
 
 app = typer.Typer(help="An agency's issuer service: signs documents with the agency's own key.")

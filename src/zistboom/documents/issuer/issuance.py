@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,11 +42,9 @@ from zistboom.documents.issuer.hub import DocumentType, HubClient
 from zistboom.documents.issuer.models import IssuedDocument
 from zistboom.documents.issuer.settings import IssuerSettings
 from zistboom.documents.issuer.signing import DocumentSigner
-from zistboom.documents.issuer.status import list_url
 from zistboom.documents.issuer.trust import TrustSources
 
 log = logging.getLogger("zistboom.documents.issuer.issuance")
-VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +73,6 @@ class Issued:
     pull_link: str
 
 
-def pascal(code: str) -> str:
-    """``birth-certificate-extract`` → ``BirthCertificateExtract`` (the credential's type)."""
-    return "".join(part.capitalize() for part in code.split("-"))
-
-
 def type_code_of(types: list[str]) -> str:
     """The type code among a VC API ``type`` list, in either spelling."""
     named = [t for t in types if t not in ("VerifiableCredential", "ZbDocument")]
@@ -89,9 +81,11 @@ def type_code_of(types: list[str]) -> str:
             "type must name one document type beside VerifiableCredential", field="/credential/type"
         )
     name = named[0]
-    if name[:1].isupper():
-        return "-".join(_words(name))
-    return name
+    code = "-".join(_words(name)) if name[:1].isupper() else name
+    try:
+        return profile.validate_type_code(code)
+    except ValidationError as error:
+        raise ValidationError(error.detail, field="/credential/type") from error
 
 
 def _words(name: str) -> list[str]:
@@ -102,10 +96,6 @@ def _words(name: str) -> list[str]:
             current = ""
         current += char.lower()
     return [*words, current]
-
-
-def _instant(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _b64(data: bytes) -> str:
@@ -197,7 +187,7 @@ class Issuance:
         valid_until = self._valid_until(document_type, now, request.valid_until)
         self.check_accreditation(requirement, now, when="now")
 
-        credential_id = f"urn:uuid:{uuid.uuid4()}"
+        credential_id = profile.new_credential_id()
         async with transaction(self.sessions) as session:
             entry = await allocation.allocate(
                 session,
@@ -213,7 +203,7 @@ class Issuance:
             token, issued_at = await self._timestamp(credential)
             step = "the accreditation check at the time of issue"
             self.check_accreditation(
-                requirement, issued_at, when=f"at the time of issue {_instant(issued_at)}"
+                requirement, issued_at, when=f"at the time of issue {profile.rfc3339(issued_at)}"
             )
             step = "the QR"
             qr_text = await self._qr(
@@ -256,7 +246,8 @@ class Issuance:
         if asked is not None:
             if asked <= valid_from:
                 raise ValidationError(
-                    f"validUntil {_instant(asked)} is not after validFrom {_instant(valid_from)}",
+                    f"validUntil {profile.rfc3339(asked)} is not after validFrom "
+                    f"{profile.rfc3339(valid_from)}",
                     field="/options/validUntil",
                 )
             return asked.replace(microsecond=0)
@@ -273,45 +264,21 @@ class Issuance:
         valid_from: datetime,
         valid_until: datetime | None,
     ) -> dict[str, Any]:
-        hub_url = self.settings.hub_url
-        conf_member = self.trust.conf.member(self.settings.member_id)
-        issuer: dict[str, Any] = {"id": profile.ISSUER_URN + self.settings.member_id}
-        if conf_member is not None:
-            issuer["name"] = conf_member.name_fa
-        statuses = []
-        for purpose in ("revocation", "suspension"):
-            url = list_url(hub_url, entry.list_id, purpose)
-            statuses.append(
-                {
-                    "id": f"{url}#{entry.status_index}",
-                    "type": "BitstringStatusListEntry",
-                    "statusPurpose": purpose,
-                    "statusListIndex": str(entry.status_index),
-                    "statusListCredential": url,
-                }
-            )
-        claims: dict[str, Any] = {
-            "@context": [VC_CONTEXT, profile.DOCUMENTS_CONTEXT],
-            "id": entry.credential_id,
-            "type": ["VerifiableCredential", "ZbDocument", pascal(document_type.code)],
-            "issuer": issuer,
-            "validFrom": _instant(valid_from),
-        }
-        if valid_until is not None:
-            claims["validUntil"] = _instant(valid_until)
-        claims.update(
-            {
-                "iat": int(valid_from.timestamp()),
-                "credentialSubject": {"id": profile.HOLDER_URN + holder, **subject},
-                "credentialSchema": {
-                    "id": self.hub.schema_url(document_type.code),
-                    "type": "JsonSchema",
-                },
-                "documentType": document_type.code,
-                "credentialStatus": statuses,
-            }
+        member = self.trust.conf.member(self.settings.member_id)
+        return vc.document_claims(
+            credential_id=entry.credential_id,
+            issuer_member=self.settings.member_id,
+            issuer_name=member.name_fa if member is not None else self.settings.member_id,
+            holder=holder,
+            type_code=document_type.code,
+            subject=subject,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            iat=valid_from,
+            hub_url=self.settings.hub_url,
+            list_id=entry.list_id,
+            status_index=entry.status_index,
         )
-        return claims
 
     async def _timestamp(self, credential: str) -> tuple[bytes, datetime]:
         """The TimeStampToken (certReq true) over the VC-JWT's signature, and its genTime."""
@@ -320,7 +287,13 @@ class Issuance:
         token = await timestamps.request_timestamp(
             self.trust.conf.central.tsa_url, imprint, cert_req=True, client=self.tsa_http
         )
-        return token, timestamps.trusted_time(token, imprint, self.trust.tsa_certificates())
+        issued_at = timestamps.trusted_time(
+            token,
+            imprint,
+            self.trust.tsa_certificates(),
+            ca_certificates=self.trust.ca_certificates(),
+        )
+        return token, issued_at
 
     async def _qr(
         self,

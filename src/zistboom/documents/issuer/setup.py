@@ -10,12 +10,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from zistboom.core import backend
 from zistboom.core import globalconf as gc
 from zistboom.core.crypto import keys, x509
 from zistboom.core.enrolment import enrol_certificate
 from zistboom.core.errors import ConfigurationError, GlobalConfError, ValidationError
 from zistboom.core.identifiers import MemberId, ServiceId, SubsystemId
-from zistboom.documents.issuer.backend import gateway_secret
 from zistboom.documents.issuer.settings import SETTINGS_FILE, IssuerSettings
 
 
@@ -117,7 +117,7 @@ async def init(given: SetupInput) -> IssuerSettings:
     _write(settings.certificate_path, x509.certificate_pem(certificate))
     _write(settings.chain_path, x509.chain_pem(chain))
     _write(settings.anchor_path, anchor.to_json())
-    gateway_secret(settings)
+    backend.gateway_secret(data_dir)
     settings.write()
     return settings
 

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,10 +31,10 @@ from zistboom.documents.issuer.models import (
     StatusListBits,
 )
 from zistboom.documents.issuer.signing import DocumentSigner
-from zistboom.documents.statuslist import StatusBits, status_list_credential
+from zistboom.documents.statuslist import VALIDITY, StatusBits, status_list_credential
 
 log = logging.getLogger("zistboom.documents.issuer.status")
-Purpose = Literal["revocation", "suspension"]
+Purpose = profile.StatusPurpose
 RENEW_WITHIN = timedelta(days=1)
 """A list credential is signed again when less than this is left of its validity."""
 
@@ -81,10 +80,6 @@ def _bits_for(state: str) -> dict[Purpose, bool]:
     return {"revocation": False, "suspension": state == "suspended"}
 
 
-def list_url(hub_url: str, list_id: str, purpose: str) -> str:
-    return f"{hub_url.rstrip('/')}/status-lists/{list_id}/{purpose}"
-
-
 def sign_bits(
     status_list: StatusList,
     bits_row: StatusListBits,
@@ -94,17 +89,25 @@ def sign_bits(
     at: datetime,
 ) -> None:
     """Sign the purpose's current bits as a ``BitstringStatusListCredential`` valid from
-    ``at`` (for two days), and keep it on the row as the revision to publish."""
+    ``at`` (for two days), and keep it on the row as the revision to publish.
+
+    Each credential's ``validFrom`` is later than the one before it, by a second if need be
+    (credential times are whole seconds): the hub takes a list only when it is newer than the
+    one it holds, so two changes within a second must still read as two."""
+    valid_from = at.replace(microsecond=0)
+    if bits_row.valid_until is not None:
+        valid_from = max(valid_from, bits_row.valid_until - VALIDITY + timedelta(seconds=1))
+    purpose: Purpose = "revocation" if bits_row.purpose == "revocation" else "suspension"
     claims = status_list_credential(
-        list_url=list_url(hub_url, status_list.list_id, bits_row.purpose),
-        issuer=profile.ISSUER_URN + signer.member_id,
-        purpose=bits_row.purpose,
+        list_url=profile.status_list_url(hub_url, status_list.list_id, purpose),
+        issuer=profile.issuer_urn(signer.member_id),
+        purpose=purpose,
         bits=StatusBits.decode(bits_row.encoded_list),
-        valid_from=at,
+        valid_from=valid_from,
     )
     bits_row.credential = signer.sign(claims)
     bits_row.signed_revision = bits_row.revision
-    bits_row.valid_until = datetime.fromisoformat(claims["validUntil"])
+    bits_row.valid_until = valid_from + VALIDITY
 
 
 async def change_status(

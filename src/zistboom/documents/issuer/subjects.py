@@ -13,8 +13,6 @@ from jsonschema.exceptions import (  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError as SchemaViolation
 
 from zistboom.core.errors import ValidationError
-from zistboom.core.identifiers import PersonId
-from zistboom.core.iran import validate_legal_entity_id
 from zistboom.documents import profile
 from zistboom.documents.issuer.hub import DocumentType
 
@@ -63,16 +61,11 @@ def validate_subject(document_type: DocumentType, subject: dict[str, Any], *, ba
 
 def validate_holder(holder: str, *, field: str = HOLDER) -> str:
     """A person (``IR`` + national code, ``FN`` + foreign national id) or a business (its
-    11-digit legal-entity id), with valid check digits."""
-    if holder[:2] in ("IR", "FN"):
-        return str(PersonId.parse(holder, field=field))
-    if holder.isdigit() and len(holder) == 11:
-        return validate_legal_entity_id(holder, field=field)
-    raise ValidationError(
-        f"holder {holder!r} is neither a person (IR + national code, FN + foreign national id) "
-        "nor a business (an 11-digit legal-entity id)",
-        field=field,
-    )
+    11-digit legal-entity id), with valid check digits; refusals name ``field``."""
+    try:
+        return profile.validate_holder_id(holder)
+    except ValidationError as error:
+        raise ValidationError(error.detail, field=field) from error
 
 
 def holder_of(subject: dict[str, Any], *, holder: str | None, subject_id: str | None) -> str:

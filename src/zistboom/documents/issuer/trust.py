@@ -70,6 +70,9 @@ class TrustSources:
     def tsa_certificates(self) -> list[cx509.Certificate]:
         return [x509.load_certificate(pem) for pem in self.conf.tsa_certificates]
 
+    def ca_certificates(self) -> list[cx509.Certificate]:
+        return [x509.load_certificate(pem) for pem in self.conf.ca_certificates]
+
     def index(self) -> TrustIndex:
         """The current trust list arranged for checks; :class:`TrustListRefused` when none is
         held or it is past its next update."""
