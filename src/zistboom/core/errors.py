@@ -82,6 +82,13 @@ class PermissionDeniedError(ZistboomError):
     title = "Not allowed"
 
 
+class CsrfRefusedError(PermissionDeniedError):
+    """A form sent without the CSRF token of its page, or with a forged one (web/csrf.py)."""
+
+    code = "csrf-refused"
+    title = "Form refused"
+
+
 class MethodNotAllowedError(ZistboomError):
     """A method the resource does not take; ``allow`` lists those it does (the Allow header)."""
 

@@ -1,4 +1,4 @@
-"""``zistboom documents …``: the issuer service (``issuer``), issuing a document through the
+"""``zistboom documents …``: the documents hub (``hub``), the issuer service (``issuer``), issuing a document through the
 exchange as one of the agency's information systems (``issue``), verifying one (``verify``)
 online at a hub or offline from a cache, and refreshing that cache (``cache refresh``)."""
 
@@ -15,9 +15,13 @@ from rich.console import Console
 
 from zistboom.core.errors import ValidationError, ZistboomError
 from zistboom.core.identifiers import ServiceId, parse_client_header
+from zistboom.documents.hub.cli import app as hub_app
 from zistboom.documents.issuer.cli import app as issuer_app
 
-app = typer.Typer(help="Verifiable documents: issuers, the hub, verification.")
+app = typer.Typer(
+    help="Verifiable documents: issuers, the hub, verification.", no_args_is_help=True
+)
+app.add_typer(hub_app, name="hub")
 app.add_typer(issuer_app, name="issuer")
 console = Console()
 err_console = Console(stderr=True)

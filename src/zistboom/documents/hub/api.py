@@ -23,6 +23,7 @@ from pydantic.json_schema import SkipJsonSchema
 from zistboom.core import backend, identifiers
 from zistboom.core.database import transaction
 from zistboom.core.problems import problem_responses
+from zistboom.documents import profile
 from zistboom.documents.hub import (
     access,
     deposits,
@@ -108,12 +109,13 @@ MessageIdHeader = Annotated[
 def _caller(
     _: Through,
     client: ClientHeader,
-    user_id: UserIdHeader = None,
-    purpose: PurposeHeader = None,
-    message_id: MessageIdHeader = None,
+    road_user_id: UserIdHeader = None,
+    road_purpose: PurposeHeader = None,
+    road_message_id: MessageIdHeader = None,
 ) -> Caller:
-    """The caller as the gateway vouches for it."""
-    return Caller.of(client, user_id=user_id, purpose=purpose, message_id=message_id)
+    """The caller as the gateway vouches for it (the parameters' names are not the headers'
+    own: ``purpose`` is also a path parameter of the status lists)."""
+    return Caller.of(client, user_id=road_user_id, purpose=road_purpose, message_id=road_message_id)
 
 
 GatewayCaller = Annotated[Caller, Depends(_caller)]
@@ -236,7 +238,7 @@ async def publish_status_list(
     request: Request,
     caller: GatewayCaller,
     list_id: Annotated[str, InPath(pattern=LIST_ID)],
-    purpose: Annotated[str, InPath(pattern=PURPOSE)],
+    purpose: Annotated[profile.StatusPurpose, InPath()],
 ) -> StatusListHeld:
     """Publish (or replace) a status list: a BitstringStatusListCredential signed by the
     calling member, served at this URL. It replaces the held list only when its validFrom is
@@ -266,9 +268,7 @@ async def list_documents(request: Request, acting: ActingFor) -> LockerPage:
     async with transaction(state.sessions) as session:
         found = await lockers.documents(session, acting, state.clock)
         names = await document_types.names(session)
-    return LockerPage(
-        documents=[locker_document(state, d, names[d.type_code]) for d in found]
-    )
+    return LockerPage(documents=[locker_document(state, d, names[d.type_code]) for d in found])
 
 
 @lockers_service.get("/lockers/documents/{document_id}", responses=LOCKER)
@@ -362,9 +362,7 @@ async def list_access_events(
 # --- the shared-documents service: recipients ---------------------------------------------------
 
 
-@shared_service.get(
-    "/shares/{share_id}/document", responses=problem_responses(403, 404, 410, 422)
-)
+@shared_service.get("/shares/{share_id}/document", responses=problem_responses(403, 404, 410, 422))
 async def fetch_shared(
     request: Request, caller: GatewayCaller, share_id: Annotated[str, InPath(max_length=64)]
 ) -> SharedDocument:

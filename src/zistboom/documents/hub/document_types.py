@@ -5,50 +5,21 @@ issued are checked against it (its schema, its accreditation), so a new rule is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
-from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
-from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zistboom.core.errors import ConflictError, NotFoundError, ValidationError
+from zistboom.core.errors import ConflictError, NotFoundError
 from zistboom.documents.hub import repository
 from zistboom.documents.hub.models import DocumentType
-from zistboom.documents.hub.schemas import DocumentTypeBody, RegistryMapping, TypeRequirement
 from zistboom.documents.hub.service import Clock
+from zistboom.documents.types import DocumentTypeDefinition, RegistryMapping, TypeRequirement
 
 SEED = "seed"
 OPERATOR = "operator"
 
 
-def schema_url(hub_url: str, code: str) -> str:
-    """Where the type's subject schema is served (a document's ``credentialSchema.id``)."""
-    return f"{hub_url.rstrip('/')}/api/v1/document-types/{code}/schema"
-
-
-def check_schema(schema: dict[str, Any]) -> None:
-    """A subject schema is a JSON Schema 2020-12 of an object, without the subject's ``id``
-    (the credential carries it beside the subject fields)."""
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as error:
-        pointer = "/schema/" + "/".join(str(part) for part in error.absolute_path)
-        raise ValidationError(
-            f"the subject schema is not a JSON Schema 2020-12: {error.message}",
-            field=pointer.rstrip("/"),
-        ) from None
-    if schema.get("type") != "object":
-        raise ValidationError('the subject schema must be of "type": "object"', field="/schema")
-    if "id" in schema.get("properties", {}):
-        raise ValidationError(
-            "the subject schema must not declare 'id': the credential's subject id is the holder",
-            field="/schema/properties/id",
-        )
-
-
-def as_body(row: DocumentType) -> DocumentTypeBody:
-    return DocumentTypeBody(
+def definition_of(row: DocumentType) -> DocumentTypeDefinition:
+    return DocumentTypeDefinition(
         code=row.code,
         name_fa=row.name_fa,
         name_en=row.name_en,
@@ -69,9 +40,10 @@ def as_body(row: DocumentType) -> DocumentTypeBody:
 
 
 async def register(
-    session: AsyncSession, body: DocumentTypeBody, *, by: str, clock: Clock
+    session: AsyncSession, body: DocumentTypeDefinition, *, by: str, clock: Clock
 ) -> DocumentType:
-    check_schema(body.json_schema)
+    """Register a type (its definition checked when it was parsed: schema, templates,
+    mapping)."""
     if await repository.document_type(session, body.code) is not None:
         raise ConflictError(
             f"document type {body.code!r} is registered already; a type never changes (documents "
@@ -100,22 +72,14 @@ async def register(
 
 
 async def seed(
-    session: AsyncSession, definitions: Iterable[dict[str, Any]], clock: Clock
+    session: AsyncSession, definitions: Iterable[DocumentTypeDefinition], clock: Clock
 ) -> list[str]:
     """Register the seeded types not registered yet; the codes added."""
     added = []
-    for index, definition in enumerate(definitions):
-        try:
-            body = DocumentTypeBody.model_validate(definition)
-        except PydanticValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise ValidationError(
-                f"seeded type #{index}: {where}: {first['msg']}", field=where
-            ) from None
-        if await repository.document_type(session, body.code) is None:
-            await register(session, body, by=SEED, clock=clock)
-            added.append(body.code)
+    for definition in definitions:
+        if await repository.document_type(session, definition.code) is None:
+            await register(session, definition, by=SEED, clock=clock)
+            added.append(definition.code)
     return added
 
 

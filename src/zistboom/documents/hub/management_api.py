@@ -15,8 +15,8 @@ from zistboom.core.database import transaction
 from zistboom.core.errors import AuthenticationError, PermissionDeniedError
 from zistboom.core.problems import problem_responses
 from zistboom.documents.hub import document_types
-from zistboom.documents.hub.schemas import DocumentTypeBody
 from zistboom.documents.hub.state import state_of
+from zistboom.documents.types import DocumentTypeDefinition
 
 # Declared as a security scheme; the refusal (401 with problem details) stays _admin's.
 _bearer = HTTPBearer(
@@ -54,11 +54,11 @@ management = APIRouter(prefix="/api/v1/admin", tags=["management"], dependencies
     response_model_by_alias=True,
     responses=problem_responses(401, 403, 409, 422),
 )
-async def register_type(request: Request, body: DocumentTypeBody) -> DocumentTypeBody:
+async def register_type(request: Request, body: DocumentTypeDefinition) -> DocumentTypeDefinition:
     """Register another document type (409 if its code is taken: a type never changes)."""
     state = state_of(request)
     async with transaction(state.sessions) as session:
         row = await document_types.register(
             session, body, by=document_types.OPERATOR, clock=state.clock
         )
-        return document_types.as_body(row)
+        return document_types.definition_of(row)

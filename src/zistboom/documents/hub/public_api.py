@@ -13,10 +13,11 @@ from fastapi import Path as InPath
 
 from zistboom.core.database import transaction
 from zistboom.core.problems import problem_responses
+from zistboom.documents import profile
 from zistboom.documents.hub import document_types, status_lists
 from zistboom.documents.hub.api import LIST_ID, PURPOSE, VC_JWT
-from zistboom.documents.hub.schemas import TYPE_CODE, DocumentTypeBody
 from zistboom.documents.hub.state import state_of
+from zistboom.documents.types import TYPE_CODE, DocumentTypeDefinition
 
 SCHEMA_JSON = "application/schema+json"
 public = APIRouter(tags=["public"])
@@ -24,10 +25,12 @@ TypeCode = Annotated[str, InPath(pattern=TYPE_CODE)]
 
 
 @public.get("/api/v1/document-types", response_model_by_alias=True)
-async def list_types(request: Request) -> list[DocumentTypeBody]:
+async def list_types(request: Request) -> list[DocumentTypeDefinition]:
     """Every document type the hub registers."""
     async with transaction(state_of(request).sessions) as session:
-        return [document_types.as_body(row) for row in await document_types.all_types(session)]
+        return [
+            document_types.definition_of(row) for row in await document_types.all_types(session)
+        ]
 
 
 @public.get(
@@ -35,11 +38,11 @@ async def list_types(request: Request) -> list[DocumentTypeBody]:
     response_model_by_alias=True,
     responses=problem_responses(404, 422),
 )
-async def get_type(request: Request, code: TypeCode) -> DocumentTypeBody:
+async def get_type(request: Request, code: TypeCode) -> DocumentTypeDefinition:
     """One document type: its schema, the accreditation its issuers need, its validity and
     templates."""
     async with transaction(state_of(request).sessions) as session:
-        return document_types.as_body(await document_types.get(session, code))
+        return document_types.definition_of(await document_types.get(session, code))
 
 
 @public.get(
@@ -59,7 +62,7 @@ async def get_schema(request: Request, code: TypeCode) -> Response:
         row = await document_types.get(session, code)
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": document_types.schema_url(state.settings.base_url, code),
+        "$id": profile.schema_url(state.settings.base_url, code),
         **{k: v for k, v in row.subject_schema.items() if k not in ("$schema", "$id")},
     }
     return Response(orjson.dumps(schema), media_type=SCHEMA_JSON)

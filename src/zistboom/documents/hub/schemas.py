@@ -1,21 +1,18 @@
-"""The bodies and answers of the hub's APIs (exchange services, public API, management), as
-pydantic models: one definition per shape, which the OpenAPI documents state."""
+"""The bodies and answers of the hub's APIs (exchange services, public API), as pydantic
+models: one definition per shape, which the OpenAPI documents state. A document type is
+``documents/types.py``'s :class:`DocumentTypeDefinition`, as seeded."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from zistboom.core import identifiers
-from zistboom.core.trustlist import Level
 
-TYPE_CODE = r"^[a-z][a-z0-9-]{0,63}$"
 BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
 COMPACT_JWS = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
-HOLDER_ID = r"^(?:IR[0-9]{10}|FN[0-9]{6,20}|[0-9]{11})$"
-Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
 Base64 = Annotated[str, Field(pattern=BASE64, description="standard base64 (RFC 4648 §4)")]
 MemberIdText = Annotated[
     str,
@@ -29,47 +26,6 @@ MemberIdText = Annotated[
 
 class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-# --- document types ---------------------------------------------------------------------------
-
-
-class TypeRequirement(_Closed):
-    """The accreditation an issuer needs: to issue ``kind`` in ``ecosystem`` at ``level``."""
-
-    ecosystem: Text
-    kind: Text
-    level: Level
-
-
-class RegistryMapping(_Closed):
-    """How an issuer pulls the subject from its own base registry."""
-
-    code: Text
-    version: Text
-    key_field: Text
-    fields: dict[str, str] = Field(min_length=1, description="subject field → registry field")
-
-
-class DocumentTypeBody(_Closed):
-    """A document type as registered (and as served)."""
-
-    code: Annotated[str, Field(pattern=TYPE_CODE)]
-    name_fa: Text
-    name_en: Text
-    ecosystem: Text
-    """The issuing ecosystem, or ``national``."""
-    requirement: TypeRequirement
-    default_validity_days: int | None = Field(
-        ge=1, description="how long a document is valid by default, in days; null: no end"
-    )
-    json_schema: dict[str, Any] = Field(
-        alias="schema",
-        description="JSON Schema (Draft 2020-12) of the subject fields, without the subject id",
-    )
-    template_fa: str = ""
-    template_en: str = ""
-    registry: RegistryMapping | None = None
 
 
 # --- deposits and status lists (the documents service) ----------------------------------------
