@@ -1,6 +1,7 @@
-"""``zistboom documents …``: the documents hub (``hub``), the issuer service (``issuer``), issuing a document through the
-exchange as one of the agency's information systems (``issue``), verifying one (``verify``)
-online at a hub or offline from a cache, and refreshing that cache (``cache refresh``)."""
+"""``zistboom documents …``: the documents hub (``hub``), the issuer service (``issuer``),
+issuing a document through the exchange as one of the agency's information systems
+(``issue``), verifying one (``verify``) online at a hub or offline from a cache, and refreshing
+that cache (``cache refresh``)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,10 @@ from zistboom.documents.issuer.schemas import (
 from zistboom.documents.issuer.service import Issuer
 from zistboom.documents.issuer.status import StatusUpdate
 
-credentials = APIRouter(tags=["VC API"])
+SERVICE = "credentials"
+"""The service's code on the exchange; its backend is this prefix."""
+PREFIX = "/credentials"
+credentials = APIRouter(prefix=PREFIX, tags=["VC API"])
 
 
 def issuer_of(request: Request) -> Issuer:
@@ -33,7 +36,7 @@ def issuer_of(request: Request) -> Issuer:
 
 
 @credentials.post(
-    "/credentials/issue",
+    "/issue",
     status_code=201,
     operation_id="issueCredential",
     # 403: not through the gateway, or issuer-not-accredited (naming the accreditation);
@@ -79,7 +82,7 @@ async def issue(body: IssueBody, caller: GatewayCaller, request: Request) -> Iss
 
 
 @credentials.post(
-    "/credentials/status",
+    "/status",
     operation_id="updateStatus",
     # 404: this issuer issued no such document; 409: a revoked document cannot change again.
     responses=problem_responses(403, 404, 409, 422),

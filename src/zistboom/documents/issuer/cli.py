@@ -56,6 +56,13 @@ def init(
     ] = "",
     subsystem: Annotated[str, typer.Option(help="the issuer's subsystem")] = "issuer",
     port: Annotated[int, typer.Option(help="port (loopback) the gateway calls")] = 8095,
+    gateway_admin_url: Annotated[
+        str,
+        typer.Option(help="the gateway's management API, to register the issuer's service"),
+    ] = "",
+    gateway_admin_token_file: Annotated[
+        str, typer.Option(help="the gateway's admin-token file")
+    ] = "",
 ) -> None:
     """Generate the document-signing key, enrol its certificate with central and write the
     issuer's settings."""
@@ -71,16 +78,20 @@ def init(
         registry_subsystem=registry_subsystem,
         subsystem=subsystem,
         port=port,
+        gateway_admin_url=gateway_admin_url,
+        gateway_admin_token_file=gateway_admin_token_file,
     )
     try:
         settings = asyncio.run(setup.init(given))
     except ZistboomError as error:
         raise _fail(error) from error
-    console.print(
-        f"issuer for [bold]{settings.member_id}[/bold] set up in {data_dir}; register its "
-        f"services on the gateway at http://{settings.host}:{settings.port} with the secret in "
-        f"{data_dir / SECRET_FILE}"
+    where = (
+        "its service is registered on the gateway"
+        if gateway_admin_url
+        else f"register its service on the gateway at http://{settings.host}:{settings.port}"
+        f"/credentials with the secret in {data_dir / SECRET_FILE}"
     )
+    console.print(f"issuer for [bold]{settings.member_id}[/bold] set up in {data_dir}; {where}")
 
 
 @app.command()

@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from zistboom.core.accreditation import Requirement
 from zistboom.core.errors import NotFoundError, ZistboomError
-from zistboom.core.trustlist import Level
+from zistboom.documents import profile
 from zistboom.documents.issuer.exchange import Call, ExchangeClient
-
-VC_JWT = "application/vc+jwt"
+from zistboom.documents.types import DocumentTypeDefinition
 
 
 class HubUnavailable(ZistboomError):
@@ -35,47 +33,16 @@ class HubUnavailable(ZistboomError):
     title = "The documents hub is unavailable"
 
 
-class _Open(BaseModel):
-    # The hub may add members in a later compatible version: unknown ones are ignored.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class TypeRequirement(_Open):
-    ecosystem: str
-    kind: str
-    level: Level
-
-    def requirement(self) -> Requirement:
-        return Requirement(self.ecosystem, self.kind, self.level, action="issue")
-
-
-class RegistryMapping(_Open):
-    """How an issuer pulls the subject from its own base registry."""
-
-    code: str
-    version: str
-    key_field: str
-    fields: dict[str, str] = Field(min_length=1)
-    """Subject field → registry field."""
-
-
-class DocumentType(_Open):
-    code: str
-    name_fa: str
-    name_en: str
-    ecosystem: str
-    requirement: TypeRequirement
-    default_validity_days: int | None = Field(ge=1)
-    json_schema: dict[str, Any] = Field(alias="schema")
-    template_fa: str = ""
-    template_en: str = ""
-    registry: RegistryMapping | None = None
-
-
 @dataclass(slots=True)
 class _Cached:
-    document_type: DocumentType
+    document_type: DocumentTypeDefinition
     until: float
+
+
+def requirement_of(document_type: DocumentTypeDefinition) -> Requirement:
+    """The accreditation an issuer of ``document_type`` needs (to *issue* its kind)."""
+    wanted = document_type.requirement
+    return Requirement(wanted.ecosystem, wanted.kind, wanted.level, action="issue")
 
 
 class HubClient:
@@ -102,10 +69,7 @@ class HubClient:
         if self._owns_http:
             await self._http.aclose()
 
-    def schema_url(self, code: str) -> str:
-        return f"{self.hub_url}/api/v1/document-types/{code}/schema"
-
-    async def document_type(self, code: str) -> DocumentType:
+    async def document_type(self, code: str) -> DocumentTypeDefinition:
         """The type ``code`` as the hub registers it; :class:`NotFoundError` if it does not."""
         cached = self._types.get(code)
         if cached is not None and cached.until > self._monotonic():
@@ -125,7 +89,7 @@ class HubClient:
         if answer.status_code != 200:
             raise HubUnavailable(f"the hub answered HTTP {answer.status_code} for {url}")
         try:
-            document_type = DocumentType.model_validate_json(answer.content)
+            document_type = DocumentTypeDefinition.model_validate_json(answer.content)
         except PydanticValidationError as error:
             raise HubUnavailable(
                 f"the hub's answer for {url} is not a document type: {error}"
@@ -143,5 +107,5 @@ class HubClient:
         await self.exchange.send(
             Call("PUT", self.hub_service, f"status-lists/{list_id}/{purpose}"),
             content=credential.encode("ascii"),
-            content_type=VC_JWT,
+            content_type=profile.VC_MEDIA_TYPE,
         )

@@ -38,11 +38,12 @@ from zistboom.documents import pdf, profile, qr, timestamps, vc
 from zistboom.documents.issuer import allocation, registry_pull, repository, subjects
 from zistboom.documents.issuer.allocation import Entry
 from zistboom.documents.issuer.exchange import ExchangeClient
-from zistboom.documents.issuer.hub import DocumentType, HubClient
+from zistboom.documents.issuer.hub import HubClient, requirement_of
 from zistboom.documents.issuer.models import IssuedDocument
 from zistboom.documents.issuer.settings import IssuerSettings
 from zistboom.documents.issuer.signing import DocumentSigner
 from zistboom.documents.issuer.trust import TrustSources
+from zistboom.documents.types import DocumentTypeDefinition
 
 log = logging.getLogger("zistboom.documents.issuer.issuance")
 
@@ -129,7 +130,9 @@ class Issuance:
 
     # -- 1 and 2: what to sign, and whether we may ---------------------------------------
 
-    async def _subject(self, request: IssueRequest, document_type: DocumentType) -> dict[str, Any]:
+    async def _subject(
+        self, request: IssueRequest, document_type: DocumentTypeDefinition
+    ) -> dict[str, Any]:
         if request.subject is not None:
             subject = dict(request.subject)
             subject.pop("id", None)
@@ -182,7 +185,7 @@ class Issuance:
         )
         subject = await self._subject(request, document_type)
         subjects.validate_subject(document_type, subject, base=base)
-        requirement = document_type.requirement.requirement()
+        requirement = requirement_of(document_type)
         now = self._clock().replace(microsecond=0)
         valid_until = self._valid_until(document_type, now, request.valid_until)
         self.check_accreditation(requirement, now, when="now")
@@ -241,7 +244,7 @@ class Issuance:
 
     @staticmethod
     def _valid_until(
-        document_type: DocumentType, valid_from: datetime, asked: datetime | None
+        document_type: DocumentTypeDefinition, valid_from: datetime, asked: datetime | None
     ) -> datetime | None:
         if asked is not None:
             if asked <= valid_from:
@@ -257,7 +260,7 @@ class Issuance:
 
     def _claims(
         self,
-        document_type: DocumentType,
+        document_type: DocumentTypeDefinition,
         entry: Entry,
         holder: str,
         subject: dict[str, Any],
@@ -297,7 +300,7 @@ class Issuance:
 
     async def _qr(
         self,
-        document_type: DocumentType,
+        document_type: DocumentTypeDefinition,
         entry: Entry,
         holder: str,
         subject: dict[str, Any],
@@ -330,7 +333,7 @@ class Issuance:
         return await self.signer.sign_qr(record, stamp)
 
     async def _pdf(
-        self, document_type: DocumentType, credential: str, token: bytes, qr_text: str
+        self, document_type: DocumentTypeDefinition, credential: str, token: bytes, qr_text: str
     ) -> bytes:
         rendered = pdf.render_pdf(
             pdf.RenderInput(
@@ -358,7 +361,7 @@ class Issuance:
     async def _record(
         self,
         request: IssueRequest,
-        document_type: DocumentType,
+        document_type: DocumentTypeDefinition,
         entry: Entry,
         holder: str,
         credential: str,

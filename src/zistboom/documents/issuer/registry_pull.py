@@ -14,7 +14,7 @@ from typing import Any
 
 from zistboom.core.errors import ValidationError, ZistboomError
 from zistboom.documents.issuer.exchange import Call, ExchangeClient, ExchangeRefused
-from zistboom.documents.issuer.hub import RegistryMapping
+from zistboom.documents.types import RegistryMapping
 
 PURPOSE = "document-issuance"
 SUBJECT_ID = "/options/subjectId"

@@ -1,8 +1,9 @@
 """Setting an issuer up (``zistboom documents issuer init``): the anchor checked against what
 central serves, the document-signing key generated in the data directory (0600; it never
 leaves), its certificate of kind ``doc`` enrolled with the operator's one-time token, the
-secret the gateway will send, and last ``issuer.toml``, whose presence marks a finished setup
-(a setup that failed half-way can be run again: the key it made is reused)."""
+secret the gateway will send, ``issuer.toml``, whose presence marks a finished setup (a setup
+that failed half-way can be run again: the key it made is reused), and, given the gateway's
+management API, the issuer's service registered on the gateway."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class SetupInput:
     subsystem: str = "issuer"
     host: str = "127.0.0.1"
     port: int = 8095
+    gateway_admin_url: str = ""
+    """The agency gateway's management API: when given, the issuer's service is registered."""
+    gateway_admin_token_file: str = ""
 
 
 def _checked(given: SetupInput) -> None:
@@ -119,6 +123,17 @@ async def init(given: SetupInput) -> IssuerSettings:
     _write(settings.anchor_path, anchor.to_json())
     backend.gateway_secret(data_dir)
     settings.write()
+    if given.gateway_admin_url:
+        # Imported here: the app brings the formats (PDF rendering) that loading takes a while.
+        from zistboom.documents.issuer.app import create_app
+        from zistboom.documents.issuer.publishing import register_service
+
+        await register_service(
+            settings,
+            create_app(settings),
+            admin_url=given.gateway_admin_url,
+            admin_token_file=given.gateway_admin_token_file,
+        )
     return settings
 
 

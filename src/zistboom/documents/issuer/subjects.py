@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs
-from jsonschema.exceptions import (  # type: ignore[import-untyped]
-    SchemaError,
+from jsonschema.exceptions import (  # type: ignore[import-untyped]  # no stubs
+    ValidationError as SchemaViolation,
 )
-from jsonschema.exceptions import ValidationError as SchemaViolation
 
 from zistboom.core.errors import ValidationError
 from zistboom.documents import profile
-from zistboom.documents.issuer.hub import DocumentType
+from zistboom.documents.types import DocumentTypeDefinition
 
 SUBJECT = "/credential/credentialSubject"
 HOLDER = "/options/holder"
@@ -36,15 +34,11 @@ def _where(error: SchemaViolation, base: str) -> str:
     return pointer
 
 
-def validate_subject(document_type: DocumentType, subject: dict[str, Any], *, base: str) -> None:
+def validate_subject(
+    document_type: DocumentTypeDefinition, subject: dict[str, Any], *, base: str
+) -> None:
     """:class:`ValidationError` naming each field that breaks the type's schema."""
-    try:
-        validator = Draft202012Validator(document_type.json_schema)
-    except SchemaError as error:  # the hub's to get right; say so rather than fail obscurely
-        raise ValidationError(
-            f"document type {document_type.code} has an unusable schema: {error.message}",
-            field="/credential/documentType",
-        ) from error
+    validator = document_type.subject_validator()
     errors = sorted(validator.iter_errors(subject), key=lambda e: list(e.absolute_path))
     if not errors:
         return
