@@ -11,7 +11,12 @@ import pytest
 
 from zistboom.core.errors import ValidationError
 from zistboom.core.iran import generate_legal_entity_id, generate_national_code
-from zistboom.documents.issuer.subjects import SUBJECT, holder_of, validate_subject
+from zistboom.documents.issuer.subjects import (
+    SUBJECT,
+    holder_of,
+    registry_key,
+    validate_subject,
+)
 from zistboom.documents.types import load_seed_types
 
 rng = random.Random()
@@ -83,5 +88,16 @@ def test_a_holder_with_a_wrong_check_digit_is_refused() -> None:
         holder_of({}, holder="IR" + wrong, subject_id=None)
     assert caught.value.field == "/options/holder"
     with pytest.raises(ValidationError) as pulled:
-        holder_of({}, holder=None, subject_id="12345")
+        holder_of({}, holder=None, subject_id="IR12345")
     assert pulled.value.field == "/options/subjectId"
+
+
+def test_a_bare_registry_key_names_no_holder() -> None:
+    with pytest.raises(ValidationError, match="name the holder"):
+        holder_of({}, holder=None, subject_id=NATIONAL_CODE)
+    assert holder_of({}, holder="IR" + NATIONAL_CODE, subject_id=NATIONAL_CODE) == (
+        "IR" + NATIONAL_CODE
+    )
+    assert registry_key("IR" + NATIONAL_CODE) == NATIONAL_CODE
+    assert registry_key("FN123456789") == "123456789"
+    assert registry_key("10380284790") == "10380284790"

@@ -148,7 +148,7 @@ class Issuance:
             self.exchange,
             self.settings.registry_subsystem,
             document_type.registry,
-            request.subject_id,
+            subjects.registry_key(request.subject_id),
             type_code=document_type.code,
             user_id=request.user_id or request.requested_by,
         )
@@ -209,9 +209,7 @@ class Issuance:
                 requirement, issued_at, when=f"at the time of issue {profile.rfc3339(issued_at)}"
             )
             step = "the QR"
-            qr_text = await self._qr(
-                document_type, entry, holder, subject, credential, now, valid_until
-            )
+            qr_text = await self._qr(credential)
             step = "the PDF"
             signed_pdf = (
                 await self._pdf(document_type, credential, token, qr_text)
@@ -298,39 +296,17 @@ class Issuance:
         )
         return token, issued_at
 
-    async def _qr(
-        self,
-        document_type: DocumentTypeDefinition,
-        entry: Entry,
-        holder: str,
-        subject: dict[str, Any],
-        credential: str,
-        valid_from: datetime,
-        valid_until: datetime | None,
-    ) -> str:
-        record = qr.QrRecord(
-            issuer=self.settings.member_id,
-            holder=holder,
-            credential_id=entry.credential_id,
-            issued_at=valid_from,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            type_code=document_type.code,
-            subject=subject,
-            status_index=entry.status_index,
-            status_list=entry.list_id,
-            credential_digest=hashlib.sha256(credential.encode("ascii")).digest(),
+    async def _qr(self, credential: str) -> str:
+        """The offline QR: the VC-JWT's facts signed as COSE_Sign1, with a timestamp token of
+        its own (certReq false, to fit) over that signature."""
+        signed = self.signer.sign_qr(qr.QrRecord.from_credential(vc.parse_credential(credential)))
+        token = await timestamps.request_timestamp(
+            self.trust.conf.central.tsa_url,
+            timestamps.imprint_of_signature(signed.signature),
+            cert_req=False,
+            client=self.tsa_http,
         )
-
-        async def stamp(signature: bytes) -> bytes:
-            return await timestamps.request_timestamp(
-                self.trust.conf.central.tsa_url,
-                hashlib.sha256(signature).digest(),
-                cert_req=False,
-                client=self.tsa_http,
-            )
-
-        return await self.signer.sign_qr(record, stamp)
+        return signed.with_timestamp(token)
 
     async def _pdf(
         self, document_type: DocumentTypeDefinition, credential: str, token: bytes, qr_text: str

@@ -61,7 +61,10 @@ class IssueOptions(_Closed):
         default=None,
         min_length=1,
         max_length=64,
-        description="pull the subject from the agency's base registry by this key instead",
+        description="pull the subject from the agency's base registry instead: a holder id "
+        "(IR + national code, FN + foreign national id: the registry key is the number, the "
+        "holder this id) or the registry's key itself (then name options.holder unless it is "
+        "an 11-digit legal-entity id)",
     )
     validUntil: AwareDatetime | None = Field(
         default=None, description="default: validFrom + the type's default validity"

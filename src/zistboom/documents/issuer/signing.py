@@ -66,8 +66,9 @@ class DocumentSigner:
         """A credential (a document or a status list) as ``application/vc+jwt``."""
         return vc.sign_credential(claims, self._key, self.x5c)
 
-    def sign_qr(self, record: qr.QrRecord, timestamp_token: bytes) -> str:
-        return qr.encode_qr(record, self._key, self.certificate, timestamp_token)
+    def sign_qr(self, record: qr.QrRecord) -> qr.SignedQr:
+        """The QR's COSE_Sign1, waiting for its timestamp (``SignedQr.with_timestamp``)."""
+        return qr.sign_qr(record, self._key, self.certificate)
 
     def sign_pdf(self, document: bytes, tsa_url: str) -> bytes:
         return pdf.sign_pdf(document, self._key, self.certificate, list(self.chain), tsa_url)

@@ -62,9 +62,24 @@ def validate_holder(holder: str, *, field: str = HOLDER) -> str:
         raise ValidationError(error.detail, field=field) from error
 
 
+def registry_key(subject_id: str) -> str:
+    """The registry key a subject id names: a person's holder id (``IR…``, ``FN…``) stands for
+    its number, anything else for itself (a business's legal-entity id, a parcel id, …)."""
+    return subject_id[2:] if subject_id[:2] in ("IR", "FN") else subject_id
+
+
+def _holder_of_subject_id(subject_id: str) -> str | None:
+    """The holder a subject id names, when it is a holder id (``IR…``, ``FN…``, an 11-digit
+    legal-entity id); a bare registry key names none (a ten-digit number could be a national
+    code or a foreign national id)."""
+    if subject_id[:2] in ("IR", "FN") or (subject_id.isdigit() and len(subject_id) == 11):
+        return subject_id
+    return None
+
+
 def holder_of(subject: dict[str, Any], *, holder: str | None, subject_id: str | None) -> str:
     """The holder: ``options.holder``, else the subject's ``id`` URN, else the subject id it
-    was pulled by; when several are given they must agree."""
+    was pulled by when that is a holder id; when several are given they must agree."""
     from_id: str | None = None
     subject_urn = subject.get("id")
     if subject_urn is not None:
@@ -81,9 +96,13 @@ def holder_of(subject: dict[str, Any], *, holder: str | None, subject_id: str | 
             "holders",
             field=HOLDER,
         )
-    chosen = named[0] if named else subject_id
+    chosen = named[0] if named else None
+    if chosen is None and subject_id is not None:
+        chosen = _holder_of_subject_id(subject_id)
     if chosen is None:
         raise ValidationError(
-            "name the holder: options.holder or credentialSubject.id", field=HOLDER
+            "name the holder: options.holder, credentialSubject.id, or a subjectId that is a "
+            "holder id (IR + national code, FN + foreign national id, a legal-entity id)",
+            field=HOLDER,
         )
     return validate_holder(chosen, field=HOLDER if named else "/options/subjectId")
