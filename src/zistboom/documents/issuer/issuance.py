@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from zistboom.core.accreditation import Requirement
+from zistboom.core.accreditation import Requirement, TrustIndex
 from zistboom.core.database import transaction
 from zistboom.core.errors import IssuerNotAccreditedError, ValidationError, ZistboomError
 from zistboom.core.trustlist import TrustListRefused
@@ -99,6 +99,21 @@ def _words(name: str) -> list[str]:
     return [*words, current]
 
 
+def require_accreditation(
+    index: TrustIndex, member_id: str, requirement: Requirement, at: datetime, *, when: str
+) -> None:
+    """:class:`IssuerNotAccreditedError` naming the missing accreditation unless ``member_id``
+    holds ``requirement`` at ``at`` (the history answers for a past time)."""
+    answer = index.authorize(member_id, requirement, at)
+    if not answer.holds:
+        raise IssuerNotAccreditedError(
+            f"{member_id} may issue this document type only with {requirement.describe()}, "
+            f"which it does not hold {when}: {answer.message}",
+            requirement=requirement.resource,
+            level=requirement.level,
+        )
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -154,24 +169,18 @@ class Issuance:
         )
 
     def check_accreditation(self, requirement: Requirement, at: datetime, *, when: str) -> None:
-        """:class:`IssuerNotAccreditedError` naming the missing accreditation."""
+        """The rule (:func:`require_accreditation`) over the current trust list; without one
+        nothing can be issued (:class:`TrustListRefused`, naming why)."""
         try:
             index = self.trust.index()
         except TrustListRefused as error:
-            raise IssuerNotAccreditedError(
-                f"this issuer cannot show {requirement.describe()} {when}: it holds no current "
-                f"trust list ({error.detail})",
-                requirement=requirement.resource,
-                level=requirement.level,
-            ) from error
-        answer = index.authorize(self.settings.member_id, requirement, at)
-        if not answer.holds:
-            raise IssuerNotAccreditedError(
-                f"{self.settings.member_id} may issue this document type only with "
-                f"{requirement.describe()}, which it does not hold {when}: {answer.message}",
-                requirement=requirement.resource,
-                level=requirement.level,
+            error.detail = (
+                f"cannot check {requirement.describe()} {when}, so nothing is issued: "
+                + error.detail
             )
+            error.args = (error.detail,)
+            raise
+        require_accreditation(index, self.settings.member_id, requirement, at, when=when)
 
     # -- the whole --------------------------------------------------------------------------
 

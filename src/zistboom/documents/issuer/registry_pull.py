@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from zistboom.core.errors import ValidationError, ZistboomError
 from zistboom.documents.issuer.exchange import Call, ExchangeClient, ExchangeRefused
 from zistboom.documents.types import RegistryMapping
@@ -78,8 +80,6 @@ async def pull_subject(
 
 
 def _content_of(raw: bytes, mapping: RegistryMapping) -> dict[str, Any]:
-    import orjson
-
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
