@@ -35,14 +35,28 @@ HOLDER = "IR0012345679"
 HUB = "https://hub.demo.zistboom.ir"
 LIST_ID = "6f1c2b9e-0d4a-4c1e-9a53-2f4e8d7b1a60"
 
-# Six subject fields in Persian, a typical birth-certificate extract.
+# Six subject fields of Persian text, of the lengths names and places usually have.
 PERSIAN_SUBJECT: dict[str, Any] = {
-    "givenName": "زهرا",
-    "familyName": "محمدی‌نژاد",
-    "fatherName": "علی‌اکبر",
-    "birthDate": "1375-06-21",
-    "birthPlace": "اصفهان، شهرستان خمینی‌شهر",
-    "certificateNumber": "۱۲۳۴۵۶",
+    "given_name_fa": "زهرا",
+    "family_name_fa": "رضایی",
+    "father_name_fa": "علی‌اکبر",
+    "birth_city": "کاشان",
+    "birth_province_fa": "اصفهان",
+    "registration_office_fa": "ثبت احوال کاشان",
+}
+# A birth-certificate extract as the seeded type has it: eleven fields, Persian and English.
+FULL_SUBJECT: dict[str, Any] = {
+    "national_code": "0012345679",
+    "given_name_fa": "زهرا",
+    "given_name_en": "Zahra",
+    "family_name_fa": "محمدی‌نژاد",
+    "family_name_en": "Mohammadi-Nejad",
+    "sex": "F",
+    "birth_date": "1996-09-11",
+    "birth_province": "isfahan",
+    "birth_city": "خمینی‌شهر",
+    "father_national_code": "1234567891",
+    "mother_national_code": "0499370899",
 }
 
 

@@ -66,7 +66,7 @@ def test_a_signed_document_reads_back_and_verifies_with_plain_cryptography(signe
     assert parsed.valid_from == T0 and parsed.valid_until == T0 + timedelta(days=3650)
     assert parsed.iat == T0
     assert parsed.chain[0] == signer.cert and parsed.leaf == signer.cert
-    assert "id" not in parsed.subject and parsed.subject["givenName"] == "زهرا"
+    assert "id" not in parsed.subject and parsed.subject["given_name_fa"] == "زهرا"
     assert parsed.document.status_index == 94_567
     assert parsed.document.status_entry("suspension").statusListCredential.endswith("/suspension")
 
@@ -82,7 +82,7 @@ def test_a_changed_byte_breaks_the_signature(signer: Signer) -> None:
     token = vc.sign_credential(claims(signer), signer.key, signer.chain)
     header, payload, signature = token.split(".")
     document = orjson.loads(b64url_decode(payload))
-    document["credentialSubject"]["givenName"] = "زهره"
+    document["credentialSubject"]["given_name_fa"] = "زهره"
     tampered = f"{header}.{b64url_encode(orjson.dumps(document))}.{signature}"
     with pytest.raises(DocumentError, match="signature does not verify"):
         vc.verify_signature(vc.parse_credential(tampered))
@@ -265,3 +265,31 @@ def test_any_one_changed_character_is_refused(signer: Signer, data: st.DataObjec
     # Base64url's last character carries spare bits: a change there may decode to the same bytes.
     assert b64url_decode(changed.split(".")[2]) == b64url_decode(token.split(".")[2])
     assert changed.split(".")[:2] == token.split(".")[:2]
+
+
+def test_the_profiles_names() -> None:
+    assert profile.type_name("birth-certificate-extract") == "BirthCertificateExtract"
+    assert profile.credential_types("tax-clearance") == [
+        "VerifiableCredential",
+        "ZbDocument",
+        "TaxClearance",
+    ]
+    assert profile.member_of_issuer(profile.issuer_urn(ISSUER)) == ISSUER
+    for holder in (HOLDER, "FN123456789012", "10380284790"):  # person, foreign national, business
+        assert profile.holder_of(profile.holder_urn(holder)) == holder
+    for bad in ("IR0012345678", "10000000001", "XX12", "FN12"):
+        with pytest.raises(ValidationError):
+            profile.validate_holder_id(bad)
+    with pytest.raises(DocumentError, match="urn:zb:holder:"):
+        profile.holder_of("urn:zb:member:" + ISSUER)
+    credential_id = profile.new_credential_id()
+    assert profile.uuid_of_credential(credential_id).version == 4
+    with pytest.raises(DocumentError, match="canonical"):
+        profile.uuid_of_credential(credential_id.upper())
+    assert profile.rfc3339(T0) == "2026-12-01T10:00:00Z"
+    assert (
+        profile.status_list_url("https://hub/", "L1", "suspension")
+        == "https://hub/status-lists/L1/suspension"
+    )
+    with pytest.raises(ValidationError, match="lowercase"):
+        profile.type_name("Birth_Certificate")
