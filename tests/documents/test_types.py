@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError as PydanticValidationError
 
+from documents.samples import SAMPLES
 from zistboom.core.iran import is_valid_legal_entity_id, is_valid_national_code
 from zistboom.documents.types import DocumentTypeDefinition, load_seed_types
 from zistboom.registries.seed import national_registries
@@ -20,78 +21,6 @@ from zistboom.web.i18n import EN, FA
 from zistboom.web.rendering import Pages
 
 TYPES = {definition.code: definition for definition in load_seed_types()}
-
-# One valid subject per type, written out (synthetic; identifiers with valid check digits).
-SAMPLES: dict[str, dict[str, Any]] = {
-    "birth-certificate-extract": {
-        "national_code": "0499370899",
-        "given_name_fa": "زهرا",
-        "given_name_en": "Zahra",
-        "family_name_fa": "احمدی",
-        "family_name_en": "Ahmadi",
-        "sex": "F",
-        "birth_date": "1995-04-12",
-        "birth_province": "isfahan",
-        "birth_city": "کاشان",
-        "father_national_code": "1234567891",
-    },
-    "business-licence": {
-        "national_id": "10380284790",
-        "name_fa": "شرکت نمونه پارس",
-        "name_en": "Pars Sample Company",
-        "legal_form": "private-joint-stock",
-        "registration_status": "active",
-        "registration_date": "2012-06-30",
-        "postal_code": "1434863111",
-        "province": "tehran",
-        "activity_fa": "خدمات نرم‌افزاری",
-        "activity_en": "Software services",
-    },
-    "tax-clearance": {
-        "taxpayer_id": "0499370899",
-        "taxpayer_kind": "person",
-        "tax_file_number": "709936477387",
-        "file_status": "active",
-        "outstanding_debt_rial": 0,
-        "taxpayer_name_fa": "زهرا احمدی",
-        "taxpayer_name_en": "Zahra Ahmadi",
-    },
-    "land-ownership-deed": {
-        "parcel_id": "1542-17",
-        "deed_number": "140312345678901234",
-        "postal_code": "5733697534",
-        "area_m2": 147.5,
-        "usage": "residential",
-        "owners": [
-            {"national_code": "0499370899", "share_percent": 50},
-            {"national_code": "1234567891", "share_percent": 50},
-        ],
-        "registered_on": "2016-01-08",
-    },
-    "residence-permit": {
-        "foreign_national_id": "946538763832",
-        "given_name_fa": "حمیرا",
-        "given_name_en": "Humaira",
-        "family_name_fa": "صافی",
-        "family_name_en": "Safi",
-        "sex": "F",
-        "nationality": "AFG",
-        "birth_date": "1964-03-27",
-        "permit_number": "93081943",
-        "permit_type": "residence",
-        "permit_valid_from": "2025-02-25",
-        "permit_valid_until": "2026-02-24",
-    },
-    "health-insurance-card": {
-        "insurance_number": "27676055842",
-        "national_code": "0499370899",
-        "coverage": "employee",
-        "provider": "iran-health",
-        "coverage_valid_until": "2027-04-02",
-        "insured_name_fa": "زهرا احمدی",
-        "insured_name_en": "Zahra Ahmadi",
-    },
-}
 
 # (type, change to the sample, the pointer the error must name)
 BROKEN = [

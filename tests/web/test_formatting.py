@@ -30,6 +30,8 @@ def test_a_persian_date_is_jalali_with_persian_digits() -> None:
     assert FA_DATES.day(date(2025, 8, 6)) == "۱۵ مرداد ۱۴۰۴"
     assert FA_DATES.day(date(2025, 8, 6), style="short") == "۱۴۰۴/۰۵/۱۵"
     assert FA_DATES.digits("IR0012345678") == "IR۰۰۱۲۳۴۵۶۷۸"
+    assert FA_DATES.digits(147.5) == "۱۴۷٫۵" and FA_DATES.digits(50.0) == "۵۰"
+    assert EN_DATES.digits(147.5) == "147.5" and EN_DATES.digits(50.0) == "50"
 
 
 def test_an_english_date_is_gregorian_unless_jalali_is_asked_for() -> None:

@@ -26,6 +26,7 @@ from zistboom.core.persian import (
 from zistboom.web.i18n import Catalogue, Locale
 
 TEHRAN: Final = ZoneInfo("Asia/Tehran")
+PERSIAN_DECIMAL_SEPARATOR: Final = "\u066b"  # ARABIC DECIMAL SEPARATOR, as Persian writes it
 
 Calendar = Literal["jalali", "gregorian"]
 Style = Literal["long", "short"]
@@ -64,8 +65,14 @@ class DateFormatter:
         self._catalogue = catalogue
 
     def digits(self, value: object) -> str:
-        """``value`` as text, with Persian digits on a Persian page."""
-        text = str(value)
+        """``value`` as text, with Persian digits (and the Persian decimal separator, ٫) on a
+        Persian page; a whole float loses its ``.0``."""
+        if isinstance(value, float):
+            text = repr(value).removesuffix(".0")
+            if self.locale.persian_digits:
+                text = text.replace(".", PERSIAN_DECIMAL_SEPARATOR)
+        else:
+            text = str(value)
         return to_persian_digits(text) if self.locale.persian_digits else text
 
     def day(
