@@ -24,12 +24,15 @@ from zistboom.core.database import (
 )
 from zistboom.core.problems import install_problem_handlers
 from zistboom.core.tokens import ensure_token_file
-from zistboom.documents.hub import api, management_api, public_api
+from zistboom.documents.hub import api, management_api, public_api, verify_api
 from zistboom.documents.hub.identity import HubIdentity
+from zistboom.documents.hub.pages import VerificationPage
 from zistboom.documents.hub.service import Clock
-from zistboom.documents.hub.settings import ADMIN_TOKEN_FILE, HubSettings
+from zistboom.documents.hub.settings import ADMIN_TOKEN_FILE, CSRF_SECRET_FILE, HubSettings
 from zistboom.documents.hub.sources import Sources
 from zistboom.documents.hub.state import HubState
+from zistboom.web.csrf import CsrfProtection, load_or_create_secret
+from zistboom.web.rendering import STATIC_URL, static_files
 
 log = logging.getLogger("zistboom.documents.hub")
 MIGRATIONS = "zistboom.documents.hub:migrations"
@@ -91,7 +94,12 @@ def create_app(settings: HubSettings | None = None, *, clock: Clock = utc_now) -
     for router in api.routers():
         app.include_router(router)
     app.include_router(public_api.public)
+    app.include_router(verify_api.verify_routes)
     app.include_router(management_api.management)
+    # The page's CSRF secret is read when the app is made: its routes are built with it.
+    csrf = CsrfProtection(load_or_create_secret(settings.data_dir / CSRF_SECRET_FILE))
+    app.include_router(VerificationPage(csrf).router())
+    app.mount(STATIC_URL, static_files(), name="static")
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:

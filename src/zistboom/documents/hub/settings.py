@@ -19,6 +19,7 @@ KEY_FILE = "doc.key"
 CERTIFICATE_FILE = "doc.pem"
 """The hub's ``doc`` certificate, then the CA certificate above it (PEM)."""
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 (a file name)
+CSRF_SECRET_FILE = "csrf.secret"  # noqa: S105 (a file name)
 CONF_CACHE = "global-conf"
 TRUST_LIST_CACHE = "trust-list"
 _WRITTEN = (

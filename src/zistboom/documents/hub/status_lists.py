@@ -2,14 +2,15 @@
 served unchanged at ``/status-lists/<list_id>/<purpose>``.
 
 A list is taken only from the member that signed it (its ``doc`` certificate naming the calling
-member), only at the URL it names, and only when it is newer than the one held (a later
-``validFrom``): an older list, replayed or delayed, would undo a revocation. The same list sent
+member, valid at the list's ``validFrom`` as verifiers check it), only at the URL it names, never
+dated ahead, and only when it is newer than the one held (a later ``validFrom``): an older list,
+replayed or delayed, would undo a revocation. The same list sent
 twice is accepted and changes nothing. A list id belongs to the member that first published it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,7 @@ from zistboom.documents.hub.service import Caller
 from zistboom.documents.hub.state import HubState
 
 MAX_LIST_BYTES = 4 * 1024 * 1024
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _iso(moment: datetime) -> str:
@@ -62,8 +64,16 @@ async def publish(
             field="X-Road-Client",
         )
     now = state.clock()
+    if parsed.valid_from > now + CLOCK_SKEW:
+        # A list dated ahead would make every list the issuer signs until then "older".
+        raise StatusListRefused(
+            f"the list is valid from {_iso(parsed.valid_from)}, later than now "
+            f"({_iso(now)}): sign it with the time of signing",
+            field="/validFrom",
+        )
     try:
-        signers.check_signed_by(parsed, caller.member, state.sources, at=now)
+        # As verifiers check it: the signer's certificate at the list's validFrom.
+        signers.check_signed_by(parsed, caller.member, state.sources, at=parsed.valid_from)
     except DocumentError as error:
         raise StatusListRefused(error.detail, field=error.field) from None
     async with transaction(state.sessions) as session:
