@@ -319,6 +319,18 @@ def _build(fed: Federation, root: Path, started: list[Any]) -> Iterator[World]:
     gw_a.cli("access", "grant", f"{agency}/registry", "persons", f"{agency}/issuer")
     gw_a.cli("access", "grant", f"{agency}/registry", "persons", f"{agency}/backoffice")
     gw_h.cli("access", "grant", f"{hub_member}/documents", "documents", f"{agency}/issuer")
+    # Gateways take configuration changes within a few seconds: wait until each call goes
+    # through (the service itself answers, whatever it says to a GET).
+    for client, path in (
+        (f"{agency}/backoffice", f"{agency}/issuer/credentials/issue"),
+        (f"{agency}/issuer", f"{agency}/registry/persons/1.0"),
+        (f"{agency}/issuer", f"{hub_member}/documents/documents/documents"),
+    ):
+        wait_for(
+            lambda client=client, path=path: _goes_through(gw_a, client, path),
+            seconds=60,
+            what=f"{client} reaches {path} through the exchange",
+        )
     yield World(
         fed=fed,
         agency=agency,
@@ -333,6 +345,15 @@ def _build(fed: Federation, root: Path, started: list[Any]) -> Iterator[World]:
         hub_url=hub_url,
         since=since,
     )
+
+
+def _goes_through(gateway: GatewayProcess, client: str, path: str) -> bool:
+    answer = httpx.get(
+        f"{gateway.url}/r1/{path}",
+        headers={"X-Road-Client": client, "X-Road-UserId": PERSON, "X-Road-Purpose": "probe"},
+        timeout=30,
+    )
+    return "x-road-error" not in answer.headers
 
 
 def problem(answer: httpx.Response, status: int) -> dict[str, Any]:

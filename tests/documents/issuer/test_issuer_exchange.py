@@ -10,8 +10,10 @@ import asyncio
 import base64
 import hashlib
 import random
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +24,7 @@ from trust_list_central import wait_for
 from zistboom.core import globalconf as gc
 from zistboom.core.crypto import x509
 from zistboom.core.iran import generate_national_code
-from zistboom.documents import qr, statuslist, timestamps, vc
+from zistboom.documents import pdf, qr, statuslist, timestamps, vc
 
 pytestmark = pytest.mark.timeout(1200)
 BIRTH = "birth-certificate-extract"
@@ -117,6 +119,55 @@ def test_a_document_is_issued_from_given_data(world: World) -> None:
     assert payload.record == qr.QrRecord.from_credential(parsed)
     assert payload.record.vc_digest == hashlib.sha256(parsed.token.encode()).digest()
     assert payload.timestamp_token is not None
+
+    # The hub verifies each form to the same record, every check passed.
+    for form in (
+        {
+            "verifiableCredential": body["verifiableCredential"],
+            "timestampToken": body["timestampToken"],
+        },
+        {"qr": body["qr"]},
+        {"pullLink": body["pullLink"]},
+    ):
+        report = hub_verify(world, form)
+        assert report["record"]["id"] == parsed.credential_id
+        assert report["record"]["issuer"] == world.agency
+
+
+def hub_verify(world: World, form: dict[str, Any]) -> dict[str, Any]:
+    """The hub's verification report, every check passed."""
+    answer = httpx.post(f"{world.hub_url}/credentials/verify", json=form, timeout=60)
+    assert answer.status_code == 200, answer.text
+    report: dict[str, Any] = answer.json()
+    failed = [c for c in report["checks"] if c["result"] != "passed"]
+    assert report["verified"] and not failed, failed
+    return report
+
+
+def test_the_pdf_is_signed_carries_the_credential_and_prints_its_pull_link(
+    world: World, tmp_path: Path
+) -> None:
+    subject = birth_subject(world.read_person())
+    parsed, token, body = issued_parts(issue_birth(world, subject, pdf=True))
+    document = base64.b64decode(body["pdf"])
+    ca = x509.load_certificate(conf_of(world).ca_certificates[0])
+    signature = pdf.pdf_signature(document, [ca])
+    assert signature.valid, signature.reason
+    assert signature.signer_member == world.agency
+    assert signature.signed_at is not None
+    assert abs(signature.signed_at - datetime.now(UTC)) < timedelta(minutes=5)
+    attached = pdf.pdf_attachments(document)
+    assert attached["credential.jwt"].decode() == parsed.token
+    assert attached["credential.tst"] == token
+    path = tmp_path / "document.pdf"
+    path.write_bytes(document)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert body["pullLink"] in text
+    report = hub_verify(world, {"pdf": body["pdf"]})
+    assert report["form"] == "pdf"
+    assert report["record"]["id"] == parsed.credential_id
 
 
 def test_a_document_is_issued_from_a_registry_pull(world: World) -> None:

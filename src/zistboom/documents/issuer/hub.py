@@ -69,6 +69,10 @@ class HubClient:
         if self._owns_http:
             await self._http.aclose()
 
+    def pull_link(self, token: str) -> str:
+        """The public URL of a document's pull link (``/p/<token>``)."""
+        return f"{self.hub_url}/p/{token}"
+
     async def document_type(self, code: str) -> DocumentTypeDefinition:
         """The type ``code`` as the hub registers it; :class:`NotFoundError` if it does not."""
         cached = self._types.get(code)

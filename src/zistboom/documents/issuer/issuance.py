@@ -3,11 +3,13 @@
 1. the type, from the hub; the subject, given or pulled once-only from the agency's registry
    through the exchange; checked against the type's schema, and the holder id;
 2. the agency's accreditation for the type **now** (refused early, naming what is missing);
-3. a status-list entry, allocated and committed (so it is never handed out again);
+3. a status-list entry, allocated and committed (so it is never handed out again), with a
+   newly opened list's credentials signed in the same transaction;
 4. the VC-JWT signed; timestamped by central's TSA over its signature; the accreditation
    checked again **at the timestamp's genTime**, the time of issue for every later check;
 5. the QR (its own COSE signature and timestamp) and the PDF (rendered, PAdES B-T);
-6. the deposit into the holder's locker at the hub, through the exchange;
+6. the status lists published at the hub if it lacks them (a new list's first document), then
+   the deposit into the holder's locker there, through the exchange;
 7. the document recorded and the allocation marked ``issued``, in one transaction.
 
 Nothing is half-written: a failure in 4–7 marks the allocation ``abandoned`` with the step that
@@ -19,9 +21,11 @@ status cannot be changed here; this is logged as an error naming the credential.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,13 +39,14 @@ from zistboom.core.database import transaction
 from zistboom.core.errors import IssuerNotAccreditedError, ValidationError, ZistboomError
 from zistboom.core.trustlist import TrustListRefused
 from zistboom.documents import pdf, profile, qr, timestamps, vc
-from zistboom.documents.issuer import allocation, registry_pull, repository, subjects
+from zistboom.documents.issuer import allocation, registry_pull, repository, status, subjects
 from zistboom.documents.issuer.allocation import Entry
 from zistboom.documents.issuer.exchange import ExchangeClient
 from zistboom.documents.issuer.hub import HubClient, requirement_of
 from zistboom.documents.issuer.models import IssuedDocument
 from zistboom.documents.issuer.settings import IssuerSettings
 from zistboom.documents.issuer.signing import DocumentSigner
+from zistboom.documents.issuer.status import ListPublisher
 from zistboom.documents.issuer.trust import TrustSources
 from zistboom.documents.types import DocumentTypeDefinition
 
@@ -131,10 +136,12 @@ class Issuance:
         hub: HubClient,
         exchange: ExchangeClient,
         tsa_http: httpx.AsyncClient,
+        publisher: ListPublisher,
         *,
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
+        self.publisher = publisher
         self.sessions = sessions
         self.signer = signer
         self.trust = trust
@@ -207,6 +214,9 @@ class Issuance:
                 size=self.settings.status_list_size,
                 at=now,
             )
+            await status.sign_new_list(
+                session, entry.list_number, self.signer, hub_url=self.settings.hub_url, at=now
+            )
         step = "signing"
         try:
             claims = self._claims(document_type, entry, holder, subject, now, valid_until)
@@ -219,14 +229,21 @@ class Issuance:
             )
             step = "the QR"
             qr_text = await self._qr(credential)
-            step = "the PDF"
-            signed_pdf = (
-                await self._pdf(document_type, credential, token, qr_text)
-                if request.with_pdf
-                else None
-            )
+            # The PDF prints the pull link, so when there is one the issuer draws the link's
+            # token itself and the hub takes it with the deposit.
+            pull_token = secrets.token_urlsafe(32) if request.with_pdf else None
+            signed_pdf = None
+            if pull_token is not None:
+                step = "the PDF"
+                signed_pdf = await self._pdf(
+                    document_type, entry, credential, token, qr_text,
+                    issued_at=issued_at, pull_link=self.hub.pull_link(pull_token),
+                )  # fmt: skip
+            step = "publishing the status lists"
+            for purpose in profile.STATUS_PURPOSES:
+                await self.publisher.publish_purpose(entry.list_number, purpose)
             step = "the deposit at the hub"
-            pull_link = await self._deposit(credential, token, qr_text, signed_pdf)
+            pull_link = await self._deposit(credential, token, qr_text, signed_pdf, pull_token)
             step = "recording"
             await self._record(
                 request, document_type, entry, holder, credential, token, qr_text, signed_pdf,
@@ -318,29 +335,60 @@ class Issuance:
         return signed.with_timestamp(token)
 
     async def _pdf(
-        self, document_type: DocumentTypeDefinition, credential: str, token: bytes, qr_text: str
+        self,
+        document_type: DocumentTypeDefinition,
+        entry: Entry,
+        credential: str,
+        token: bytes,
+        qr_text: str,
+        *,
+        issued_at: datetime,
+        pull_link: str,
     ) -> bytes:
-        rendered = pdf.render_pdf(
-            pdf.RenderInput(
-                credential=vc.parse_credential(credential),
-                document_type=document_type,
-                timestamp_token=token,
-                qr=qr_text,
-            )
+        parsed = vc.parse_credential(credential)
+        member = self.trust.conf.member(self.settings.member_id)
+        revocation = parsed.document.status_entry("revocation")
+        document = pdf.RenderInput(
+            document_type=document_type,
+            subject=parsed.subject,
+            credential_id=parsed.credential_id,
+            issuer_name_fa=member.name_fa if member is not None else self.settings.member_id,
+            issuer_name_en=(member.name_en if member is not None else "")
+            or self.settings.member_id,
+            holder=parsed.holder,
+            issued_at=issued_at,
+            valid_from=parsed.valid_from,
+            valid_until=parsed.valid_until,
+            status_list=pdf.StatusListEntry(
+                entry.list_id, entry.status_index, revocation.statusListCredential
+            ),
+            qr_text=qr_text,
+            pull_link=pull_link,
+            credential=credential,
+            timestamp_token=token,
         )
+        # WeasyPrint takes about a second of CPU: not on the event loop.
+        rendered = await asyncio.to_thread(pdf.render_pdf, document)
         return await self.signer.sign_pdf(rendered, self.trust.conf.central.tsa_url)
 
     async def _deposit(
-        self, credential: str, token: bytes, qr_text: str, signed_pdf: bytes | None
+        self,
+        credential: str,
+        token: bytes,
+        qr_text: str,
+        signed_pdf: bytes | None,
+        pull_token: str | None,
     ) -> str:
-        answer = await self.hub.deposit(
-            {
-                "credential": credential,
-                "timestampToken": _b64(token),
-                "qr": qr_text,
-                "pdf": _b64(signed_pdf) if signed_pdf is not None else None,
-            }
-        )
+        deposit: dict[str, Any] = {
+            "credential": credential,
+            "timestampToken": _b64(token),
+            "qr": qr_text,
+        }
+        if signed_pdf is not None:
+            deposit["pdf"] = _b64(signed_pdf)
+        if pull_token is not None:
+            deposit["pullToken"] = pull_token
+        answer = await self.hub.deposit(deposit)
         return str(answer.get("pullLink") or "")
 
     async def _record(

@@ -54,11 +54,11 @@ class Issuer:
         self.signer = signer
         self.trust = trust
         self._clock = clock
-        self.issuance = Issuance(
-            settings, sessions, signer, trust, hub, exchange, tsa_http, clock=clock
-        )
         self.publisher = ListPublisher(
             sessions, signer, hub.publish_status_list, hub_url=settings.hub_url, clock=clock
+        )
+        self.issuance = Issuance(
+            settings, sessions, signer, trust, hub, exchange, tsa_http, self.publisher, clock=clock
         )
 
     async def issue(self, request: IssueRequest) -> Issued:
@@ -100,8 +100,8 @@ class Issuer:
             if loop.time() >= next_pass:
                 try:
                     await self.publisher.pass_once()
-                except ZistboomError as error:
-                    log.warning("status list pass failed: %s", error.detail)
+                except Exception:  # the next pass tries again; the loop must not die
+                    log.exception("status list pass failed")
                 next_pass = loop.time() + self.settings.status_check_seconds
             await asyncio.sleep(
                 min(self.settings.conf_refresh_seconds, max(0.0, next_pass - loop.time()))

@@ -70,8 +70,9 @@ class DocumentSigner:
         """The QR's COSE_Sign1, waiting for its timestamp (``SignedQr.with_timestamp``)."""
         return qr.sign_qr(record, self._key, self.certificate)
 
-    def sign_pdf(self, document: bytes, tsa_url: str) -> bytes:
-        return pdf.sign_pdf(document, self._key, self.certificate, list(self.chain), tsa_url)
+    async def sign_pdf(self, document: bytes, tsa_url: str) -> bytes:
+        """The PDF signed PAdES B-T, the signature timestamped by central's TSA."""
+        return await pdf.async_sign_pdf(document, self._key, self.certificate, self.chain, tsa_url)
 
 
 def _certificates(pem_text: str) -> list[cx509.Certificate]:

@@ -25,6 +25,7 @@ from zistboom.core.errors import ConflictError, NotFoundError, ZistboomError
 from zistboom.documents import profile
 from zistboom.documents.issuer import repository
 from zistboom.documents.issuer.models import (
+    PURPOSES,
     IssuedDocument,
     StatusChange,
     StatusList,
@@ -108,6 +109,25 @@ def sign_bits(
     bits_row.credential = signer.sign(claims)
     bits_row.signed_revision = bits_row.revision
     bits_row.valid_until = valid_from + VALIDITY
+
+
+async def sign_new_list(
+    session: AsyncSession,
+    number: int,
+    signer: DocumentSigner,
+    *,
+    hub_url: str,
+    at: datetime,
+) -> None:
+    """Sign the purposes of list ``number`` that were never signed (a list just opened), so
+    that its first document's status can be checked from the start."""
+    status_list = await repository.list_by_number(session, number)
+    for purpose in PURPOSES:
+        if (await repository.bits_of(session, number, purpose)).credential is not None:
+            continue  # the common case, read without a lock
+        row = await repository.bits_of(session, number, purpose, for_update=True)
+        if row.credential is None:
+            sign_bits(status_list, row, signer, hub_url=hub_url, at=at)
 
 
 async def change_status(
@@ -194,6 +214,7 @@ class ListPublisher:
             )
 
     async def publish_purpose(self, number: int, purpose: str) -> None:
+        """PUT the purpose's credential unless the hub holds its latest revision already."""
         async with transaction(self.sessions) as session:
             status_list = await repository.list_by_number(session, number)
             bits_row = await repository.bits_of(session, number, purpose)
