@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import random
 import subprocess
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from central_process import ZISTBOOM
 from documents.issuer.exchange_world import PERSON, World, build_world, problem
 from trust_list_central import wait_for
 from zistboom.core import globalconf as gc
@@ -317,3 +319,72 @@ def test_indexes_are_not_given_twice_across_a_restart(world: World) -> None:
     world.restart_issuer()
     after = {index() for _ in range(3)}
     assert len(before | after) == 6
+
+
+def zistboom(world: World, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ZISTBOOM, "documents", *args],
+        env=world.fed.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_cli_issues_and_verifies_online_and_offline(world: World, tmp_path: Path) -> None:
+    record = world.read_person()
+    subject_file = tmp_path / "subject.json"
+    subject_file.write_text(json.dumps(birth_subject(record), ensure_ascii=False))
+    out = tmp_path / "out"
+    issued = zistboom(
+        world, "issue", "--type", BIRTH, "--gateway-url", world.agency_gateway.url,
+        "--client", world.back_office, "--issuer", world.issuer_service, "--out", str(out),
+        "--subject", str(subject_file), "--holder", "IR" + record["national_code"], "--no-pdf",
+    )  # fmt: skip
+    assert issued.returncode == 0, issued.stdout + issued.stderr
+    (jwt,) = out.glob("*.jwt")
+    credential_id = "urn:uuid:" + jwt.stem
+    qr_file = jwt.with_suffix(".qr.txt")
+    assert jwt.with_suffix(".tst").is_file() and qr_file.is_file()
+    assert not list(out.glob("*.pdf"))
+
+    online = zistboom(world, "verify", str(jwt), "--hub", world.hub_url)
+    assert online.returncode == 0, online.stdout + online.stderr
+    assert "verified" in online.stdout and "trusted-time" in online.stdout
+
+    cache = tmp_path / "cache"
+    anchor = tmp_path / "anchor.json"
+    anchor.write_text(httpx.get(f"{world.fed.central.url}/anchor", timeout=10).text)
+    refreshed = zistboom(
+        world, "cache", "refresh", "--cache", str(cache), "--anchor", str(anchor),
+        "--hub", world.hub_url, str(jwt),
+    )  # fmt: skip
+    assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
+    assert "2 status lists" in " ".join(refreshed.stdout.split())
+
+    def offline(document: Path) -> tuple[int, dict[str, Any]]:
+        result = zistboom(world, "verify", str(document), "--offline", "--cache", str(cache),
+                          "--json")  # fmt: skip
+        assert result.returncode in (0, 1), result.stdout + result.stderr
+        return result.returncode, json.loads(result.stdout)
+
+    for document in (jwt, qr_file):
+        code, report = offline(document)
+        assert code == 0 and report["verified"], report
+        assert report["record"]["id"] == credential_id
+        named = {source["name"] for source in report["sources"]}
+        assert {"global configuration", "trust list"} <= named
+
+    revoked = world.status(credential_id, ("revocation", True))
+    assert revoked.status_code == 200 and revoked.json()["published"], revoked.text
+    code, report = offline(jwt)
+    assert code == 0, "the cache was not refreshed: it still says what it said"
+    refreshed = zistboom(world, "cache", "refresh", "--cache", str(cache))
+    assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
+    for document in (jwt, qr_file):
+        code, report = offline(document)
+        assert code == 1 and not report["verified"]
+        status = next(c for c in report["checks"] if c["name"] == "status")
+        assert status["result"] == "failed" and "revoked" in status["reason"]
+        others = [c for c in report["checks"] if c["name"] != "status"]
+        assert all(c["result"] == "passed" for c in others), others

@@ -97,7 +97,7 @@ async def update_status(body: StatusBody, caller: GatewayCaller, request: Reques
     )
     return StatusAnswer(
         credentialId=result.document.id,
-        state=result.document.state,  # type: ignore[arg-type]
+        state=result.document.state,
         changed=result.changed,
         published=result.published,
     )
