@@ -5,8 +5,8 @@ instance CA, accepted by pyHanko's validator with its timestamp, its QR read bac
 rasterised at 150 dpi and turned by 5°, its attachments read back; one changed byte, an
 appended revision or a foreign signer is refused.
 
-The credential and its timestamp are real (an ES256 JWS by the doc key, timestamped by central);
-the QR text has the size of a real ``ZB1:`` payload (documents/qr.py makes the real one).
+The artefacts are real: the VC-JWT signed with the doc key, its timestamp from central's TSA,
+the QR (COSE_Sign1 with its own timestamp) read back from the page and verified.
 
 The TSA does not touch central's database, so central runs on SQLite only here.
 """
@@ -14,23 +14,23 @@ The TSA does not touch central's database, so central runs on SQLite only here.
 from __future__ import annotations
 
 import asyncio
-import base64
+import contextlib
 import io
 import re
 import secrets
 import subprocess
 import uuid
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 import zxingcpp
 from cryptography import x509 as cx509
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -41,24 +41,33 @@ from pyhanko_certvalidator import ValidationContext
 from central_process import CentralProcess, start_central, stop_central
 from documents.samples import SAMPLES
 from support import free_port
-from zistboom.core.crypto import jws, keys, x509
+from zistboom.core.crypto import keys, x509
 from zistboom.core.crypto.pades import asn1_certificate
 from zistboom.core.enrolment import enrol_certificate
-from zistboom.core.errors import CryptoError, DocumentError, TimestampUnavailableError
+from zistboom.core.errors import (
+    CryptoError,
+    DocumentError,
+    TimestampUnavailableError,
+    ValidationError,
+)
 from zistboom.core.iran import generate_legal_entity_id
+from zistboom.documents import qr, vc
 from zistboom.documents.pdf import (
     CREDENTIAL_ATTACHMENT,
     TIMESTAMP_ATTACHMENT,
     RenderInput,
-    StatusListEntry,
+    async_pdf_signature,
+    async_sign_pdf,
     pdf_attachments,
     pdf_signature,
     render_pdf,
     sign_pdf,
 )
-from zistboom.documents.timestamps import imprint_of_signature, request_timestamp
+from zistboom.documents.timestamps import imprint_of_signature, request_timestamp, trusted_time
 from zistboom.documents.types import load_seed_types
 from zistboom.registries.seed_organisations import seed_organisation
+from zistboom.web.formatting import DateFormatter
+from zistboom.web.i18n import EN, Catalogue
 
 ISSUERS = {
     "birth-certificate-extract": "civil-registration",
@@ -87,6 +96,7 @@ WORDS = {
 }
 TYPES = {definition.code: definition for definition in load_seed_types()}
 ISSUED_AT = datetime(2025, 3, 20, 21, 0, tzinfo=UTC)  # 1 Farvardin 1404, 00:30 in Tehran
+EN_DATES = DateFormatter(EN, Catalogue.load())
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -157,76 +167,69 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Authority]:
         stop_central(central.process)
 
 
-def qr_text_like_a_real_one(claims: dict[str, object]) -> str:
-    """``ZB1:`` + Base45 of about 500 compressed bytes, the size of a real COSE payload."""
-    import base45
-
-    body = orjson.dumps(claims) + secrets.token_bytes(260)  # signature, tokens: incompressible
-    return "ZB1:" + base45.b45encode(zlib.compress(body, 9)).decode("ascii")
-
-
 @dataclass
 class Issued:
     document: RenderInput
     unsigned: bytes
     signed: bytes
     signature: bytes
+    """The VC-JWT's raw signature, which its timestamp token imprints."""
 
 
-def issue(authority: Authority, code: str) -> Issued:
+async def issue(authority: Authority, code: str, client: httpx.AsyncClient) -> Issued:
+    """The artefacts an issuer makes for a document of ``code``: the VC-JWT, its timestamp,
+    the QR with its own timestamp, the PDF rendered from them and signed."""
     definition = TYPES[code]
     organisation = seed_organisation(ISSUERS[code])
-    credential_id = f"urn:uuid:{uuid.uuid4()}"
-    holder = HOLDERS[code]
     valid_until = None if definition.validity is None else ISSUED_AT + definition.validity
-    claims = {
-        "id": credential_id,
-        "documentType": code,
-        "issuer": {"id": f"urn:zb:member:{authority.member_id}"},
-        "credentialSubject": {"id": f"urn:zb:holder:{holder}", **SAMPLES[code]},
-    }
-    credential = jws.sign_jws(
-        orjson.dumps(claims),
-        authority.key,
-        headers={"typ": "vc+jwt", "cty": "vc",
-                 "x5c": [base64.b64encode(x509.certificate_der(c)).decode()
-                         for c in (authority.cert, *authority.chain)]},
-    )  # fmt: skip
-    signature = keys.b64url_decode(credential.split(".")[2])
-
-    async def stamp() -> bytes:
-        async with httpx.AsyncClient(timeout=30) as client:
-            return await request_timestamp(
-                authority.tsa_url, imprint_of_signature(signature), cert_req=True, client=client
-            )
-
-    list_id = secrets.token_hex(8)
-    document = RenderInput(
-        document_type=definition,
+    claims = vc.document_claims(
+        credential_id=f"urn:uuid:{uuid.uuid4()}",
+        issuer_member=authority.member_id,
+        issuer_name=organisation.name_en,
+        holder=HOLDERS[code],
+        type_code=code,
         subject=SAMPLES[code],
-        credential_id=credential_id,
-        issuer_name_fa=organisation.name_fa,
-        issuer_name_en=organisation.name_en,
-        holder=holder,
-        issued_at=ISSUED_AT,
         valid_from=ISSUED_AT,
         valid_until=valid_until,
-        status_list=StatusListEntry(
-            list_id, 48213, f"https://hub.example/status-lists/{list_id}/revocation"
-        ),
-        qr_text=qr_text_like_a_real_one(claims),
+        iat=ISSUED_AT,
+        hub_url="https://hub.example",
+        list_id=secrets.token_hex(8),
+        status_index=48213,
+    )
+    credential = vc.parse_credential(
+        vc.sign_credential(claims, authority.key, [authority.cert, *authority.chain])
+    )
+    imprint = imprint_of_signature(credential.signature)
+    token = await request_timestamp(authority.tsa_url, imprint, cert_req=True, client=client)
+    issued_at = trusted_time(token, imprint, [], ca_certificates=[authority.ca])
+    signed_qr = qr.sign_qr(qr.QrRecord.from_credential(credential), authority.key, authority.cert)
+    qr_token = await request_timestamp(
+        authority.tsa_url, imprint_of_signature(signed_qr.signature), cert_req=False, client=client
+    )
+    document = RenderInput.from_credential(
+        credential,
+        document_type=definition,
+        issuer_name_fa=organisation.name_fa,
+        issuer_name_en=organisation.name_en,
+        issued_at=issued_at,
+        qr_text=signed_qr.with_timestamp(qr_token),
         pull_link=f"https://hub.example/p/{secrets.token_urlsafe(16)}",
-        credential=credential,
-        timestamp_token=asyncio.run(stamp()),
+        timestamp_token=token,
     )
     unsigned = render_pdf(document)
-    signed = sign_pdf(unsigned, authority.key, authority.cert, authority.chain, authority.tsa_url)
-    return Issued(document, unsigned, signed, signature)
+    signed = await async_sign_pdf(
+        unsigned, authority.key, authority.cert, authority.chain, authority.tsa_url
+    )
+    return Issued(document, unsigned, signed, credential.signature)
 
 
 @pytest.fixture(scope="module")
 def issued(authority: Authority) -> dict[str, Issued]:
-    return {code: issue(authority, code) for code in sorted(TYPES)}
+    async def all_types() -> dict[str, Issued]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return {code: await issue(authority, code, client) for code in sorted(TYPES)}
+
+    return asyncio.run(all_types())
 
 
 def written(tmp_path: Path, data: bytes, name: str = "document.pdf") -> Path:
@@ -266,7 +269,9 @@ def test_each_type_renders_one_page_in_persian_and_english(
     assert document.pull_link in text
     # The Persian half in Jalali dates with Persian digits, the English one in Gregorian.
     assert "۱۴۰۴" in text and "فروردین" in text
-    assert "21 March 2025, 00:30 Tehran time" in text
+    assert "21 March 2025, 00:30 Tehran time" in text  # valid from
+    # Issued at the TSA's time, not the credential's iat.
+    assert EN_DATES.moment(document.issued_at) in text.replace("\n", " ")
     assert issued[code].document.issuer_name_en in text
 
 
@@ -334,7 +339,13 @@ def test_the_qr_reads_back_from_the_page_at_150_dpi_turned_5_degrees(
     width_cm = (corners.top_right.x - corners.top_left.x) / 150 * 2.54
     assert width_cm >= 8.0, width_cm
     turned = page.rotate(5, expand=True, fillcolor=255)
-    assert [r.text for r in zxingcpp.read_barcodes(turned)] == [issued[code].document.qr_text]
+    (read,) = [r.text for r in zxingcpp.read_barcodes(turned)]
+    assert read == issued[code].document.qr_text
+    # And it is the document's signed QR.
+    payload = qr.decode_qr(read)
+    qr.verify_qr_signature(payload)
+    assert payload.record.credential_id == issued[code].document.credential_id
+    assert payload.record.subject == SAMPLES[code]
 
 
 def test_the_credential_and_its_timestamp_are_attached(
@@ -460,3 +471,54 @@ def test_rendering_is_deterministic(issued: dict[str, Issued]) -> None:
     assert render_pdf(one.document) == one.unsigned
     moved = render_pdf(replace(one.document, pull_link="https://hub.example/p/other"))
     assert moved != one.unsigned
+
+
+async def test_inside_an_event_loop(authority: Authority, issued: dict[str, Issued]) -> None:
+    signed = issued["residence-permit"].signed
+    report = await async_pdf_signature(signed, [authority.ca])
+    assert report.valid, report.reason
+    # The synchronous function still works from a coroutine (on a loop of its own).
+    assert pdf_signature(signed, [authority.ca]) == report
+
+
+def test_the_page_is_made_from_the_credential_of_its_type(issued: dict[str, Issued]) -> None:
+    one = issued["residence-permit"].document
+    credential = vc.parse_credential(one.credential)
+    with pytest.raises(DocumentError, match="is a residence-permit, not a tax-clearance"):
+        RenderInput.from_credential(
+            credential,
+            document_type=TYPES["tax-clearance"],
+            issuer_name_fa=one.issuer_name_fa,
+            issuer_name_en=one.issuer_name_en,
+            issued_at=one.issued_at,
+            qr_text=one.qr_text,
+            pull_link=one.pull_link,
+            timestamp_token=one.timestamp_token,
+        )
+    assert one.holder == "FN946538763832" and one.status_list.index == 48213
+    assert one.status_list.url.endswith(f"/status-lists/{one.status_list.list_id}/revocation")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_a_damaged_file_is_reported_never_raised(
+    authority: Authority, issued: dict[str, Issued], data: st.DataObject
+) -> None:
+    original = issued["birth-certificate-extract"].signed
+    damaged = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 3))):
+        damaged[data.draw(st.integers(0, len(original) - 1))] = data.draw(st.integers(0, 255))
+    report = pdf_signature(bytes(damaged), [authority.ca])
+    assert report.reason
+    changed = [i for i, (a, b) in enumerate(zip(original, damaged, strict=True)) if a != b]
+    if report.valid:
+        # Only the signature container's padding (between the two signed ranges, after the
+        # CMS) may change unnoticed.
+        ranges = re.search(rb"/ByteRange \[(\d+) (\d+) (\d+) (\d+)\s*\]", original)
+        assert ranges is not None
+        gap = range(int(ranges[2]), int(ranges[3]))
+        assert all(i in gap for i in changed), changed
+    with contextlib.suppress(ValidationError):
+        pdf_attachments(bytes(damaged))

@@ -10,9 +10,8 @@ system's (fontconfig; Debian's fonts-noto-core), none is shipped.
 
 The issuer signs the rendered file with pyHanko as PAdES baseline B-T: a CAdES detached
 signature (SubFilter ETSI.CAdES.detached) with a signature timestamp from central's TSA. A
-verifier checks it with :func:`pdf_signature` against the instance CA: intact, valid, a trusted
-chain at the time of the timestamp, a valid timestamp, and a signature that covers the whole
-file (nothing appended after it).
+verifier checks it with :func:`pdf_signature` and reads the attachments with
+:func:`pdf_attachments` (both in ``pdf_validation.py``, and importable from here).
 
 pyHanko's synchronous entry points start their own event loop; the ``async_`` functions here
 are for callers that already run one (the issuer, the hub).
@@ -20,44 +19,43 @@ are for callers that already run one (the issuer, the hub).
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import concurrent.futures
 import io
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-import segno
-from asn1crypto import cms, tsp
 from cryptography import x509
 from markupsafe import Markup
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-from pyhanko.sign.validation import async_validate_pdf_signature
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 from weasyprint import CSS, HTML, Attachment  # type: ignore[import-untyped]
 from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
 from zistboom.core.crypto.keys import PrivateKey
-from zistboom.core.crypto.pades import asn1_certificate, pdf_signer
-from zistboom.core.crypto.x509 import certificate_identity, load_certificate
+from zistboom.core.crypto.pades import pdf_signer
 from zistboom.core.errors import (
     DocumentError,
     TimestampUnavailableError,
     ValidationError,
-    ZistboomError,
 )
+from zistboom.documents.pdf_validation import (
+    PdfSignatureReport,
+    async_pdf_signature,
+    pdf_attachments,
+    pdf_signature,
+    run_sync,
+)
+from zistboom.documents.qr import qr_svg
 from zistboom.documents.types import DocumentTypeDefinition
+from zistboom.documents.vc import ParsedCredential
 from zistboom.web.i18n import EN, FA, Locale
 from zistboom.web.rendering import Pages
 
@@ -67,14 +65,27 @@ SIGNATURE_FIELD: Final = "ZistboomDocumentSignature"
 QR_SYMBOL_CM: Final = 8.5
 """The printed width of the QR symbol itself (finder pattern to finder pattern), quiet zone
 not counted: ZB-STD-008 asks for at least 8 cm."""
-QR_QUIET_ZONE: Final = 4
+QR_QUIET_ZONE: Final = 4  # modules, as documents/qr.py draws it
+_VIEW_BOX: Final = re.compile(r'viewBox="0 0 ([0-9]+) \1"')
 # Room for the signature container: the CMS with two certificates, and the timestamp token
 # with its TSA certificate, is about 3 KiB.
 _SIGNATURE_SIZE: Final = 16384
 _TSA_TIMEOUT_SECONDS: Final = 10
 _TEMPLATES: Final = ("zistboom.documents", "templates")
 
-T = TypeVar("T")
+__all__ = [
+    "CREDENTIAL_ATTACHMENT",
+    "TIMESTAMP_ATTACHMENT",
+    "PdfSignatureReport",
+    "RenderInput",
+    "StatusListEntry",
+    "async_pdf_signature",
+    "async_sign_pdf",
+    "pdf_attachments",
+    "pdf_signature",
+    "render_pdf",
+    "sign_pdf",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +121,44 @@ class RenderInput:
     timestamp_token: bytes
     """The DER TimeStampToken over the VC-JWT's signature, attached as ``credential.tst``."""
 
-
-@dataclass(frozen=True, slots=True)
-class PdfSignatureReport:
-    """What :func:`pdf_signature` found: ``valid`` only if every check held; ``reason`` says
-    which one failed, or what was checked."""
-
-    valid: bool
-    reason: str
-    signed_at: datetime | None
-    """The signature timestamp's genTime, when there is one that verifies."""
-    signer_member: str | None
-    """The member named by the signing certificate (its subject serialNumber)."""
+    @classmethod
+    def from_credential(
+        cls,
+        credential: ParsedCredential,
+        *,
+        document_type: DocumentTypeDefinition,
+        issuer_name_fa: str,
+        issuer_name_en: str,
+        issued_at: datetime,
+        qr_text: str,
+        pull_link: str,
+        timestamp_token: bytes,
+    ) -> RenderInput:
+        """What the PDF of ``credential`` shows, taken from the credential itself, so the page
+        and the attached VC-JWT cannot say different things. ``issued_at`` is the genTime of
+        ``timestamp_token`` (the caller has verified it); the credential's ``iat`` is not used.
+        """
+        if credential.type_code != document_type.code:
+            raise DocumentError(
+                f"the credential is a {credential.type_code}, not a {document_type.code}"
+            )
+        entry = credential.document.status_entry("revocation")
+        return cls(
+            document_type=document_type,
+            subject=credential.subject,
+            credential_id=credential.credential_id,
+            issuer_name_fa=issuer_name_fa,
+            issuer_name_en=issuer_name_en,
+            holder=credential.holder,
+            issued_at=issued_at,
+            valid_from=credential.valid_from,
+            valid_until=credential.valid_until,
+            status_list=StatusListEntry(entry.list_id, entry.index, entry.statusListCredential),
+            qr_text=qr_text,
+            pull_link=pull_link,
+            credential=credential.token,
+            timestamp_token=timestamp_token,
+        )
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -205,20 +242,16 @@ def _half(pages: Pages, document: RenderInput, locale: Locale) -> str:
 
 def _qr_image(text: str) -> tuple[str, float]:
     """The QR as an SVG data URI (vector, so it prints sharp at any size) and the width to
-    print it at, quiet zone included, for the symbol to be :data:`QR_SYMBOL_CM` wide.
-
-    Until ``documents/qr.py`` (its ``qr_svg``) is merged: segno directly, error correction M
-    as ZB-STD-008 says, not boosted.
-    """
-    code = segno.make(text, error="m", micro=False, boost_error=False)
-    out = io.BytesIO()
-    code.save(
-        out, kind="svg", border=QR_QUIET_ZONE, xmldecl=False, omitsize=True,
-        dark="#000", light="#fff",
-    )  # fmt: skip
-    modules, _ = code.symbol_size(scale=1, border=0)
-    width = QR_SYMBOL_CM * (modules + 2 * QR_QUIET_ZONE) / modules
-    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode("ascii"), width
+    print it at, quiet zone included, for the symbol to be :data:`QR_SYMBOL_CM` wide."""
+    svg = qr_svg(text)
+    view_box = _VIEW_BOX.search(svg)
+    if view_box is None:
+        raise DocumentError("the QR image has no viewBox to size it by")
+    # The viewBox counts modules, the four-module quiet zone on each side included.
+    modules_with_zone = int(view_box[1])
+    modules = modules_with_zone - 2 * QR_QUIET_ZONE
+    width = QR_SYMBOL_CM * modules_with_zone / modules
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii"), width
 
 
 # --- signing --------------------------------------------------------------------------------
@@ -280,187 +313,4 @@ def sign_pdf(
     tsa_url: str,
 ) -> bytes:
     """:func:`async_sign_pdf` for synchronous callers (a CLI, a worker thread)."""
-    return _run(lambda: async_sign_pdf(pdf, key, cert, chain, tsa_url))
-
-
-# --- reading back ---------------------------------------------------------------------------
-
-
-def pdf_attachments(pdf: bytes) -> dict[str, bytes]:
-    """The embedded files of ``pdf`` by name (``credential.jwt``, ``credential.tst``).
-
-    :class:`ValidationError` when ``pdf`` is not a readable PDF.
-    """
-    reader = _reader(pdf)
-    names = reader.root.get("/Names")
-    if names is None:
-        return {}
-    tree = names.get_object().get("/EmbeddedFiles")
-    if tree is None:
-        return {}
-    found: dict[str, bytes] = {}
-    for name, spec in _name_tree(tree.get_object()):
-        file_spec = spec.get_object()
-        embedded = file_spec.get("/EF")
-        if embedded is None:
-            continue
-        stream = embedded.get_object().get("/F")
-        if stream is None:
-            continue
-        found[name] = stream.get_object().data
-    return found
-
-
-def _name_tree(node: generic.DictionaryObject, depth: int = 0) -> list[tuple[str, Any]]:
-    # A PDF name tree (ISO 32000-1 §7.9.6): leaves hold [name value ...] pairs, inner nodes Kids.
-    if depth > 32:
-        raise ValidationError("the PDF's embedded-files tree is nested too deeply", field="pdf")
-    entries: list[tuple[str, Any]] = []
-    pairs = node.get("/Names")
-    if pairs is not None:
-        pairs = pairs.get_object()
-        for position in range(0, len(pairs) - 1, 2):
-            key = pairs[position].get_object()
-            name = (
-                key.original_bytes.decode("utf-8", "replace")
-                if hasattr(key, "original_bytes")
-                else str(key)
-            )
-            entries.append((name, pairs[position + 1]))
-    kids = node.get("/Kids")
-    if kids is not None:
-        for kid in kids.get_object():
-            entries.extend(_name_tree(kid.get_object(), depth + 1))
-    return entries
-
-
-def _reader(pdf: bytes) -> PdfFileReader:
-    if not pdf.startswith(b"%PDF-"):
-        raise ValidationError("not a PDF: it does not start with %PDF-", field="pdf")
-    try:
-        return PdfFileReader(io.BytesIO(pdf), strict=False)
-    except (PdfError, ValueError, KeyError, IndexError, TypeError) as error:
-        raise ValidationError(f"not a readable PDF: {error}", field="pdf") from None
-
-
-async def async_pdf_signature(
-    pdf: bytes, ca_certs: Sequence[x509.Certificate]
-) -> PdfSignatureReport:
-    """Check the document signature of ``pdf`` with the instance CA(s) ``ca_certs`` as the
-    only trust roots. Never raises for a bad file: the report says what is wrong."""
-    try:
-        reader = _reader(pdf)
-        embedded = reader.embedded_regular_signatures
-    except (ValidationError, PdfError, ValueError, KeyError, IndexError, TypeError) as error:
-        return PdfSignatureReport(False, f"the PDF cannot be read: {_detail(error)}", None, None)
-    if not embedded:
-        return PdfSignatureReport(False, "the PDF carries no signature", None, None)
-    if len(embedded) > 1:
-        return PdfSignatureReport(
-            False, f"the PDF carries {len(embedded)} signatures; a document has one", None, None
-        )
-    signature = embedded[0]
-    try:
-        signer_cert = load_certificate(signature.signer_cert.dump())
-        signer_member = certificate_identity(signer_cert)
-        signed_at = _timestamp_time(signature.signer_info)
-    except (ValidationError, DocumentError, ValueError, KeyError, TypeError) as error:
-        return PdfSignatureReport(
-            False, f"the signature cannot be read: {_detail(error)}", None, None
-        )
-    if signed_at is None:
-        return PdfSignatureReport(
-            False, "the signature has no signature timestamp (PAdES B-T needs one)", None,
-            signer_member,
-        )  # fmt: skip
-    roots = [asn1_certificate(ca) for ca in ca_certs]
-    # The signer's certificate is judged at the time the TSA vouches for, not today.
-    context = ValidationContext(trust_roots=roots, moment=signed_at, allow_fetching=False)
-    ts_context = ValidationContext(trust_roots=roots, moment=signed_at, allow_fetching=False)
-    try:
-        status = await async_validate_pdf_signature(
-            signature, signer_validation_context=context, ts_validation_context=ts_context
-        )
-    except (PdfError, ValueError, KeyError, TypeError) as error:
-        return PdfSignatureReport(
-            False, f"the signature cannot be validated: {error}", None, signer_member
-        )
-    failure = _failure(status)
-    if failure is not None:
-        return PdfSignatureReport(False, failure, signed_at, signer_member)
-    return PdfSignatureReport(
-        True,
-        "intact and valid, the certificate chains to the instance CA, the signature "
-        f"timestamp of {signed_at.isoformat()} is valid, and it covers the whole file",
-        signed_at,
-        signer_member,
-    )
-
-
-def pdf_signature(pdf: bytes, ca_certs: Sequence[x509.Certificate]) -> PdfSignatureReport:
-    """:func:`async_pdf_signature` for synchronous callers."""
-    return _run(lambda: async_pdf_signature(pdf, ca_certs))
-
-
-def _detail(error: Exception) -> str:
-    return error.detail if isinstance(error, ZistboomError) else str(error)
-
-
-def _timestamp_time(signer_info: cms.SignerInfo) -> datetime | None:
-    attributes = signer_info["unsigned_attrs"]
-    if attributes.native is None:
-        return None
-    for attribute in attributes:
-        if attribute["type"].native != "signature_time_stamp_token":
-            continue
-        token = attribute["values"][0]
-        content = token["content"]["encap_content_info"]["content"].parsed
-        if not isinstance(content, tsp.TSTInfo):
-            raise DocumentError("the signature timestamp holds no TSTInfo")
-        moment = content["gen_time"].native
-        if not isinstance(moment, datetime):
-            raise DocumentError("the signature timestamp has no genTime")
-        return moment
-    return None
-
-
-def _failure(status: PdfSignatureStatus) -> str | None:
-    """The first check ``status`` fails, in the order a reader would ask them."""
-    if not status.intact:
-        return "the signed bytes were changed after signing (the digest does not match)"
-    if not status.valid:
-        return "the signature value does not verify with the signer's key"
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        covered = status.coverage.name if status.coverage is not None else "unclear"
-        return (
-            "the signature does not cover the whole file: something was added after it "
-            f"({covered.lower().replace('_', ' ')})"
-        )
-    if not status.trusted:
-        problem = status.trust_problem_indic
-        why = str(getattr(problem, "name", problem or "no path")).lower().replace("_", " ")
-        return (
-            "the signer's certificate does not chain to the instance CA at the time of signing"
-            f" ({why})"
-        )
-    timestamp = status.timestamp_validity
-    if timestamp is None:
-        return "the signature timestamp is missing"
-    if not (timestamp.intact and timestamp.valid):
-        return "the signature timestamp does not verify"
-    if not timestamp.trusted:
-        return "the signature timestamp's TSA does not chain to the instance CA"
-    if status.docmdp_ok is False:
-        return "the file was modified in a way its signature does not permit"
-    return None
-
-
-def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    # pyHanko is async inside; a synchronous caller with a loop of its own running (a test
-    # or a handler that should have used the async function) gets a private loop in a thread.
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, make()).result()
+    return run_sync(lambda: async_sign_pdf(pdf, key, cert, chain, tsa_url))

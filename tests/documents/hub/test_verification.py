@@ -5,6 +5,7 @@ to left by default, English on ``?lang=en``, its form CSRF-protected)."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -14,6 +15,7 @@ import pytest
 
 from documents.hub.test_deposits_and_status_lists import problem_type, tampered
 from documents.hub.world import Issued, World, new_person
+from zistboom.documents import qr
 
 pytestmark = pytest.mark.timeout(600)
 CHECKS = [
@@ -134,6 +136,22 @@ def test_a_verify_request_takes_exactly_one_form(lists: World) -> None:
     assert verify(world, {}).status_code == 422
 
 
+def test_the_qr_verifies_to_the_same_record(lists: World) -> None:
+    world = lists
+    issued, _ = deposited(world)
+    text = world.qr_text(issued)
+    answer = verify(world, {"qr": text})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["form"] == "qr" and report["verified"] is True, report["checks"]
+    assert report["record"]["id"] == issued.credential_id
+    from_jwt = verify(world, {"verifiableCredential": issued.credential}).json()
+    assert report["record"] == from_jwt["record"]
+    png = qr.qr_png(text, scale=4)
+    image = verify(world, {"image": base64.b64encode(png).decode()})
+    assert image.json()["verified"] is True and image.json()["record"] == report["record"]
+
+
 # --- the page ---------------------------------------------------------------------------------
 
 
@@ -194,3 +212,13 @@ def test_the_page_verifies_in_persian_by_default_and_in_english(lists: World) ->
         assert parsed(bad.text).checks["signature"] == "failed"
         assert "did not pass every check" in bad.text
         assert not any(PERSIAN_DIGITS.search(d) for d in parsed(bad.text).dates)
+
+        # A picture of the QR, uploaded.
+        png = qr.qr_png(world.qr_text(issued), scale=4)
+        uploaded = browser.post(
+            "/verify", data={"csrf_token": token},
+            files={"file": ("qr.png", png, "image/png")},
+        )  # fmt: skip
+        assert uploaded.status_code == 200, uploaded.text
+        assert parsed(uploaded.text).checks == dict.fromkeys(CHECKS, "passed")
+        assert "QR code" in uploaded.text

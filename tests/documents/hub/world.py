@@ -47,7 +47,7 @@ from trust_list_central import (
 from zistboom.core.crypto import keys
 from zistboom.core.enrolment import enrol_certificate
 from zistboom.core.iran import generate_legal_entity_id, generate_national_code
-from zistboom.documents import profile, statuslist, timestamps, vc
+from zistboom.documents import profile, qr, statuslist, timestamps, vc
 from zistboom.documents.hub.app import create_app
 from zistboom.documents.hub.settings import HubSettings
 
@@ -180,12 +180,20 @@ class World:
         tst = asyncio.run(self._timestamp(signature))
         return Issued(token, tst, credential_id, holder)
 
-    async def _timestamp(self, signature: bytes) -> bytes:
+    async def _timestamp(self, signature: bytes, *, cert_req: bool = True) -> bytes:
         async with httpx.AsyncClient(timeout=30) as client:
             return await timestamps.request_timestamp(
-                self.tsa_url, timestamps.imprint_of_signature(signature), cert_req=True,
+                self.tsa_url, timestamps.imprint_of_signature(signature), cert_req=cert_req,
                 client=client,
             )  # fmt: skip
+
+    def qr_text(self, issued: Issued, *, issuer: Issuer | None = None) -> str:
+        """The document's offline QR, signed by its issuer, with its own timestamp."""
+        issuer = issuer or self.issuer
+        record = qr.QrRecord.from_credential(vc.parse_credential(issued.credential))
+        signed = qr.sign_qr(record, issuer.key, issuer.chain[0])
+        token = asyncio.run(self._timestamp(signed.signature, cert_req=False))
+        return signed.with_timestamp(token)
 
     def deposit(self, issued: Issued, *, issuer: Issuer | None = None) -> httpx.Response:
         issuer = issuer or self.issuer

@@ -195,7 +195,7 @@ def share_out(share: Share, document_type: str, now: datetime) -> ShareOut:
     status_code=201,
     response_model=Deposited,
     response_model_by_alias=True,
-    responses=problem_responses(403, 409, 422),
+    responses=problem_responses(400, 403, 409, 422),
 )
 async def deposit(request: Request, body: Deposit, caller: GatewayCaller) -> Deposited:
     """Deposit a document into its holder's locker. The VC-JWT must verify (signature,
@@ -299,7 +299,7 @@ async def list_shares(
 
 
 @lockers_service.post(
-    "/lockers/shares", status_code=201, responses=problem_responses(403, 404, 422)
+    "/lockers/shares", status_code=201, responses=problem_responses(400, 403, 404, 422)
 )
 async def create_share(request: Request, acting: ActingFor, body: ShareRequest) -> ShareOut:
     """Share one of the holder's documents with a member, for a purpose, until a time (at most

@@ -52,7 +52,7 @@ management = APIRouter(prefix="/api/v1/admin", tags=["management"], dependencies
     "/document-types",
     status_code=201,
     response_model_by_alias=True,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
 )
 async def register_type(request: Request, body: DocumentTypeDefinition) -> DocumentTypeDefinition:
     """Register another document type (409 if its code is taken: a type never changes)."""

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from zistboom.core.errors import DocumentError, ZistboomError
+from zistboom.core.problems import problem_responses
 from zistboom.documents.hub import verifying
 from zistboom.documents.hub.state import state_of
 from zistboom.web.csrf import CsrfProtection
@@ -19,6 +20,7 @@ from zistboom.web.i18n import EN, FA, Catalogue, request_locale
 from zistboom.web.rendering import Pages
 
 TEMPLATE = "verify.html"
+HTML = "text/html"
 
 
 def catalogue() -> Catalogue:
@@ -51,6 +53,13 @@ class VerificationPage:
             methods=["POST"],
             response_class=HTMLResponse,
             dependencies=[Depends(self.csrf.verify)],
+            # 400: a body that is no form; 403: the form without its CSRF token; 413 and 422:
+            # the page again, saying why.
+            responses={
+                **problem_responses(400, 403),
+                413: {"description": "the file is too large", "content": {HTML: {}}},
+                422: {"description": "nothing to verify, or not a document", "content": {HTML: {}}},
+            },
         )
         return router
 

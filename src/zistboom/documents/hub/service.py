@@ -1,6 +1,5 @@
-"""The hub's rules, named in one place. Each concern is its own module; this one holds what
-they share (the caller the gateway vouches for, the holder acted for, the clock) and re-exports
-the operations the routes call:
+"""What the hub's rules share: the caller the gateway vouches for, the holder acted for, the
+clock. Each concern is its own module, which the routes call:
 
 - ``document_types.py``: the registry of document types (seeded, registered by the operator);
 - ``deposits.py``: an issuer's deposit into a holder's locker;
@@ -8,8 +7,8 @@ the operations the routes call:
 - ``lockers.py``: who may act for which holder, and the locker's reads;
 - ``shares.py``: shares with signed consent records, their revocation and the recipient's fetch;
 - ``access.py``: the access events a holder lists;
-- ``verifying.py``: verification through the hub (public verify, pull links) over the
-  context ``verification_context.py`` builds.
+- ``verifying.py``: verification through the hub (public verify, pull links, the page) over
+  ``verification_context.py``, which answers the algorithm from ``sources.py`` and the tables.
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ def _decoded(text: str, field: str) -> bytes:
         raise ValidationError(f"{field} is not standard base64", field=field) from None
 
 
-@verify_routes.post("/credentials/verify", responses=problem_responses(404, 422))
+@verify_routes.post("/credentials/verify", responses=problem_responses(400, 404, 422))
 async def verify_credential(request: Request, body: VerifyRequest) -> ReportOut:
     """Verify a document in any of its four forms; the report names every check (format,
     signature, certificate, trusted-time, accreditation, status, validity, schema, and
