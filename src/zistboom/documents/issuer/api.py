@@ -39,6 +39,7 @@ def issuer_of(request: Request) -> Issuer:
     "/issue",
     status_code=201,
     operation_id="issueCredential",
+    summary="Issue a document",
     # 403: not through the gateway, or issuer-not-accredited (naming the accreditation);
     # 404: no such document type at the hub; 409: no status entry could be taken;
     # 422: a subject against its type's schema (errors name JSON pointers) or a bad holder;
@@ -84,6 +85,7 @@ async def issue(body: IssueBody, caller: GatewayCaller, request: Request) -> Iss
 @credentials.post(
     "/status",
     operation_id="updateStatus",
+    summary="Revoke, suspend or reinstate a document",
     # 404: this issuer issued no such document; 409: a revoked document cannot change again.
     responses=problem_responses(403, 404, 409, 422),
 )
