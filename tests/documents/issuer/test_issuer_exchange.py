@@ -164,9 +164,10 @@ def test_the_pdf_is_signed_carries_the_credential_and_prints_its_pull_link(
     path = tmp_path / "document.pdf"
     path.write_bytes(document)
     text = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert body["pullLink"] in text
+    # The link may break across lines on the page.
+    assert body["pullLink"] in "".join(text.split())
     report = hub_verify(world, {"pdf": body["pdf"]})
     assert report["form"] == "pdf"
     assert report["record"]["id"] == parsed.credential_id
