@@ -40,7 +40,8 @@ def issuer_of(request: Request) -> Issuer:
     status_code=201,
     operation_id="issueCredential",
     summary="Issue a document",
-    # 400: a body that is not JSON; 403: not through the gateway, or issuer-not-accredited (naming the accreditation);
+    # 400: a body that is not JSON; 403: not through the gateway, or issuer-not-accredited
+    # (naming the accreditation);
     # 404: no such document type at the hub; 409: no status entry could be taken;
     # 422: a subject against its type's schema (errors name JSON pointers) or a bad holder;
     # 502/503: the hub, the registry, the TSA or the gateway refused or did not answer.
