@@ -40,11 +40,12 @@ def issuer_of(request: Request) -> Issuer:
     status_code=201,
     operation_id="issueCredential",
     summary="Issue a document",
-    # 403: not through the gateway, or issuer-not-accredited (naming the accreditation);
+    # 400: a body that is not JSON; 403: not through the gateway, or issuer-not-accredited
+    # (naming the accreditation);
     # 404: no such document type at the hub; 409: no status entry could be taken;
     # 422: a subject against its type's schema (errors name JSON pointers) or a bad holder;
     # 502/503: the hub, the registry, the TSA or the gateway refused or did not answer.
-    responses=problem_responses(403, 404, 409, 422, 502, 503),
+    responses=problem_responses(400, 403, 404, 409, 422, 502, 503),
 )
 async def issue(body: IssueBody, caller: GatewayCaller, request: Request) -> IssueAnswer:
     """Sign a document of the type asked for, from the subject given or pulled from the
@@ -87,7 +88,7 @@ async def issue(body: IssueBody, caller: GatewayCaller, request: Request) -> Iss
     operation_id="updateStatus",
     summary="Revoke, suspend or reinstate a document",
     # 404: this issuer issued no such document; 409: a revoked document cannot change again.
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(400, 403, 404, 409, 422),
 )
 async def update_status(body: StatusBody, caller: GatewayCaller, request: Request) -> StatusAnswer:
     """Revoke, suspend or reinstate a document: its bit changes in the issuer's status list,

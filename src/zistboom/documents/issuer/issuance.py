@@ -14,10 +14,13 @@
 
 Nothing is half-written: a failure in 4–7 marks the allocation ``abandoned`` with the step that
 failed (its index stays unused, its bits 0, and it is never handed out again); the signed
-artefacts existed only in memory and nobody received them. The one gap: the hub accepted the
-deposit and the final commit failed (the database went away in between): the allocation stays
-``pending`` (never reused) and the hub holds a document the issuer has no row for, so its
-status cannot be changed here; this is logged as an error naming the credential."""
+artefacts existed only in memory and nobody received them (a process that dies in between
+leaves the allocation ``pending``: its index is never used nor handed out again). The one gap:
+the hub accepted the deposit and the final commit failed (the database went away in between):
+the allocation stays ``pending`` (never reused) and the hub holds a document the issuer has no
+row for, so its status cannot be changed here; this is logged as an error naming the
+credential. (A deposit whose answer is lost, a timeout, is the same case seen from the other
+side: marked abandoned here while the hub may hold it.)"""
 
 from __future__ import annotations
 
