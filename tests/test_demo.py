@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from zistboom.demo import federation
+from zistboom.demo import documents, federation
 from zistboom.demo.federation import ORGANISATIONS, PERSON, Ports
 from zistboom.demo.supervisor import Component, Supervisor, tail
 from zistboom.registries.schema import match_form
@@ -72,6 +72,7 @@ def printed_pids(lines: list[str]) -> dict[str, int]:
     """The processes table's rows: component name → pid."""
     names = {"central", *(f"gateway {org.key}" for org in ORGANISATIONS)}
     names |= {f"registry {key}" for key in federation.registry_owners()}
+    names |= {"documents hub", *(f"issuer {key}" for key in documents.ISSUERS)}
     pids: dict[str, int] = {}
     for line in lines:
         cells = [cell.strip() for cell in line.replace("|", "│").split("│")]
@@ -167,7 +168,10 @@ def check_printed_calls(curls: list[str], ports: Ports) -> None:
             ), persons
         elif line.endswith("/listClients"):
             listed = {m["id"].get("subsystem_code") for m in answer["member"]}
-            assert listed - {None} == {org.subsystem for org in ORGANISATIONS}, answer
+            assert listed - {None} == {org.subsystem for org in ORGANISATIONS} | {
+                documents.HUB_SUBSYSTEM,
+                documents.ISSUER_SUBSYSTEM,
+            }, answer
         else:
             raise AssertionError(f"a printed call this test does not know: {line}")
 
@@ -198,7 +202,7 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
         demo.wait_for(
             "the demo serving",
             lambda: demo.process.poll() is not None or "Serving until interrupted" in demo.output,
-            within=120,
+            within=240,
         )
         assert demo.process.poll() is None, demo.output
 
@@ -234,7 +238,46 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
                 f"gateway {org.key}": ["gateway", "serve", "--data-dir", str(data_dir / org.key)]
                 for org in ORGANISATIONS
             },
+            "documents hub": [
+                "documents",
+                "hub",
+                "serve",
+                "--data-dir",
+                str(data_dir / "documents-hub"),
+            ],
+            **{
+                f"issuer {key}": [
+                    "documents",
+                    "issuer",
+                    "serve",
+                    "--data-dir",
+                    str(data_dir / f"{key}-issuer"),
+                ]
+                for key in documents.ISSUERS
+            },
         }
+
+        # The demo's documents: issued through the exchange, one verified by the printed call
+        # at the hub with every check passed, and the verification page serving.
+        assert "Documents issued through the exchange (3)" in demo.output, demo.output
+        verify = next(line for line in demo.lines if "/credentials/verify" in line)
+        report = json.loads(curl(verify).stdout)
+        assert report["verified"] is True, report
+        assert [c["name"] for c in report["checks"]] == [
+            "format",
+            "signature",
+            "certificate",
+            "trusted-time",
+            "accreditation",
+            "status",
+            "validity",
+            "schema",
+        ]
+        page = next(line for line in demo.lines if "Verification page:" in line)
+        page_url = page.split("Verification page: ", 1)[1].split(" ", 1)[0]
+        answer = httpx.get(page_url)
+        assert answer.status_code == 200
+        assert 'dir="rtl"' in answer.text and 'lang="fa"' in answer.text
         assert set(pids) == set(expected), demo.output
         assert len(set(pids.values())) == len(pids), pids
         for name, pid in pids.items():
@@ -242,7 +285,11 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
             assert parent_of(pid) == demo.process.pid, name
             assert command_line(pid) == [ZISTBOOM, *expected[name]], name
 
-        curls = [line.strip() for line in demo.lines if line.startswith("curl ")]
+        curls = [
+            line.strip()
+            for line in demo.lines
+            if line.startswith("curl ") and "/credentials/verify" not in line
+        ]
         assert len(curls) == 9
         assert [line.endswith("# refused") for line in curls].count(True) == 2
         check_printed_calls(curls, ports)

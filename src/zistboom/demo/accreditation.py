@@ -9,7 +9,9 @@ the applicant):
 - the national post company, accredited as a logistics tracking provider in the supply chain,
   then suspended after an audit finding;
 - and nobody accredited as an e-invoice provider in tax, which the tax organisation's
-  taxpayers registry requires of the finance company's reads (the demo's refused call).
+  taxpayers registry requires of the finance company's reads (the demo's refused call);
+- and the six agencies that issue the seeded document types, each accredited as a document
+  issuer in its type's ecosystem (or nationally) at the level the type asks for.
 
 Idempotent: a re-run finds the accreditations and leaves them as they are."""
 
@@ -141,3 +143,34 @@ async def seed_accreditation(session: AsyncSession, trust_list_key: PrivateKey) 
         key=lambda: trust_list_key,
         actor=operators.SYSTEM,
     )
+
+
+async def seed_document_issuers(session: AsyncSession, issuers: dict[str, Requirement]) -> None:
+    """Each issuing agency (organisation key → what its document type requires) accredited as
+    a document issuer at that level, by the IT authority's assessor (once per agency)."""
+    assessor: operators.Operator | None = None
+    authorised: set[str] = set()
+    for key, requirement in issuers.items():
+        scheme = next(
+            s.code
+            for s in await acc.list_schemes(session, ecosystem=requirement.ecosystem)
+            if s.kind == requirement.kind
+        )
+        applicant = member_id(organisation(key))
+        if await acc.list_accreditations(session, scheme=scheme, member=applicant):
+            continue
+        if assessor is None:
+            assessor = await _key(
+                session, "assessor", member_id(organisation("it-authority")), "demo assessor"
+            )
+        if scheme not in authorised:
+            await acc.grant_authority(
+                session,
+                key_id=assessor.key_id,
+                scheme=scheme,
+                depth=1,
+                reason="appointed for the demo",
+                actor=operators.SYSTEM,
+            )
+            authorised.add(scheme)
+        await _accredit(session, applicant, scheme, requirement.level, assessor)

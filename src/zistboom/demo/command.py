@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -34,7 +34,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from zistboom.core.errors import ConfigurationError, ZistboomError
-from zistboom.demo import federation, setup
+from zistboom.demo import documents, federation, setup
 from zistboom.demo.federation import INSTANCE, ORGANISATIONS, Organisation, Ports
 from zistboom.demo.supervisor import (
     Component,
@@ -43,6 +43,7 @@ from zistboom.demo.supervisor import (
     describe_exit,
     tail,
 )
+from zistboom.gateway import enrolment
 from zistboom.gateway.settings import GatewaySettings
 
 console = Console()
@@ -114,7 +115,45 @@ def component_names() -> list[str]:
         "central",
         *(gateway_name(org) for org in ORGANISATIONS),
         *(registry_name(org) for org in ORGANISATIONS if org.key in owners),
+        HUB_NAME,
+        *(issuer_name(federation.organisation(key)) for key in documents.ISSUERS),
     ]
+
+
+HUB_NAME = "documents hub"
+
+
+def issuer_name(org: Organisation) -> str:
+    return f"issuer {org.key}"
+
+
+def hub_component(zistboom: str, data_dir: Path, places: documents.Places) -> Component:
+    return Component(
+        name=HUB_NAME,
+        argv=(
+            zistboom,
+            "documents",
+            "hub",
+            "serve",
+            "--data-dir",
+            str(documents.hub_dir(data_dir)),
+        ),
+        listens=(("http", places.hub_port),),
+        health_url=f"{places.hub_url}/health",
+    )
+
+
+def issuer_component(
+    zistboom: str, data_dir: Path, places: documents.Places, org: Organisation
+) -> Component:
+    folder = documents.issuer_dir(data_dir, org)
+    port = places.issuer_port(org)
+    return Component(
+        name=issuer_name(org),
+        argv=(zistboom, "documents", "issuer", "serve", "--data-dir", str(folder)),
+        listens=(("http", port),),
+        health_url=f"http://127.0.0.1:{port}/health",
+    )
 
 
 def registry_component(zistboom: str, data_dir: Path, org: Organisation, port: int) -> Component:
@@ -147,6 +186,8 @@ class Started:
     seeded: dict[str, int] = field(default_factory=dict)
     """Records loaded per registry on this start (empty when the data was kept)."""
     seeding_seconds: float = 0.0
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    """The demo's documents (issued on the first run, kept after)."""
 
 
 async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Started:
@@ -162,8 +203,16 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
         for index, org in enumerate(ORGANISATIONS)
         if org.key in owners
     }
+    places = documents.Places(ports)
+    hub = hub_component(zistboom, data_dir, places)
+    issuers = {
+        key: issuer_component(zistboom, data_dir, places, federation.organisation(key))
+        for key in documents.ISSUERS
+    }
     central_process = central_component(zistboom, data_dir, ports)
-    await supervisor.check_ports_free([central_process, *gateways, *registries.values()])
+    await supervisor.check_ports_free(
+        [central_process, *gateways, *registries.values(), hub, *issuers.values()]
+    )
     central_settings = setup.central_settings(data_dir, ports)
     seed = await setup.seed_central(central_settings, ports, data_dir)
     started = Started(seed)
@@ -213,6 +262,44 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
             owners[org.key],
         )
 
+    async def documents_up(
+        anchor: asyncio.Task[str], registries_up: list[asyncio.Task[None]]
+    ) -> None:
+        """The hub, then the issuers (set up once each with a doc token), their access rights,
+        and the demo's documents, once the registries they pull from are offered."""
+        anchor_file = data_dir / "anchor.json"
+        central_url = central_settings.base_url
+        fingerprint = await anchor
+        anchor_file.write_text((await enrolment.fetch_anchor(central_url, fingerprint)).to_json())
+        gateway_dirs = {org.key: setup.gateway_dir(data_dir, org) for org in ORGANISATIONS}
+        hub_org = federation.organisation(documents.HUB_ORGANISATION)
+        await gateways_up[ORGANISATIONS.index(hub_org)]
+        await documents.init_hub(
+            zistboom, data_dir, places, gateway_dirs[hub_org.key], central_url=central_url,
+            anchor_file=anchor_file, token=seed.document_tokens.get(hub_org.key),
+        )  # fmt: skip
+        await supervisor.wait_ready(await supervisor.start(hub), READY_TIMEOUT_SECONDS)
+
+        async def issuer(key: str) -> None:
+            org = federation.organisation(key)
+            await gateways_up[ORGANISATIONS.index(org)]
+            if key in seed.document_tokens:
+                await documents.init_issuer(
+                    zistboom, data_dir, places, org, gateway_dirs[key],
+                    central_url=central_url, anchor_file=anchor_file,
+                    token=seed.document_tokens[key],
+                )  # fmt: skip
+            await supervisor.wait_ready(await supervisor.start(issuers[key]), READY_TIMEOUT_SECONDS)
+
+        async with asyncio.TaskGroup() as starting:
+            for key in documents.ISSUERS:
+                starting.create_task(issuer(key))
+        for done in registries_up:
+            await done
+        await documents.grant_documents(places, gateway_dirs)
+        await documents.wait_until_issuers_offered(places)
+        started.documents = await documents.issue_demo_documents(places, data_dir)
+
     try:
         async with asyncio.TaskGroup() as group:
             anchor = group.create_task(central_anchor())
@@ -220,9 +307,12 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
                 group.create_task(gateway(index, org, anchor))
                 for index, org in enumerate(ORGANISATIONS)
             ]
-            for index, org in enumerate(ORGANISATIONS):
-                if org.key in owners:
-                    group.create_task(registry(index, org, gateways_up[index]))
+            registries_up = [
+                group.create_task(registry(index, org, gateways_up[index]))
+                for index, org in enumerate(ORGANISATIONS)
+                if org.key in owners
+            ]
+            group.create_task(documents_up(anchor, registries_up))
     except* ZistboomError as failures:
         raise failures.exceptions[0] from None
     return started
@@ -253,6 +343,7 @@ async def run(data_dir: Path, ports: Ports) -> int:
             console.print(f"[red]The demo did not start:[/red] {escape(error.detail)}")
             return 1
         print_summary(done.seed, ports, data_dir, supervisor.running)
+        print_documents(documents.Places(ports), done.documents)
         if done.seeded:
             console.print(
                 f"Seeded the base registries ({sum(done.seeded.values()):,} synthetic records "
@@ -350,6 +441,29 @@ def print_summary(
     )
     for call in federation.demo_calls(ports):
         console.print(call, soft_wrap=True, highlight=False, markup=False)
+
+
+def print_documents(places: documents.Places, issued: list[dict[str, Any]]) -> None:
+    """The demo's documents, a curl call that verifies the first at the hub (VC API), and the
+    verification page with its QR text to paste."""
+    console.print(
+        f"Documents issued through the exchange ({len(issued)}): "
+        + ", ".join(f"{d['type']} for {d['holder']}" for d in issued),
+        highlight=False,
+    )
+    if not issued:
+        return
+    console.print("Verify one at the documents hub (VC API):")
+    console.print(
+        documents.verify_call(places, issued[0]), soft_wrap=True, highlight=False, markup=False
+    )
+    console.print(
+        f"Verification page: {places.hub_url}/verify (paste this QR text, or open its pull "
+        f"link {issued[0]['pull_link']}):",
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.print(issued[0]["qr"], soft_wrap=True, highlight=False, markup=False)
 
 
 @app.callback(invoke_without_command=True)

@@ -79,8 +79,8 @@ def organisation(key: str) -> Organisation:
 @dataclass(frozen=True, slots=True)
 class Ports:
     """Central on the base port, then ten ports for each organisation, in the order of
-    :data:`ORGANISATIONS`: its gateway's client, peer and admin ports, and its registry
-    service."""
+    :data:`ORGANISATIONS`: its gateway's client, peer and admin ports, its registry service,
+    its issuer and (the IT authority's) the documents hub."""
 
     base: int
 
@@ -99,6 +99,10 @@ class Ports:
 
     def registry(self, index: int) -> int:
         return self.base + 13 + 10 * index
+
+    def component(self, index: int, offset: int) -> int:
+        """The organisation's ``offset``-th port (4: its issuer, 5: the documents hub)."""
+        return self.base + 10 + offset + 10 * index
 
 
 def demo_calls(ports: Ports) -> list[str]:

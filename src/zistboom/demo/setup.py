@@ -18,10 +18,12 @@ from zistboom.central import ca, operators, service
 from zistboom.central.app import prepare
 from zistboom.central.models import find_member
 from zistboom.central.settings import CentralSettings
+from zistboom.core.accreditation import Requirement
 from zistboom.core.database import transaction
 from zistboom.core.errors import ConfigurationError
 from zistboom.core.persian import format_jalali, to_jalali_iso
-from zistboom.demo.accreditation import seed_accreditation
+from zistboom.demo import documents
+from zistboom.demo.accreditation import seed_accreditation, seed_document_issuers
 from zistboom.demo.federation import (
     ACCREDITED_READERS,
     GATEWAY_CODE,
@@ -57,6 +59,8 @@ class CentralSeed:
     """Enrolment tokens for the organisations whose gateway is not set up yet."""
     ecosystems: list[list[str]]
     """The programme's ecosystems, as rows for the printed table."""
+    document_tokens: dict[str, str]
+    """``doc`` enrolment tokens for the documents hub and the issuers not yet set up."""
 
 
 def central_settings(data_dir: Path, ports: Ports) -> CentralSettings:
@@ -106,6 +110,20 @@ async def seed_central(settings: CentralSettings, ports: Ports, data_dir: Path) 
                         actor=operators.SYSTEM,
                     )
             await seed_accreditation(session, prepared.keys.trust_list_key)
+            types = documents.seed_types()
+            await seed_document_issuers(
+                session,
+                {
+                    key: Requirement(
+                        types[code].requirement.ecosystem,
+                        types[code].requirement.kind,
+                        types[code].requirement.level,
+                        action="issue",
+                    )
+                    for key, code in documents.ISSUERS.items()
+                },
+            )
+            document_tokens = await documents.seed_central_documents(session, settings, data_dir)
             ecosystems = [
                 [
                     e.key,
@@ -118,7 +136,7 @@ async def seed_central(settings: CentralSettings, ports: Ports, data_dir: Path) 
                 ]
                 for e in await service.list_ecosystems(session)
             ]
-        return CentralSeed(prepared.first_admin_key, tokens, ecosystems)
+        return CentralSeed(prepared.first_admin_key, tokens, ecosystems, document_tokens)
     finally:
         await prepared.engine.dispose()
 
@@ -160,10 +178,12 @@ async def configure_gateway(
         engine, sessions = await open_database(settings)
     try:
         async with transaction(sessions) as session:
-            if await gateway_service.find_client(session, subsystem_id(org)) is None:
-                await gateway_service.add_client(
-                    session, subsystem_id(org), hosted_members=[member_id(org)]
-                )
+            for code in (org.subsystem, *documents.extra_subsystems(org)):
+                client = f"{member_id(org)}/{code}"
+                if await gateway_service.find_client(session, client) is None:
+                    await gateway_service.add_client(
+                        session, client, hosted_members=[member_id(org)]
+                    )
     finally:
         await engine.dispose()
 

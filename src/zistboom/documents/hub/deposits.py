@@ -139,7 +139,7 @@ async def deposit(state: HubState, caller: Caller, body: Deposit) -> Document:
             qr=body.qr,
             pdf=pdf,
             status_entries=entries,
-            pull_token=secrets.token_urlsafe(32),
+            pull_token=body.pull_token or secrets.token_urlsafe(32),
             deposited_at=now,
         )
         session.add(document)

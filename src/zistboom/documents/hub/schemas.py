@@ -41,6 +41,13 @@ class Deposit(_Closed):
     )
     qr: str | None = Field(default=None, pattern=r"^ZB1:", description="the QR text, ZB1:…")
     pdf: Base64 | None = Field(default=None, description="the signed PDF, base64")
+    pull_token: str | None = Field(
+        default=None,
+        alias="pullToken",
+        pattern=r"^[A-Za-z0-9_-]{32,64}$",
+        description="the pull token the issuer printed in the PDF's pull link (at least 32 "
+        "random URL-safe characters); the hub makes one when none is given",
+    )
 
 
 class Deposited(_Closed):
