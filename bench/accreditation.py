@@ -364,6 +364,8 @@ async def load(settings: CentralSettings, now: datetime, past: datetime) -> Load
             schemes = [
                 Scheme(s.id, s.code, s.resource, tuple(s.levels), timedelta(days=s.validity_days))
                 for s in await repository.list_schemes(session)
+                # The queries ask to "provide"; document-issuer schemes grant "issue" instead.
+                if "provide" in s.actions
             ]
             population = synthesise(schemes, now, past)
             await write_population(session, population)
