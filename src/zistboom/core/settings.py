@@ -4,6 +4,7 @@ optional TOML file (``ZB_CONFIG_FILE``). Each component subclasses :class:`Compo
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,20 @@ class ComponentSettings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+    @classmethod
+    def layered(cls, data_dir: Path, file_name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+        """A component's values: ``DATA_DIR/file_name`` (as its ``init`` wrote it), then the
+        ``ZB_*`` environment, then ``overrides`` (those that are not ``None``)."""
+        values: dict[str, Any] = {}
+        path = data_dir / file_name
+        if path.exists():
+            values.update(tomllib.loads(path.read_text()))
+        from_env = cls()
+        values.update({k: getattr(from_env, k) for k in from_env.model_fields_set})
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["data_dir"] = data_dir
+        return values
 
     def resolved_database_url(self, component: str) -> str:
         """The configured URL, or the component's SQLite file in the data directory."""

@@ -4,7 +4,6 @@ issuer init``), then ``ZB_*`` environment variables, then what a command passes.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +73,7 @@ class IssuerSettings(ComponentSettings):
     @classmethod
     def load(cls, data_dir: Path, **overrides: Any) -> IssuerSettings:
         """Settings from ``DATA_DIR/issuer.toml``, then the environment, then ``overrides``."""
-        values: dict[str, Any] = {}
-        path = data_dir / SETTINGS_FILE
-        if path.exists():
-            values.update(tomllib.loads(path.read_text()))
-        from_env = cls()
-        values.update({k: getattr(from_env, k) for k in from_env.model_fields_set})
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        values["data_dir"] = data_dir
-        return cls(**values)
+        return cls(**cls.layered(data_dir, SETTINGS_FILE, overrides))
 
     def write(self) -> None:
         """``DATA_DIR/issuer.toml`` (mode 0600, replaced atomically) with what ``init`` sets."""
