@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import io
+import zlib
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +34,17 @@ from zistboom.core.errors import DocumentError, ValidationError, ZistboomError
 
 _MAX_NAME_TREE_DEPTH: Final = 32
 # What pyHanko's reader raises on a damaged file, besides its own PdfError.
-_UNREADABLE: Final = (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError)
+# What pyHanko's reader lets out of a damaged file: its own errors, Python's for a malformed
+# object, and zlib's for a damaged compressed stream (an xref stream, say).
+_UNREADABLE: Final = (
+    PdfError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    zlib.error,
+)
 
 T = TypeVar("T")
 
