@@ -4,48 +4,20 @@ exporting registries, on loopback with the admin token only. Routes call ``servi
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zistboom.core.admin_token import loopback_admin
 from zistboom.core.database import transaction
-from zistboom.core.errors import AuthenticationError, PermissionDeniedError
 from zistboom.core.problems import problem_responses
 from zistboom.registries import publishing, service
 from zistboom.registries.api import JSON, SCHEMA, state_of
 from zistboom.registries.api_models import RegistryCreate, RegistryOut, VersionCreate, VersionOut
 from zistboom.registries.schema import dump_schema
 
-# Declared as a security scheme; the refusal (401 with problem details) stays _admin's.
-_bearer = HTTPBearer(
-    auto_error=False, description="the registry's admin token, from DATA_DIR/admin-token"
-)
-
-
-def _admin(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise PermissionDeniedError("the management API answers on loopback only", field="host")
-    token = state_of(request).admin_token
-    if credentials is None or not hmac.compare_digest(
-        credentials.credentials.encode(), token.encode()
-    ):
-        raise AuthenticationError(
-            "send the registry's admin token (DATA_DIR/admin-token) as "
-            "'Authorization: Bearer <token>'",
-            field="Authorization",
-        )
+_admin = loopback_admin("the registry's", lambda request: state_of(request).admin_token)
 
 
 management = APIRouter(prefix="/api/v1", tags=["management"], dependencies=[Depends(_admin)])
