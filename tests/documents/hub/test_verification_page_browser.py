@@ -34,6 +34,8 @@ from zistboom.documents.checks import CHECK_NAMES, MESSAGES_FA, PDF_CHECK
 from zistboom.documents.timestamps import imprint_of_signature, trusted_time
 from zistboom.documents.types import load_seed_types
 from zistboom.web.csrf import CSRF_COOKIE, CSRF_FIELD
+from zistboom.web.formatting import DateFormatter
+from zistboom.web.i18n import FA, Catalogue
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -46,6 +48,8 @@ LATIN_DIGIT = re.compile("[0-9]")
 VERIFIED_FA = "این سند راستی‌آزمایی شد."
 FAILED_FA = "این سند همهٔ بررسی‌ها را با موفقیت نگذراند."
 VERIFIED_EN = "This document is verified."
+BACKDATE = timedelta(days=40)
+FA_DATES = DateFormatter(FA, Catalogue.load())
 MOBILE = ViewportSize(width=375, height=812)
 
 
@@ -60,6 +64,10 @@ class Documents:
     good_link: str
     tampered: str
     revoked: Issued
+    backdated: Issued
+    """Signed now, its ``iat`` claiming a time 40 days ago."""
+    backdated_time: datetime
+    """Its trusted time of issue (its timestamp's genTime)."""
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +90,17 @@ def deposited(world: World) -> tuple[Issued, str]:
     return issued, str(answer.json()["pullLink"])
 
 
+def trusted_time_of(world: World, issued: Issued) -> datetime:
+    """The genTime of the document's timestamp, checked against the instance CA."""
+    ca = x509.load_certificate(httpx.get(f"{world.central.url}/api/v1/ca/certificate").text)
+    imprint = imprint_of_signature(vc.parse_credential(issued.credential).signature)
+    return trusted_time(issued.timestamp_token, imprint, [], ca_certificates=[ca])
+
+
 def signed_pdf(world: World, issued: Issued, qr_text: str, pull_link: str) -> bytes:
     """The document's PDF as its issuer makes it: rendered, then signed PAdES B-T."""
-    ca = x509.load_certificate(httpx.get(f"{world.central.url}/api/v1/ca/certificate").text)
     credential = vc.parse_credential(issued.credential)
-    imprint = imprint_of_signature(credential.signature)
-    issued_at = trusted_time(issued.timestamp_token, imprint, [], ca_certificates=[ca])
+    issued_at = trusted_time_of(world, issued)
     definition = next(t for t in load_seed_types() if t.code == TYPE)
     document = pdf.RenderInput.from_credential(
         credential,
@@ -120,6 +133,8 @@ def documents(hub: World) -> Documents:
     qr_text = hub.qr_text(good)
     revoked, _ = deposited(hub)
     revoke(hub, revoked)
+    backdated = hub.issue(new_person(), iat=datetime.now(UTC).replace(microsecond=0) - BACKDATE)
+    assert hub.deposit(backdated).status_code == 201
     return Documents(
         good=good,
         good_qr=qr_text,
@@ -128,6 +143,8 @@ def documents(hub: World) -> Documents:
         good_link=link,
         tampered=tampered(good.credential),
         revoked=revoked,
+        backdated=backdated,
+        backdated_time=trusted_time_of(hub, backdated),
     )
 
 
@@ -242,6 +259,23 @@ def assert_all_passed(page: Page, names: list[str], result_text: str) -> None:
         assert check.reason, check
 
 
+NAME_OFFSETS = """rows => rows.map(th => {
+    const code = th.querySelector('code').getBoundingClientRect();
+    const box = th.getBoundingClientRect();
+    const style = getComputedStyle(th);
+    const rtl = style.direction === 'rtl';
+    return rtl ? box.right - parseFloat(style.paddingRight) - code.right
+               : code.left - box.left - parseFloat(style.paddingLeft);
+})"""
+
+
+def assert_names_at_row_start(page: Page) -> None:
+    """Each stable name sits at the start of its row (the right on a Persian page), under the
+    check's words, though the name itself runs left to right."""
+    offsets = page.locator("tr[data-check] th").evaluate_all(NAME_OFFSETS)
+    assert offsets and all(abs(offset) < 1 for offset in offsets), offsets
+
+
 def assert_persian_dates(page: Page) -> None:
     for text in dates(page):
         assert PERSIAN_DIGIT.search(text) and not LATIN_DIGIT.search(text), text
@@ -282,6 +316,7 @@ def test_a_good_vc_jwt_verifies_in_persian_with_persian_digits(
     assert_record(page, documents.good)
     assert_persian_dates(page)
     assert html_attributes(page) == {"dir": "rtl", "lang": "fa"}
+    assert_names_at_row_start(page)
     shot(page, tmp_path, "good-fa")
 
 
@@ -332,6 +367,12 @@ def test_a_tampered_vc_jwt_fails_its_signature(
     )
     assert signature.reason == MESSAGES_FA["signature.invalid"]
     assert page.locator("#result.report__result--failed").count() == 1
+    # The failed result is marked apart from the passed ones (the word says it, colour repeats).
+    colours = page.locator("tr[data-check] .result").evaluate_all(
+        "els => els.map(e => getComputedStyle(e).backgroundColor)"
+    )
+    failed_at = list(checks).index("signature")
+    assert all(c != colours[failed_at] for i, c in enumerate(colours) if i != failed_at), colours
     shot(page, tmp_path, "tampered-fa")
 
 
@@ -350,6 +391,21 @@ def test_a_revoked_document_fails_its_status_with_a_persian_reason(
     shot(page, tmp_path, "revoked-fa")
 
 
+def test_the_time_of_issue_shown_is_the_timestamps_not_the_issuers_iat(
+    page: Page, documents: Documents
+) -> None:
+    submit_text(page, documents.backdated.credential)
+    assert verdict(page) == ("true", VERIFIED_FA)
+    shown = page.locator("time[data-field=issued-at]")
+    assert datetime.fromisoformat(str(shown.get_attribute("datetime"))) == (
+        documents.backdated_time
+    )
+    iat = vc.parse_credential(documents.backdated.credential).iat
+    assert iat is not None and documents.backdated_time - iat >= BACKDATE
+    assert shown.inner_text() == FA_DATES.moment(documents.backdated_time)
+    assert FA_DATES.moment(iat) not in page.locator(".report").inner_text()
+
+
 def test_the_english_page_verifies_with_latin_digits(
     page: Page, documents: Documents, tmp_path: Path
 ) -> None:
@@ -364,6 +420,7 @@ def test_the_english_page_verifies_with_latin_digits(
         assert LATIN_DIGIT.search(text) and not PERSIAN_DIGIT.search(text), text
     reasons = " ".join(check.reason for check in shown_checks(page))
     assert not PERSIAN_DIGIT.search(reasons), reasons
+    assert_names_at_row_start(page)
     shot(page, tmp_path, "good-en")
 
 
@@ -380,6 +437,7 @@ def test_the_good_result_fits_a_375_px_phone(
         # Nothing wider than the screen: no sideways scrolling on a phone (WCAG 1.4.10).
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= MOBILE["width"], f"the page is {width} px wide on a 375 px screen"
+        assert_names_at_row_start(phone)
         shot(phone, tmp_path, "good-fa-375px")
     finally:
         context.close()
