@@ -25,6 +25,10 @@ TEXT_PAIRS = [
     ("zb-passed", "zb-passed-bg"),
     ("zb-failed", "zb-failed-bg"),
     ("zb-skipped", "zb-skipped-bg"),
+    ("zb-muted", "zb-surface"),
+    # a failed check's row: its text, its stable name and its result badge
+    ("zb-text", "zb-failed-bg"),
+    ("zb-muted", "zb-failed-bg"),
 ]
 NON_TEXT_PAIRS = [
     ("zb-focus", "zb-bg"),

@@ -130,6 +130,9 @@ class VerificationReport:
     record: RecordSummary | None
     checks: list[Check]
     sources: list[SourceFreshness]
+    trusted_time: datetime | None = None
+    """The time of issue from the document's timestamp (the ``trusted-time`` check's), when it
+    verified; what a person is shown as the time of issue, never the issuer's own ``iat``."""
 
     def check(self, name: str) -> Check:
         return next(c for c in self.checks if c.name == name)
@@ -308,4 +311,5 @@ async def verify(presented: Presented, context: VerificationContext) -> Verifica
         record=document.record,
         checks=checks,
         sources=sources + status_sources,
+        trusted_time=issued,
     )

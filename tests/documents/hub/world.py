@@ -157,7 +157,9 @@ class World:
         issuer: Issuer | None = None,
         valid_until: datetime | None = None,
         list_id: str = LIST_ID,
+        iat: datetime | None = None,
     ) -> Issued:
+        """A document signed now; ``iat`` is the time the issuer claims (now unless given)."""
         issuer = issuer or self.issuer
         now = datetime.now(UTC).replace(microsecond=0)
         credential_id = profile.new_credential_id()
@@ -170,7 +172,7 @@ class World:
             subject=subject if subject is not None else person_subject(holder),
             valid_from=now,
             valid_until=valid_until or now + timedelta(days=3650),
-            iat=now,
+            iat=iat or now,
             hub_url=self.hub_url,
             list_id=list_id,
             status_index=self.new_index(),
