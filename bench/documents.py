@@ -261,7 +261,7 @@ class Documents(xb.Federation):
 class OpenIssuer:
     issuer: Issuer
     opened: Opened
-    closers: list[Callable[[], Awaitable[None]]]
+    closers: Sequence[Callable[[], Awaitable[None]]]
 
     async def close(self) -> None:
         for close in self.closers:
