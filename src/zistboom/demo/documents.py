@@ -278,36 +278,37 @@ async def issue_demo_documents(places: Places, data_dir: Path) -> list[dict[str,
     if path.exists():
         kept: list[dict[str, Any]] = json.loads(path.read_text())
         return kept
-    issued = []
+
+    async def issue(client: httpx.AsyncClient, wanted: DemoDocument) -> dict[str, Any]:
+        org = organisation(wanted.organisation)
+        body = {
+            "credential": {"documentType": wanted.type_code},
+            "options": {"subjectId": wanted.subject_id, "holder": wanted.holder},
+        }
+        answer = await client.post(
+            f"{places.client_url(org)}/r1/{issuer_subsystem(org)}/credentials/issue",
+            json=body,
+            headers={"X-Road-Client": subsystem_id(org)},
+        )
+        if answer.status_code != 201:
+            raise ConfigurationError(
+                f"{org.key} could not issue the demo's {wanted.type_code}: "
+                f"{answer.status_code} {answer.text[:400]}",
+                field="documents",
+            )
+        document = answer.json()
+        return {
+            "type": wanted.type_code,
+            "holder": wanted.holder,
+            "id": document["id"],
+            "vc_jwt": document["verifiableCredential"]["id"].split(",", 1)[1],
+            "qr": document["qr"],
+            "pull_link": document["pullLink"],
+        }
+
+    # Each by its own issuer, at once: rendering and signing the PDFs is most of the time.
     async with httpx.AsyncClient(timeout=180) as client:
-        for wanted in demo_documents():
-            org = organisation(wanted.organisation)
-            body = {
-                "credential": {"documentType": wanted.type_code},
-                "options": {"subjectId": wanted.subject_id, "holder": wanted.holder},
-            }
-            answer = await client.post(
-                f"{places.client_url(org)}/r1/{issuer_subsystem(org)}/credentials/issue",
-                json=body,
-                headers={"X-Road-Client": subsystem_id(org)},
-            )
-            if answer.status_code != 201:
-                raise ConfigurationError(
-                    f"{org.key} could not issue the demo's {wanted.type_code}: "
-                    f"{answer.status_code} {answer.text[:400]}",
-                    field="documents",
-                )
-            document = answer.json()
-            issued.append(
-                {
-                    "type": wanted.type_code,
-                    "holder": wanted.holder,
-                    "id": document["id"],
-                    "vc_jwt": document["verifiableCredential"]["id"].split(",", 1)[1],
-                    "qr": document["qr"],
-                    "pull_link": document["pullLink"],
-                }
-            )
+        issued = list(await asyncio.gather(*(issue(client, wanted) for wanted in demo_documents())))
     path.write_text(json.dumps(issued, ensure_ascii=False, indent=2))
     return issued
 
