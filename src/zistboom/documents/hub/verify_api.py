@@ -17,7 +17,7 @@ from zistboom.core.errors import ValidationError
 from zistboom.core.problems import problem_responses
 from zistboom.documents import verification
 from zistboom.documents.hub import verifying
-from zistboom.documents.hub.schemas import BASE64, COMPACT_JWS
+from zistboom.documents.hub.schemas import BASE64, COMPACT_JWS, IMAGE_BASE64, PDF_BASE64
 from zistboom.documents.hub.state import state_of
 
 verify_routes = APIRouter(tags=["verification"])
@@ -40,19 +40,27 @@ class EnvelopedCredential(BaseModel):
 
 
 CompactJwt = Annotated[str, Field(pattern=COMPACT_JWS)]
+FORMS = ("verifiableCredential", "qr", "pdf", "image", "pullLink")
 
 
 class VerifyRequest(BaseModel):
     """Exactly one form of a document, and for a VC-JWT optionally its timestamp token."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # "Exactly one form" in the document too: oneOf holds when exactly one form is present.
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"oneOf": [{"required": [form]} for form in FORMS]},
+    )
 
     verifiable_credential: (
         EnvelopedCredential | Annotated[str, Field(pattern=COMPACT_JWS)] | None
     ) = Field(default=None, alias="verifiableCredential")
     qr: Annotated[str, Field(pattern=r"^ZB1:", max_length=8000)] | None = None
-    pdf: Annotated[str, Field(pattern=BASE64)] | None = Field(default=None, description="base64")
-    image: Annotated[str, Field(pattern=BASE64)] | None = Field(
+    pdf: Annotated[str, Field(pattern=PDF_BASE64)] | None = Field(
+        default=None, description="the PDF file (it starts with %PDF-), base64"
+    )
+    image: Annotated[str, Field(pattern=IMAGE_BASE64)] | None = Field(
         default=None, description="a PNG or JPEG picture of the QR code, base64"
     )
     pull_link: Annotated[str, Field(max_length=2000)] | None = Field(
