@@ -384,6 +384,19 @@ UNSTATEABLE = [
         message="valid_until must be later than valid_from",
     ),
     Unstateable(
+        "A recognition's valid_until must not be past already: a schema cannot compare with "
+        "the clock.",
+        status=422,
+        operations=frozenset(
+            {
+                "POST /api/v1/accreditation/recognitions",
+                "POST /api/v1/accreditation/recognitions/{rec_id}/versions",
+            }
+        ),
+        fields=frozenset({"valid_until"}),
+        message="valid_until is already past",
+    ),
+    Unstateable(
         "update-or-create creates the record from the query's and the write's fields together "
         "when none matches: whether they hold every required field depends on the stored data "
         "(an update needs only the write's fields).",
