@@ -288,6 +288,35 @@ class RegistryProcess:
                 self.process.kill()
 
 
+@dataclass
+class ServiceProcess:
+    """A component run with ``zistboom … serve`` (the issuer, the hub)."""
+
+    name: str
+    command: list[str]
+    health_url: str
+    env: dict[str, str]
+    process: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.output = []
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        drain(self.process, self.output)
+        wait_http(self.health_url, self.process, self.output, seconds=90)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=20)
+
+
 def add_registry(
     federation: Federation, name: str, member_id: str, gateway: GatewayProcess
 ) -> RegistryProcess:

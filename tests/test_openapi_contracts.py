@@ -1,11 +1,12 @@
 """Every HTTP API's OpenAPI document is honest: schemathesis, run against a throwaway federation
-of real processes (a central process, one gateway with its management port, and a registry
-service behind that gateway with one published test registry), finds no server error and no
-contract violation, with credentials and without.
+of real processes (a central process, one gateway with its management port, and behind that
+gateway a registry service with one published test registry, the documents hub and a documents
+issuer), finds no server error and no contract violation, with credentials and without.
 
-The APIs are central's, the gateway's management API, the registry service's own, and the Data
-API document the test registry publishes to its gateway, called as the gateway calls the
-registry. A later API joins by adding one entry to ``APIS``. The run is bounded: deterministic
+The APIs are central's, the gateway's management API, the registry service's own, the Data API
+document the test registry publishes to its gateway (called as the gateway calls the registry),
+the documents hub's (public, management and exchange services) and the issuer's. A later API
+joins by adding one entry to ``APIS``. The run is bounded: deterministic
 generation (hypothesis derandomised, so no seed is drawn and no example database is written), a
 small example budget per operation, one worker. The federation is this module's own:
 schemathesis registers members, groups, keys, clients and records at random, and no other test
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import schemathesis
@@ -39,6 +40,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from zistboom.core import identifiers
 from zistboom.core.iran import generate_legal_entity_id, generate_national_code
+
+if TYPE_CHECKING:  # the hooks process imports this module: the federation's parts load lazily
+    from federation import Federation, GatewayProcess, ServiceProcess
 
 TESTS = Path(__file__).parent
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
@@ -95,6 +99,9 @@ IDENTIFIER_FIELDS = frozenset(
         "owner",
         "X-Road-Client",
         "X-Road-UserId",
+        "/options/holder",
+        "/options/subjectId",
+        "/credential/credentialSubject/id",
     }
 )
 TEST_REGISTRY = "people"
@@ -122,8 +129,15 @@ UNSTATEABLE = [
         "A national code of ten equal digits passes the check digit but is refused; a pattern "
         "without look-ahead (pydantic's engine has none) cannot exclude it.",
         status=422,
-        operations=frozenset({"POST /api/v1/members"}),
-        fields=frozenset({"contact_national_code"}),
+        operations=frozenset({"POST /api/v1/members", "POST /credentials/issue"}),
+        fields=frozenset(
+            {
+                "contact_national_code",
+                "/options/holder",
+                "/options/subjectId",
+                "/credential/credentialSubject/id",
+            }
+        ),
         message="all ten digits are equal",
     ),
     Unstateable(
@@ -370,6 +384,19 @@ UNSTATEABLE = [
         message="valid_until must be later than valid_from",
     ),
     Unstateable(
+        "A recognition's valid_until must not be past already: a schema cannot compare with "
+        "the clock.",
+        status=422,
+        operations=frozenset(
+            {
+                "POST /api/v1/accreditation/recognitions",
+                "POST /api/v1/accreditation/recognitions/{rec_id}/versions",
+            }
+        ),
+        fields=frozenset({"valid_until"}),
+        message="valid_until is already past",
+    ),
+    Unstateable(
         "update-or-create creates the record from the query's and the write's fields together "
         "when none matches: whether they hold every required field depends on the stored data "
         "(an update needs only the write's fields).",
@@ -377,6 +404,48 @@ UNSTATEABLE = [
         operations=frozenset({f"POST /{TEST_VERSION}/update-or-create"}),
         pointers=("/write/content",),
         message="is missing: the field is required",
+    ),
+    Unstateable(
+        "A deposited document is a VC-JWT of ZB-STD-008 signed by the caller's doc certificate "
+        "with a timestamp token over its signature: a schema states the compact JWS's outline, "
+        "not the JSON inside its base64url, its signature or the token's.",
+        status=422,
+        operations=frozenset({"POST /exchange/documents/documents"}),
+        fields=frozenset({"credential", "timestampToken"}),
+    ),
+    Unstateable(
+        "A subjectId of eleven digits names a business holder, whose legal-entity ID may not "
+        "have all of its fourth to ninth digits zero; the pattern of a subjectId, any registry "
+        "key, cannot exclude those without look-ahead (pydantic's engine has none).",
+        status=422,
+        operations=frozenset({"POST /credentials/issue"}),
+        fields=frozenset({"/options/subjectId"}),
+        message="its fourth to ninth digits are all zero",
+    ),
+    Unstateable(
+        "A status list is a BitstringStatusListCredential signed as a VC-JWT by the calling "
+        "member's doc certificate, for the URL it is put at: a schema states the compact "
+        "JWS's outline, not the JSON inside its base64url nor its signature.",
+        status=422,
+        operations=frozenset({"PUT /exchange/documents/status-lists/{list_id}/{purpose}"}),
+        fields=frozenset({"/"}),
+    ),
+    Unstateable(
+        "A share's expires_at must lie in the future (and at most max_share_days ahead): a "
+        "schema cannot compare with the clock.",
+        status=422,
+        operations=frozenset({"POST /exchange/lockers/lockers/shares"}),
+        fields=frozenset({"expires_at"}),
+    ),
+    Unstateable(
+        "A document type's subject schema must be valid against the JSON Schema 2020-12 "
+        "meta-schema (and label its x-code-lists), its templates must parse as Jinja2, and its "
+        "registry mapping may name only fields of its schema: the document states the schema's "
+        "outline; the meta-schema, a template language and a reference between two members "
+        "are not JSON Schema keywords of the request.",
+        status=422,
+        operations=frozenset({"POST /api/v1/admin/document-types"}),
+        fields=frozenset({"schema", "template_fa", "template_en", "body"}),
     ),
 ]
 
@@ -442,7 +511,7 @@ schemathesis.openapi.format(
 schemathesis.openapi.format(identifiers.PERSON_ID_FORMAT, _national_codes.map("IR".__add__))
 
 
-@schemathesis.serializer("application/jose", "application/timestamp-query")
+@schemathesis.serializer("application/jose", "application/timestamp-query", "application/vc+jwt")
 def _opaque(ctx: Any, value: Any) -> bytes:
     """JWS and DER bodies are opaque strings or bytes: send them as they are."""
     return value if isinstance(value, bytes) else str(value).encode()
@@ -523,6 +592,11 @@ class ContractFederation:
     """A subsystem of the federation's member: the client a gateway names to its registry."""
     data_api_document: Path
     """The Data API document the test registry published to its gateway."""
+    hub_url: str
+    hub_admin_token: str
+    hub_gateway_secret: str
+    issuer_url: str
+    issuer_gateway_secret: str
 
 
 Headers = Callable[[ContractFederation], list[str]]
@@ -582,6 +656,27 @@ APIS = [
         base_url=lambda f: f"{f.registry_url}/data/{TEST_REGISTRY}",
         anonymous=False,
     ),
+    # The hub: its public API (types, status lists, verification, pull links) takes nothing,
+    # its management API the admin token, its exchange services the gateway's secret (and the
+    # exchange headers, which its document states as parameters), as the registry service's.
+    # No run without them: the public API takes none, so that run would repeat its slowest
+    # part (verification) for nothing, and ignored_auth probes without credentials each
+    # protected operation that answers 2xx (the secret and the token are declared schemes).
+    ApiUnderTest(
+        "documents-hub",
+        lambda f: f"{f.hub_url}/openapi.json",
+        lambda f: [
+            f"Authorization: Bearer {f.hub_admin_token}",
+            f"X-Zistboom-Gateway-Secret: {f.hub_gateway_secret}",
+        ],
+        anonymous=False,
+    ),
+    # The issuer answers only its gateway: with the secret, as the gateway calls it.
+    ApiUnderTest(
+        "documents-issuer",
+        lambda f: f"{f.issuer_url}/openapi.json",
+        lambda f: [f"X-Zistboom-Gateway-Secret: {f.issuer_gateway_secret}"],
+    ),
 ]
 
 
@@ -594,8 +689,9 @@ def contract_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Co
     root = tmp_path_factory.mktemp("contracts")
     federation = start_federation(root, None)
     registry = None
+    documents: list[ServiceProcess] = []
     try:
-        member = federation.add_member("Contracts", ["app", "registry"])
+        member = federation.add_member("Contracts", ["app", "registry", "documents", "issuer"])
         gateway = federation.add_gateway("gw", member)
         gateway.start()
         registry = add_registry(federation, "registry", member, gateway)
@@ -630,6 +726,8 @@ def contract_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Co
         assert published.status_code == 200, published.text
         document = root / f"{TEST_REGISTRY}-data-api.json"
         document.write_text(published.text)
+        services = start_documents(federation, member, gateway, root, window=client)
+        documents += [services.hub, services.issuer]
         yield ContractFederation(
             central_url=federation.central.url,
             central_admin_key=federation.central.admin_key,
@@ -640,11 +738,104 @@ def contract_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Co
             registry_gateway_secret=secret,
             client=client,
             data_api_document=document,
+            hub_url=services.hub_url,
+            hub_admin_token=services.secret(services.hub_dir, "admin-token"),
+            hub_gateway_secret=services.secret(services.hub_dir),
+            issuer_url=services.issuer_url,
+            issuer_gateway_secret=services.secret(services.issuer_dir),
         )
     finally:
+        for service in reversed(documents):
+            service.stop()
         if registry is not None:
             registry.stop()
         federation.stop()
+
+
+@dataclass
+class DocumentServices:
+    hub: ServiceProcess
+    hub_url: str
+    hub_dir: Path
+    issuer: ServiceProcess
+    issuer_url: str
+    issuer_dir: Path
+
+    def secret(self, data_dir: Path, name: str = "gateway-secret") -> str:
+        return (data_dir / name).read_text().strip()
+
+
+def start_documents(
+    federation: Federation, member: str, gateway: GatewayProcess, root: Path, *, window: str
+) -> DocumentServices:
+    """The documents hub and an issuer of ``member``, both behind ``gateway`` (``init``
+    registers their services on it), each with its doc key enrolled at central; the window is
+    ``window``, so that acting for a person is answered, not only refused."""
+    import httpx
+
+    from central_process import ZISTBOOM
+    from federation import ServiceProcess
+    from support import free_port
+
+    anchor = root / "anchor.json"
+    anchor.write_text(httpx.get(f"{federation.central.url}/anchor", timeout=10).text)
+    common = [
+        "--central-url", federation.central.url, "--anchor", str(anchor),
+        "--gateway-admin-url", f"http://127.0.0.1:{gateway.admin_port}",
+        "--gateway-admin-token-file", str(gateway.data_dir / "admin-token"),
+    ]  # fmt: skip
+    hub_port, issuer_port = free_port(), free_port()
+    hub_dir, issuer_dir = root / "hub", root / "issuer"
+    hub_init = [
+        ZISTBOOM, "documents", "hub", "init", "--data-dir", str(hub_dir), "--member", member,
+        "--window", window, "--token", _doc_token(federation, member), "--port", str(hub_port),
+        *common,
+    ]  # fmt: skip
+    _run(hub_init, federation.env())
+    hub = ServiceProcess(
+        "hub",
+        [ZISTBOOM, "documents", "hub", "serve", "--data-dir", str(hub_dir)],
+        f"http://127.0.0.1:{hub_port}/health",
+        federation.env(),
+    )
+    hub.start()
+    issuer_init = [
+        ZISTBOOM, "documents", "issuer", "init", "--data-dir", str(issuer_dir),
+        "--member", member, "--token", _doc_token(federation, member),
+        "--gateway-url", gateway.url, "--hub-service", f"{member}/documents/documents",
+        "--hub-url", f"http://127.0.0.1:{hub_port}",
+        "--registry-subsystem", f"{member}/registry", "--port", str(issuer_port), *common,
+    ]  # fmt: skip
+    issuer = ServiceProcess(
+        "issuer",
+        [ZISTBOOM, "documents", "issuer", "serve", "--data-dir", str(issuer_dir)],
+        f"http://127.0.0.1:{issuer_port}/health",
+        federation.env(),
+    )
+    try:
+        _run(issuer_init, federation.env())
+        issuer.start()
+    except BaseException:
+        hub.stop()
+        raise
+    return DocumentServices(
+        hub, f"http://127.0.0.1:{hub_port}", hub_dir, issuer, f"http://127.0.0.1:{issuer_port}",
+        issuer_dir,
+    )  # fmt: skip
+
+
+def _doc_token(federation: Federation, member: str) -> str:
+    with federation.admin() as client:
+        answer = client.post("/api/v1/enrolment-tokens", json={"member_id": member, "kind": "doc"})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["token"])
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, f"{command[:4]} failed:\n{result.stdout}{result.stderr}"
 
 
 RUNS = [

@@ -69,7 +69,19 @@ class DocumentTypeDefinition(_Closed):
     requirement: TypeRequirement
     default_validity_days: int | None = Field(ge=1)
     """How long a document is valid by default; None: it does not expire."""
-    json_schema: dict[str, Any] = Field(alias="schema")
+    json_schema: dict[str, Any] = Field(
+        alias="schema",
+        # The outline the validator below enforces, stated in the OpenAPI document too.
+        json_schema_extra={
+            "required": ["$schema", "type", "additionalProperties"],
+            "properties": {
+                "$schema": {"const": SCHEMA_DIALECT},
+                "type": {"const": "object"},
+                "additionalProperties": {"const": False},
+                "properties": {"type": "object", "not": {"required": ["id"]}},
+            },
+        },
+    )
     """The JSON Schema (Draft 2020-12) of the subject fields, without the subject's ``id``."""
     template_fa: Text
     template_en: Text

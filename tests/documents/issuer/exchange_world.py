@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,8 @@ from federation import (
     Federation,
     GatewayProcess,
     RegistryProcess,
+    ServiceProcess,
     add_registry,
-    drain,
-    wait_http,
 )
 from support import free_port
 from trust_list_central import (
@@ -53,35 +52,6 @@ from zistboom.documents.issuer.models import Allocation, StatusList
 from zistboom.documents.issuer.settings import IssuerSettings
 
 PERSON = "IR0499370899"  # the official the back office acts for (synthetic, valid check digit)
-
-
-@dataclass
-class ServiceProcess:
-    """A component run with ``zistboom … serve`` (the issuer, the hub)."""
-
-    name: str
-    command: list[str]
-    health_url: str
-    env: dict[str, str]
-    process: subprocess.Popen[str] | None = None
-    output: list[str] = field(default_factory=list)
-
-    def start(self) -> None:
-        self.output = []
-        self.process = subprocess.Popen(
-            self.command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        drain(self.process, self.output)
-        wait_http(self.health_url, self.process, self.output, seconds=90)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=20)
 
 
 @dataclass(frozen=True)

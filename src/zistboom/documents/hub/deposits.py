@@ -51,15 +51,18 @@ def subject_errors(document_type: DocumentType, subject: dict[str, Any]) -> list
     ]
 
 
-def _refused(what: str, error: DocumentError) -> DepositRefused:
-    return DepositRefused(f"{what}: {error.detail}", field=error.field)
+def _refused(what: str, error: DocumentError, field: str) -> DepositRefused:
+    """A refusal naming the input refused (``credential``, ``timestampToken``)."""
+    return DepositRefused(f"{what}: {error.detail}", field=error.field or field)
 
 
 async def deposit(state: HubState, caller: Caller, body: Deposit) -> Document:
     try:
         parsed = vc.parse_credential(body.credential)
     except DocumentError as error:
-        raise _refused("the credential is not a document of ZB-STD-008", error) from None
+        raise _refused(
+            "the credential is not a document of ZB-STD-008", error, "credential"
+        ) from None
     if parsed.issuer_member != caller.member:
         raise NotTheIssuer(
             f"the document is issued by {parsed.issuer_member}; {caller.member} may deposit "
@@ -83,11 +86,11 @@ async def deposit(state: HubState, caller: Caller, body: Deposit) -> Document:
             ca_certificates=sources.ca_certificates(),
         )
     except DocumentError as error:
-        raise _refused("the timestamp token", error) from None
+        raise _refused("the timestamp token", error, "timestampToken") from None
     try:
         signers.check_signed_by(parsed, caller.member, sources, at=issued_at)
     except DocumentError as error:
-        raise _refused("the signature", error) from None
+        raise _refused("the signature", error, "credential") from None
     entries = {}
     for entry in parsed.document.credentialStatus:
         expected = profile.status_list_url(

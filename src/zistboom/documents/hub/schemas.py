@@ -11,7 +11,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from zistboom.core import identifiers
 
-BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
+_BASE64_TAIL = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+BASE64 = "^" + _BASE64_TAIL
+"""Standard base64 with its padding (RFC 4648 §4): what ``b64decode(validate=True)`` takes."""
+PDF_BASE64 = r"^JVBERi[0-3][A-Za-z0-9+/]" + _BASE64_TAIL
+"""Base64 of a file that starts with ``%PDF-``."""
+IMAGE_BASE64 = r"^(?:iVBORw0KGg[o-r][A-Za-z0-9+/]|/9j/)" + _BASE64_TAIL
+"""Base64 of a PNG (its 8-byte signature) or a JPEG (FF D8 FF)."""
 COMPACT_JWS = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 Base64 = Annotated[str, Field(pattern=BASE64, description="standard base64 (RFC 4648 §4)")]
 MemberIdText = Annotated[

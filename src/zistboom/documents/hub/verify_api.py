@@ -11,13 +11,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi import Path as InPath
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from zistboom.core.errors import ValidationError
 from zistboom.core.problems import problem_responses
 from zistboom.documents import verification
 from zistboom.documents.hub import verifying
-from zistboom.documents.hub.schemas import BASE64, COMPACT_JWS
+from zistboom.documents.hub.schemas import BASE64, COMPACT_JWS, IMAGE_BASE64, PDF_BASE64
 from zistboom.documents.hub.state import state_of
 
 verify_routes = APIRouter(tags=["verification"])
@@ -32,7 +33,7 @@ class EnvelopedCredential(BaseModel):
 
     context: list[str] | str | None = Field(default=None, alias="@context")
     type: Literal["EnvelopedVerifiableCredential"]
-    id: Annotated[str, Field(pattern=r"^data:application/vc\+jwt,[A-Za-z0-9_.-]+$")]
+    id: Annotated[str, Field(pattern=r"^data:application/vc\+jwt," + COMPACT_JWS.removeprefix("^"))]
 
     @property
     def token(self) -> str:
@@ -40,27 +41,44 @@ class EnvelopedCredential(BaseModel):
 
 
 CompactJwt = Annotated[str, Field(pattern=COMPACT_JWS)]
+FORMS = ("verifiableCredential", "qr", "pdf", "image", "pullLink")
 
 
 class VerifyRequest(BaseModel):
     """Exactly one form of a document, and for a VC-JWT optionally its timestamp token."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # "Exactly one form" in the document too: oneOf holds when exactly one form is present.
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"oneOf": [{"required": [form]} for form in FORMS]},
+    )
 
     verifiable_credential: (
-        EnvelopedCredential | Annotated[str, Field(pattern=COMPACT_JWS)] | None
+        EnvelopedCredential | Annotated[str, Field(pattern=COMPACT_JWS)] | SkipJsonSchema[None]
     ) = Field(default=None, alias="verifiableCredential")
-    qr: Annotated[str, Field(pattern=r"^ZB1:", max_length=8000)] | None = None
-    pdf: Annotated[str, Field(pattern=BASE64)] | None = Field(default=None, description="base64")
-    image: Annotated[str, Field(pattern=BASE64)] | None = Field(
+    qr: Annotated[str, Field(pattern=r"^ZB1:", max_length=8000)] | SkipJsonSchema[None] = None
+    pdf: Annotated[str, Field(pattern=PDF_BASE64)] | SkipJsonSchema[None] = Field(
+        default=None, description="the PDF file (it starts with %PDF-), base64"
+    )
+    image: Annotated[str, Field(pattern=IMAGE_BASE64)] | SkipJsonSchema[None] = Field(
         default=None, description="a PNG or JPEG picture of the QR code, base64"
     )
-    pull_link: Annotated[str, Field(max_length=2000)] | None = Field(
+    pull_link: Annotated[str, Field(max_length=2000)] | SkipJsonSchema[None] = Field(
         default=None, alias="pullLink", description="one of this hub's pull links"
     )
-    timestamp_token: Annotated[str, Field(pattern=BASE64)] | None = Field(
+    timestamp_token: Annotated[str, Field(pattern=BASE64)] | SkipJsonSchema[None] = Field(
         default=None, alias="timestampToken", description="the VC-JWT's TimeStampToken, base64"
     )
+
+    @field_validator(
+        "verifiable_credential", "qr", "pdf", "image", "pull_link", "timestamp_token", mode="before"
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave the member out rather than sending null")
+        return value
 
     @model_validator(mode="after")
     def _one_form(self) -> VerifyRequest:

@@ -18,13 +18,29 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from zistboom.core import identifiers
+
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 VERIFIABLE_CREDENTIAL = "VerifiableCredential"
 DOCUMENT = "ZbDocument"
 TYPE_CODE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 TYPE_NAME = r"^[A-Z][A-Za-z0-9]*$|^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
-HOLDER_ID = r"^(IR[0-9]{10}|FN[0-9]{6,16}|[0-9]{11})$"
-SUBJECT_ID = r"^[A-Za-z0-9._-]{1,64}$"
+# A person (IR + national code, FN + foreign national id) or a business (an 11-digit
+# legal-entity id whose fourth to ninth digits are not all zero).
+_HOLDER = "IR[0-9]{10}|FN[0-9]{6,16}|" + identifiers.MEMBER_CODE_PATTERN.removeprefix(
+    "^"
+).removesuffix("$")
+HOLDER_ID = f"^(?:{_HOLDER})$"
+_KEY_CHAR = "[A-Za-z0-9._-]"
+SUBJECT_ID = (
+    # A holder id (IR…, FN…, which then name the holder and must be one), or a registry key
+    # that does not start with IR or FN; spelled without look-ahead.
+    r"^(IR[0-9]{10}|FN[0-9]{6,16}"
+    rf"|[A-EGHJ-Za-z0-9._-]{_KEY_CHAR}{{0,63}}"
+    rf"|I([A-QS-Za-z0-9._-]{_KEY_CHAR}{{0,62}})?"
+    rf"|F([A-MO-Za-z0-9._-]{_KEY_CHAR}{{0,62}})?)$"
+)
+HOLDER_URN = f"^urn:zb:holder:(?:{_HOLDER})$"
 CREDENTIAL_URN = r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 _NAMES_THE_TYPE: dict[str, JsonValue] = {"not": {"enum": [VERIFIABLE_CREDENTIAL, DOCUMENT]}}
 
@@ -75,6 +91,7 @@ class CredentialInput(_Closed):
         default=None,
         description="the subject's fields per the type's schema; 'id' may name the holder "
         "(urn:zb:holder:<id>)",
+        json_schema_extra={"properties": {"id": {"type": "string", "pattern": HOLDER_URN}}},
     )
 
     _present = field_validator(
@@ -125,6 +142,28 @@ class IssueBody(_Closed):
 
     model_config = ConfigDict(
         json_schema_extra={
+            # The holder is named by options.holder, credentialSubject.id or a subjectId that
+            # is a holder id (IR…, FN… or an 11-digit legal-entity id).
+            "anyOf": [
+                {"required": ["options"], "properties": {"options": {"required": ["holder"]}}},
+                {
+                    "properties": {
+                        "credential": {
+                            "required": ["credentialSubject"],
+                            "properties": {"credentialSubject": {"required": ["id"]}},
+                        }
+                    }
+                },
+                {
+                    "required": ["options"],
+                    "properties": {
+                        "options": {
+                            "required": ["subjectId"],
+                            "properties": {"subjectId": {"pattern": HOLDER_ID}},
+                        }
+                    },
+                },
+            ],
             "oneOf": [
                 {
                     "properties": {
@@ -139,7 +178,7 @@ class IssueBody(_Closed):
                         "options": {"required": ["subjectId"]},
                     },
                 },
-            ]
+            ],
         }
     )
 
