@@ -220,6 +220,9 @@ def test_an_issuer_not_accredited_for_the_type_is_refused_naming_it(world: World
     assert body["type"].endswith("/issuer-not-accredited")
     assert "tax:document-issuer" in body["detail"]
     assert body["requirement"] == "tax:document-issuer"
+    # Asked to pull the subject instead, it is refused before it reads anyone's record.
+    pulled = world.issue({"documentType": "tax-clearance"}, subjectId=PERSON, pdf=False)
+    assert problem(pulled, 403)["requirement"] == "tax:document-issuer"
 
 
 def hub_list(world: World, url: str) -> statuslist.ParsedStatusList:

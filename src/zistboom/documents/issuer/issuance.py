@@ -202,12 +202,14 @@ class Issuance:
         holder = subjects.holder_of(
             request.subject or {}, holder=request.holder, subject_id=request.subject_id
         )
-        subject = await self._subject(request, document_type)
-        subjects.validate_subject(document_type, subject, base=base)
         requirement = requirement_of(document_type)
         now = self._clock().replace(microsecond=0)
         valid_until = self._valid_until(document_type, now, request.valid_until)
+        # Before the subject is pulled: an issuer that may not issue this type reads no one's
+        # record for it.
         self.check_accreditation(requirement, now, when="now")
+        subject = await self._subject(request, document_type)
+        subjects.validate_subject(document_type, subject, base=base)
 
         credential_id = profile.new_credential_id()
         async with transaction(self.sessions) as session:
