@@ -352,6 +352,28 @@ def test_a_good_pull_link_verifies(page: Page, documents: Documents) -> None:
     assert page.get_by_text("پیوند", exact=True).count() == 1
 
 
+def test_a_pull_link_opened_in_the_browser_is_the_page_and_json_to_anything_else(
+    page: Page, documents: Documents, tmp_path: Path
+) -> None:
+    page.goto(documents.good_link)
+    assert html_attributes(page) == {"dir": "rtl", "lang": "fa"}
+    assert verdict(page) == ("true", VERIFIED_FA)
+    assert_all_passed(page, CHECKS, "موفق")
+    assert_record(page, documents.good)
+    shot(page, tmp_path, "pull-link-fa")
+    # "Verify another" leads to the page's form, which verifies at /verify, not at the link.
+    page.get_by_role("link", name="راستی‌آزمایی سندی دیگر").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/verify"), page.url
+    submit_text(page, documents.tampered)
+    assert page.url.endswith("/verify"), page.url
+    assert verdict(page) == ("false", FAILED_FA)
+    answer = httpx.get(documents.good_link, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/json"), answer.headers
+    assert answer.json()["status"] == "valid"
+
+
 def test_a_tampered_vc_jwt_fails_its_signature(
     page: Page, documents: Documents, tmp_path: Path
 ) -> None:

@@ -98,7 +98,9 @@ def create_app(settings: HubSettings | None = None, *, clock: Clock = utc_now) -
     app.include_router(management_api.management)
     # The page's CSRF secret is read when the app is made: its routes are built with it.
     csrf = CsrfProtection(load_or_create_secret(settings.data_dir / CSRF_SECRET_FILE))
-    app.include_router(VerificationPage(csrf).router())
+    page = VerificationPage(csrf)
+    app.state.verification_page = page  # a pull link opened in a browser answers with it
+    app.include_router(page.router())
     app.mount(STATIC_URL, static_files(), name="static")
 
     @app.get("/health", tags=["operations"])

@@ -65,7 +65,11 @@ class VerificationPage:
 
     def _page(self, request: Request, *, status_code: int = 200, **values: object) -> HTMLResponse:
         token = self.csrf.token(request)
-        defaults: dict[str, object] = {"report": None, "error": None, "text": "", "type_name": None}
+        # The form posts to /verify also from a pull link's page (/p/{token}).
+        defaults: dict[str, object] = {
+            "report": None, "error": None, "text": "", "type_name": None,
+            "form_action": request.scope.get("root_path", "") + "/verify",
+        }  # fmt: skip
         response = self.pages.response(
             request, TEMPLATE, status_code=status_code, token=token, **{**defaults, **values}
         )
@@ -100,6 +104,13 @@ class VerificationPage:
             outcome = await verifying.verify_input(state, data)
         except (DocumentError, ZistboomError) as error:
             return self._page(request, status_code=422, error=error.detail, text=text)
+        return await self.report(request, outcome)
+
+    async def report(self, request: Request, outcome: verifying.Outcome) -> HTMLResponse:
+        """The page with the report of ``outcome``: what the form sent, or a pull link a
+        browser opened (``GET /p/{token}``, which answers JSON to anything else)."""
+        state = state_of(request)
+        locale = request_locale(request)
         names = await verifying.type_names(state)
         type_name = None
         if outcome.report.record is not None and outcome.report.record.type in names:

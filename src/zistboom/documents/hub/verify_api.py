@@ -190,13 +190,33 @@ class PullState(BaseModel):
     report: ReportOut
 
 
-@verify_routes.get("/p/{token}", responses=problem_responses(404, 422))
+def wants_page(request: Request) -> bool:
+    """A browser's request (``Accept`` names text/html before any JSON): the person who typed
+    or clicked the printed link sees the verification page, not JSON."""
+    accept = request.headers.get("accept", "")
+    html = accept.find("text/html")
+    json = min((i for i in (accept.find("application/json"), accept.find("*/*")) if i >= 0),
+               default=-1)  # fmt: skip
+    return html >= 0 and (json < 0 or html < json)
+
+
+@verify_routes.get(
+    "/p/{token}",
+    response_model=PullState,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "JSON, or the page for a browser"},
+        **problem_responses(404, 422),
+    },
+)
 async def pull(
     request: Request, token: Annotated[str, InPath(pattern=r"^[A-Za-z0-9_-]{20,64}$")]
-) -> PullState:
-    """The document behind a pull link, verified now (its status list as the hub holds it)."""
+) -> Any:
+    """The document behind a pull link, verified now (its status list as the hub holds it);
+    to a browser (``Accept: text/html``), the verification page showing the same report."""
     state = state_of(request)
     outcome = await verifying.verify_pull_link(state, f"{verifying.PULL_PATH}{token}")
+    if wants_page(request):
+        return await request.app.state.verification_page.report(request, outcome)
     document = outcome.document
     assert document is not None  # a pull link is the hub's own document
     names: dict[str, Any] = await verifying.type_names(state)
