@@ -17,7 +17,10 @@ BENCH = Path(__file__).parent.parent / "bench" / "documents.py"
 LAST_LINE = re.compile(
     r"issue_per_s=(?P<issue>\d+) verify_per_s=(?P<verify>\d+) pdf_p50_ms=(?P<pdf>\d+)"
 )
-STATUS_LINE = r"status change at {entries} entries: .* per change \(\d+ changes\); signed list [\d,]+ bytes"
+STATUS_LINE = (
+    r"status change at {entries} entries: .* per change \(\d+ changes\); "
+    r"signed list [\d,]+ bytes"
+)
 
 
 @pytest.mark.timeout(300)
