@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import platform
@@ -73,7 +74,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -99,13 +100,11 @@ from zistboom.documents import offline, profile, statuslist
 from zistboom.documents.issuer import allocation, status, subjects
 from zistboom.documents.issuer import repository as issuer_repository
 from zistboom.documents.issuer.allocation import Entry
-from zistboom.documents.issuer.database import Opened, open_database
-from zistboom.documents.issuer.exchange import ExchangeClient
-from zistboom.documents.issuer.hub import HubClient, requirement_of
+from zistboom.documents.issuer.app import issuer_parts
+from zistboom.documents.issuer.hub import requirement_of
 from zistboom.documents.issuer.issuance import IssueRequest
 from zistboom.documents.issuer.service import Issuer
 from zistboom.documents.issuer.settings import IssuerSettings
-from zistboom.documents.issuer.signing import DocumentSigner
 from zistboom.documents.issuer.status import StatusUpdate
 from zistboom.documents.issuer.trust import TrustSources
 from zistboom.documents.types import DocumentTypeDefinition, load_seed_types
@@ -255,39 +254,6 @@ class Documents(xb.Federation):
 
 
 # --- the issuer, as its service builds it ---------------------------------------------------------
-
-
-@dataclass
-class OpenIssuer:
-    issuer: Issuer
-    opened: Opened
-    closers: Sequence[Callable[[], Awaitable[None]]]
-
-    async def close(self) -> None:
-        for close in self.closers:
-            await close()
-
-
-async def open_issuer(settings: IssuerSettings, trust: TrustSources) -> OpenIssuer:
-    """``service.Issuer`` as ``issuer/app.py`` builds it (no background work: nothing is due
-    within the run, and publication needs the hub)."""
-    signer = DocumentSigner.load(settings)
-    opened = await open_database(settings)
-    exchange = ExchangeClient(
-        settings.gateway_url, settings.client_id, timeout=settings.exchange_timeout_seconds
-    )
-    hub = HubClient(
-        exchange,
-        hub_service=settings.hub_service,
-        hub_url=settings.hub_url,
-        cache_seconds=settings.type_cache_seconds,
-    )
-    tsa_http = httpx.AsyncClient(timeout=30, trust_env=False)
-    issuer = Issuer(
-        settings, opened.sessions, signer, trust, exchange, hub, tsa_http, clock=utc_now
-    )
-    closers = [tsa_http.aclose, hub.close, exchange.close, opened.engine.dispose]
-    return OpenIssuer(issuer, opened, closers)
 
 
 def birth_subject(rng: random.Random) -> dict[str, Any]:
@@ -549,14 +515,16 @@ async def measure(bench: Documents, plan: Plan, say: Callable[[str], None]) -> F
     document_type = next(t for t in load_seed_types() if t.code == TYPE_CODE)
     rng = random.Random(1404)
     figures = Figures()
-    main = await open_issuer(settings, trust)
     large_settings = settings.model_copy(
         update={"status_list_size": LARGE, "database_url": bench.large_database
                 or f"sqlite+aiosqlite:///{(bench.root / 'issuer-1m.db').resolve()}"}
     )  # fmt: skip
-    large = await open_issuer(large_settings, trust)
-    try:
-        issuer = main.issuer
+    # The issuer as its service builds it (no background work: nothing is due within the run,
+    # and publication needs the hub).
+    async with contextlib.AsyncExitStack() as parts:
+        parts.push_async_callback(trust.close)
+        issuer = await parts.enter_async_context(issuer_parts(settings, trust, clock=utc_now))
+        large = await parts.enter_async_context(issuer_parts(large_settings, trust, clock=utc_now))
         # The accreditation must hold now (the trust list central built from its tables).
         issuer.issuance.check_accreditation(requirement_of(document_type), utc_now(), when="now")
         say(f"  {settings.member_id} holds {':'.join(REQUIREMENT)} in central's trust list")
@@ -610,21 +578,17 @@ async def measure(bench: Documents, plan: Plan, say: Callable[[str], None]) -> F
         say(f"  revoking {plan.changes} documents in a list of {SMALL:,} entries …")
         figures.status.append(await revoke_each(issuer, baseline[: plan.changes], context))
         say(f"  issuing {plan.changes} into a list of {LARGE:,} entries and revoking them …")
-        into_large = await issue_many(large.issuer, document_type, plan.changes, 1,
+        into_large = await issue_many(large, document_type, plan.changes, 1,
                                       trusted_time=True, rng=rng)  # fmt: skip
         lists = await signed_lists(
-            large.issuer.sessions, {m.entry.list_number for m in into_large.made}, HUB_URL
+            large.sessions, {m.entry.list_number for m in into_large.made}, HUB_URL
         )
         views = {
             u: StatusListView(statuslist.parse_status_list(c), utc_now()) for u, c in lists.items()
         }
         large_context = replace(context, status_lists={**context.status_lists, **views})
-        figures.status.append(await revoke_each(large.issuer, into_large.made, large_context))
+        figures.status.append(await revoke_each(large, into_large.made, large_context))
         return figures
-    finally:
-        await large.close()
-        await main.close()
-        await trust.close()
 
 
 def report(console: Console, figures: Figures, plan: Plan) -> str:

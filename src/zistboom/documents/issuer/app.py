@@ -30,6 +30,34 @@ from zistboom.documents.issuer.trust import TrustSources
 log = logging.getLogger("zistboom.documents.issuer")
 
 
+@contextlib.asynccontextmanager
+async def issuer_parts(
+    settings: IssuerSettings, trust: TrustSources, *, clock: Callable[[], datetime]
+) -> AsyncIterator[Issuer]:
+    """The issuer service's ``Issuer`` as ``serve`` runs it: the signing key and certificate
+    ``init`` stored, its database (migrated), its exchange, hub and TSA clients, all closed on
+    exit. ``trust`` is the caller's, started and closed by it."""
+    signer = DocumentSigner.load(settings)
+    opened = await open_database(settings)
+    exchange = ExchangeClient(
+        settings.gateway_url, settings.client_id, timeout=settings.exchange_timeout_seconds
+    )
+    hub = HubClient(
+        exchange,
+        hub_service=settings.hub_service,
+        hub_url=settings.hub_url,
+        cache_seconds=settings.type_cache_seconds,
+    )
+    tsa_http = httpx.AsyncClient(timeout=30, trust_env=False)
+    try:
+        yield Issuer(settings, opened.sessions, signer, trust, exchange, hub, tsa_http, clock=clock)
+    finally:
+        await tsa_http.aclose()
+        await hub.close()
+        await exchange.close()
+        await opened.engine.dispose()
+
+
 def create_app(
     settings: IssuerSettings | None = None, *, clock: Callable[[], datetime] = gc.utc_now
 ) -> FastAPI:
@@ -37,41 +65,27 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        signer = DocumentSigner.load(settings)
-        opened = await open_database(settings)
         anchor = gc.Anchor.from_json(settings.anchor_path.read_bytes())
         trust = TrustSources(anchor, settings.data_dir, clock=clock)
         await trust.start()
-        exchange = ExchangeClient(
-            settings.gateway_url, settings.client_id, timeout=settings.exchange_timeout_seconds
-        )
-        hub = HubClient(
-            exchange,
-            hub_service=settings.hub_service,
-            hub_url=settings.hub_url,
-            cache_seconds=settings.type_cache_seconds,
-        )
-        tsa_http = httpx.AsyncClient(timeout=30, trust_env=False)
-        issuer = Issuer(
-            settings, opened.sessions, signer, trust, exchange, hub, tsa_http, clock=clock
-        )
-        app.state.issuer = issuer
-        app.state.behind_gateway = backend.BehindGateway(
-            settings.gateway_hosts, backend.gateway_secret(settings.data_dir)
-        )
-        background = asyncio.create_task(issuer.run_background(), name="issuer-background")
-        log.info("issuer of %s ready at %s:%s", settings.member_id, settings.host, settings.port)
         try:
-            yield
+            async with issuer_parts(settings, trust, clock=clock) as issuer:
+                app.state.issuer = issuer
+                app.state.behind_gateway = backend.BehindGateway(
+                    settings.gateway_hosts, backend.gateway_secret(settings.data_dir)
+                )
+                background = asyncio.create_task(issuer.run_background(), name="issuer-background")
+                log.info(
+                    "issuer of %s ready at %s:%s", settings.member_id, settings.host, settings.port
+                )
+                try:
+                    yield
+                finally:
+                    background.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await background
         finally:
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
-            await tsa_http.aclose()
-            await hub.close()
-            await exchange.close()
             await trust.close()
-            await opened.engine.dispose()
 
     app = FastAPI(
         title="Zistboom issuer service",
