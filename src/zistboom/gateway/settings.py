@@ -3,7 +3,6 @@ overridden by ``ZB_*`` environment variables."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +62,7 @@ class GatewaySettings(ComponentSettings):
     def load(cls, data_dir: Path, **overrides: Any) -> GatewaySettings:
         """Settings from ``DATA_DIR/gateway.toml``, then the environment, then ``overrides``
         (each overriding the one before)."""
-        values: dict[str, Any] = {}
-        path = data_dir / SETTINGS_FILE
-        if path.exists():
-            values.update(tomllib.loads(path.read_text()))
-        from_env = cls()
-        values.update({k: getattr(from_env, k) for k in from_env.model_fields_set})
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        values["data_dir"] = data_dir
-        settings = cls(**values)
+        settings = cls(**cls.layered(data_dir, SETTINGS_FILE, overrides))
         if not settings.instance_name:
             settings.instance_name = settings.gateway_id.rsplit("/", 1)[-1] or "gateway"
         return settings
