@@ -461,6 +461,12 @@ def test_the_good_result_fits_a_375_px_phone(
         assert width <= MOBILE["width"], f"the page is {width} px wide on a 375 px screen"
         assert_names_at_row_start(phone)
         shot(phone, tmp_path, "good-fa-375px")
+        # The page a pull link opens (the link printed on the paper, typed into a phone).
+        phone.goto(documents.good_link)
+        assert verdict(phone) == ("true", VERIFIED_FA)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= MOBILE["width"], f"the page is {width} px wide on a 375 px screen"
+        shot(phone, tmp_path, "pull-link-fa-375px")
     finally:
         context.close()
 
