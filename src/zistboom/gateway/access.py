@@ -94,6 +94,8 @@ class ServiceEntry:
     personal_data: bool
     openapi: dict[str, Any] | None
     backend_secret: str | None = None
+    topic: bool = False
+    ordered: bool = False
     endpoints: list[EndpointEntry] = field(default_factory=list)
     rights: list[RightEntry] = field(default_factory=list)
     endpoint_by_id: dict[int, EndpointEntry] = field(default_factory=dict)
@@ -107,6 +109,8 @@ class ServiceEntry:
 class ClientEntry:
     subsystem_id: str
     body_logging: bool
+    push_url: str | None = None
+    push_secret: str | None = None
     certificate_fingerprints: set[str] = field(default_factory=set)
     certificate_pems: list[str] = field(default_factory=list)
 
@@ -244,7 +248,10 @@ async def _load(session: AsyncSession, version: int) -> Snapshot:
     clients = {c.id: c for c in (await session.execute(select(LocalClient))).scalars()}
     for client in clients.values():
         snapshot.clients[client.subsystem_id] = ClientEntry(
-            client.subsystem_id, client.body_logging
+            client.subsystem_id,
+            client.body_logging,
+            push_url=client.push_url,
+            push_secret=client.push_secret,
         )
     for cert in (await session.execute(select(ClientCertificate))).scalars():
         owner = clients.get(cert.client_id)
@@ -268,6 +275,8 @@ async def _load(session: AsyncSession, version: int) -> Snapshot:
             personal_data=row.personal_data,
             openapi=row.openapi,
             backend_secret=row.backend_secret,
+            topic=row.topic,
+            ordered=row.ordered,
         )
         services[row.id] = entry
         snapshot.services[(owner.subsystem_id, row.code)] = entry

@@ -45,6 +45,7 @@ from zistboom.gateway.schemas import (
     LocalGroupOut,
     Method,
     PathPattern,
+    PushEndpoint,
     ServiceCreate,
     ServiceOut,
     ServiceUpdate,
@@ -184,6 +185,20 @@ def create_management_app(
             await service.set_body_logging(session, subsystem_id, body.body_logging)
             return ClientOut.of(await service.client_entry(session, subsystem_id))
 
+    @api.put(f"/clients/{SUBSYSTEM_PATH}/push-endpoint", tags=["clients"], responses=WRITE)
+    async def set_push_endpoint(subsystem_id: SubsystemPath, body: PushEndpoint) -> ClientOut:
+        """Push the subsystem's incoming asynchronous messages to this URL (ZB-STD-009)."""
+        async with transaction(sessions) as session:
+            await service.set_push_endpoint(session, subsystem_id, body.url, body.secret)
+            return ClientOut.of(await service.client_entry(session, subsystem_id))
+
+    @api.delete(f"/clients/{SUBSYSTEM_PATH}/push-endpoint", tags=["clients"], responses=REMOVE)
+    async def remove_push_endpoint(subsystem_id: SubsystemPath) -> ClientOut:
+        """Stop pushing: the subsystem's messages wait in its inbox to be pulled."""
+        async with transaction(sessions) as session:
+            await service.set_push_endpoint(session, subsystem_id, None)
+            return ClientOut.of(await service.client_entry(session, subsystem_id))
+
     @api.delete(f"/clients/{SUBSYSTEM_PATH}", tags=["clients"], status_code=204, responses=REMOVE)
     async def remove_client(subsystem_id: SubsystemPath) -> Response:
         async with transaction(sessions) as session:
@@ -241,6 +256,8 @@ def create_management_app(
                 timeout=body.timeout,
                 max_body_bytes=body.max_body_bytes,
                 backend_secret=body.backend_secret,
+                topic=body.topic,
+                ordered=body.ordered,
             )
             return ServiceOut.of(entry)
 

@@ -39,6 +39,8 @@ from zistboom.gateway.catalogue import CataloguePublisher
 from zistboom.gateway.limits import LISTENER, listeners
 from zistboom.gateway.message import error_response as proxy_error
 from zistboom.gateway.messagelog import MessageLog
+from zistboom.gateway.messaging.api import MessagesApi
+from zistboom.gateway.messaging.service import Messaging
 from zistboom.gateway.monitoring import Monitor
 from zistboom.gateway.proxy import Exchange
 from zistboom.gateway.replay import ReplayMemory
@@ -90,6 +92,7 @@ class Gateway:
     runners: list[web.AppRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     admin_server: uvicorn.Server | None = None
+    messaging: Messaging | None = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -143,17 +146,27 @@ class Gateway:
             self.accreditations,
         )
         await self.exchange.start()
+        self.messaging = Messaging(
+            settings, registry, self.exchange.client_side, self.exchange.server_side
+        )
+        monitor.registry.register(self.messaging.collector())
 
         client_app = web.Application(client_max_size=settings.max_body_bytes)
         client_app.router.add_get("/health", self._health)
         client_app.router.add_get("/ready", self._ready)
         client_app.router.add_get("/metrics", monitor.metrics)
         client_app.router.add_get("/listClients", self._list_clients)
+        client_app.add_routes(MessagesApi(self.messaging, self.exchange.client_side).routes())
         client_app.router.add_route(
             "*", ANY_PATH, client_limits.releasing(self.exchange.client_side.client_handler)
         )
         client_app[LISTENER] = client_limits
         peer_app = web.Application(client_max_size=settings.max_body_bytes)
+        peer_app.router.add_route(
+            "*",
+            "/messages/v1/{tail:[\\s\\S]*}",
+            peer_limits.releasing(self.messaging.receiver.handler),
+        )
         peer_app.router.add_route(
             "*", ANY_PATH, peer_limits.releasing(self.exchange.server_side.peer_handler)
         )
@@ -177,6 +190,7 @@ class Gateway:
             # The site applies the header timeout and the connection cap (gateway/limits.py).
             await limits.site(runner, host, port, ssl_context=tls, backlog=1024).start()
             self.runners.append(runner)
+        await self.messaging.start()
 
         publisher = CataloguePublisher(
             settings.central_url, lambda member: _signing_pair(identity, member)
@@ -226,6 +240,8 @@ class Gateway:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.messaging is not None:
+            await self.messaging.stop()
         for runner in self.runners:
             await runner.cleanup()
         if self.exchange is not None:

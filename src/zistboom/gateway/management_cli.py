@@ -22,6 +22,7 @@ from zistboom.core.errors import ValidationError, ZistboomError
 from zistboom.core.trustlist import Level
 from zistboom.gateway import service
 from zistboom.gateway.catalogue import publisher_for
+from zistboom.gateway.messaging.cli import app as messages_app
 from zistboom.gateway.schemas import AccessRightOut, ClientOut, LocalGroupOut, ServiceOut
 from zistboom.gateway.settings import GatewaySettings
 
@@ -39,6 +40,7 @@ app.add_typer(service_app, name="service")
 app.add_typer(endpoint_app, name="endpoint")
 app.add_typer(access_app, name="access")
 app.add_typer(group_app, name="group")
+app.add_typer(messages_app, name="messages")
 console = Console()
 
 DataDir = Annotated[
@@ -209,6 +211,30 @@ def client_body_logging(
     _print_clients([_run(data_dir, work)])
 
 
+@client_app.command("push-endpoint")
+def client_push_endpoint(
+    subsystem_id: SubsystemArg,
+    data_dir: DataDir,
+    url: Annotated[
+        str | None, typer.Option(help="where to POST the subsystem's incoming messages")
+    ] = None,
+    secret_file: BackendSecretFile = None,
+    remove: Annotated[bool, typer.Option("--remove", help="stop pushing; messages wait")] = False,
+) -> None:
+    """Push a subsystem's incoming asynchronous messages to its system (or stop)."""
+    if (url is None) != remove:
+        typer.echo("error: give --url URL, or --remove", err=True)
+        raise typer.Exit(2)
+    secret = _read_backend_secret(secret_file)
+
+    async def work(session: AsyncSession, _: GatewaySettings) -> ClientOut:
+        await service.set_push_endpoint(session, subsystem_id, url, secret)
+        return ClientOut.of(await service.client_entry(session, subsystem_id))
+
+    client = _run(data_dir, work)
+    console.print(f"{subsystem_id}: push endpoint {client.push_url or 'none (pull)'}")
+
+
 @client_app.command("add-certificate")
 def client_add_certificate(
     subsystem_id: SubsystemArg,
@@ -287,6 +313,12 @@ def service_add(
     timeout: Annotated[float | None, typer.Option(help="backend timeout, seconds")] = None,
     max_body_bytes: Annotated[int | None, typer.Option(help="largest request body")] = None,
     backend_secret_file: BackendSecretFile = None,
+    topic: Annotated[
+        bool, typer.Option("--topic", help="a topic of publish/subscribe, not called")
+    ] = False,
+    ordered: Annotated[
+        bool, typer.Option("--ordered", help="deliver asynchronous messages in order per sender")
+    ] = False,
 ) -> None:
     """Map a service code of a local subsystem to a backend."""
     document = _read_openapi(openapi) if openapi is not None else None
@@ -306,6 +338,8 @@ def service_add(
             timeout=timeout,
             max_body_bytes=max_body_bytes,
             backend_secret=secret,
+            topic=topic,
+            ordered=ordered,
         )
         return ServiceOut.of(entry)
 

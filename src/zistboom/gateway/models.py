@@ -38,6 +38,11 @@ class LocalClient(Base):
     subsystem_id: Mapped[str] = mapped_column(String(255), unique=True)
     body_logging: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    push_url: Mapped[str | None] = mapped_column(String(1000))
+    """Where the gateway pushes the subsystem's incoming asynchronous messages (ZB-STD-009);
+    without one they wait in its inbox to be pulled."""
+    push_secret: Mapped[str | None] = mapped_column(Text)
+    """Sent with each push in X-Zistboom-Gateway-Secret; never shown by the management API."""
 
 
 class ClientCertificate(Base):
@@ -76,6 +81,10 @@ class Service(Base):
     backend_secret: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
+    topic: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A topic of publish/subscribe (ZB-STD-009): subscribed to, not called."""
+    ordered: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Asynchronous messages to it are delivered in order per sender."""
 
 
 class Endpoint(Base):

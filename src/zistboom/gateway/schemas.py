@@ -140,6 +140,7 @@ class ClientOut(BaseModel):
     body_logging: bool
     certificates: list[ClientCertificateOut]
     created_at: datetime
+    push_url: str | None = None
 
     @classmethod
     def of(cls, entry: ClientEntry) -> ClientOut:
@@ -151,6 +152,7 @@ class ClientOut(BaseModel):
                 for c in entry.certificates
             ],
             created_at=entry.client.created_at,
+            push_url=entry.client.push_url,
         )
 
 
@@ -173,6 +175,11 @@ BackendSecret = Annotated[
 ]
 
 
+class PushEndpoint(Input):
+    url: BackendUrl = Field(description="where the gateway POSTs the subsystem's messages")
+    secret: BackendSecret | None = None
+
+
 class ServiceFields(Input):
     model_config = ConfigDict(json_schema_extra=_ONE_DOCUMENT)
 
@@ -186,6 +193,12 @@ class ServiceFields(Input):
     timeout: Timeout | None = None
     max_body_bytes: MaxBodyBytes | None = None
     backend_secret: BackendSecret | None = None
+    topic: bool = Field(
+        default=False, description="a topic of publish/subscribe: subscribed to, not called"
+    )
+    ordered: bool = Field(
+        default=False, description="asynchronous messages to it are delivered in order per sender"
+    )
     openapi: dict[str, Any] | None = Field(
         default=None, description="OpenAPI 3.x document; its operations become endpoints"
     )
@@ -254,6 +267,8 @@ class ServiceOut(BaseModel):
     timeout: float | None
     max_body_bytes: int | None
     backend_secret_set: bool
+    topic: bool = False
+    ordered: bool = False
     has_openapi: bool
     endpoints: list[EndpointOut]
     created_at: datetime
@@ -274,6 +289,8 @@ class ServiceOut(BaseModel):
             timeout=service.timeout,
             max_body_bytes=service.max_body_bytes,
             backend_secret_set=service.backend_secret is not None,
+            topic=service.topic,
+            ordered=service.ordered,
             has_openapi=service.openapi is not None,
             endpoints=[EndpointOut.of(e) for e in entry.endpoints],
             created_at=service.created_at,

@@ -31,6 +31,7 @@ from zistboom.core.errors import (
     NotFoundError,
     ValidationError,
 )
+from zistboom.core.messaging import RESERVED_SERVICES
 from zistboom.core.trustlist import LEVELS, Level
 from zistboom.gateway import enrolment
 from zistboom.gateway.models import (
@@ -193,6 +194,18 @@ async def set_body_logging(session: AsyncSession, subsystem_id: str, on: bool) -
     if client.body_logging != on:
         client.body_logging = on
         await _changed(session)
+    return client
+
+
+async def set_push_endpoint(
+    session: AsyncSession, subsystem_id: str, url: str | None, secret: str | None = None
+) -> LocalClient:
+    """Where the subsystem's incoming asynchronous messages are pushed (ZB-STD-009 §3.4);
+    ``None`` removes the endpoint, and its messages wait in its inbox to be pulled."""
+    client = await get_client(session, subsystem_id)
+    client.push_url = validate_backend_url(url) if url is not None else None
+    client.push_secret = _validate_backend_secret(secret) if url is not None else None
+    await _changed(session)
     return client
 
 
@@ -617,11 +630,18 @@ async def add_service(
     timeout: float | None = None,  # noqa: ASYNC109  (the backend's, stored, not awaited)
     max_body_bytes: int | None = None,
     backend_secret: str | None = None,
+    topic: bool = False,
+    ordered: bool = False,
 ) -> ServiceEntry:
     """Map a service code of a local client to a backend; its OpenAPI operations become
-    endpoints."""
+    endpoints. A ``topic`` is subscribed to and published on, not called; messages to an
+    ``ordered`` service are delivered in order per sender (ZB-STD-009)."""
     client = await get_client(session, subsystem_id)
     code = _validate_code(code, "code", "service code")
+    if code in RESERVED_SERVICES:
+        raise ValidationError(
+            f"{code} is reserved for the gateways' own deliveries (ZB-STD-009)", field="code"
+        )
     backend_url = validate_backend_url(backend_url)
     document = _json_document(openapi) if openapi is not None else None
     operations = openapi_operations(document) if document is not None else []
@@ -639,6 +659,8 @@ async def add_service(
         timeout=_validate_timeout(timeout),
         max_body_bytes=_validate_max_body(max_body_bytes),
         backend_secret=_validate_backend_secret(backend_secret),
+        topic=topic,
+        ordered=ordered,
         created_at=utc_now(),
     )
     if await find_service(session, client, code) is not None:

@@ -58,6 +58,24 @@ class GatewaySettings(ComponentSettings):
     """One JSON line per exchanged message on the log (metrics are kept either way)."""
     log_level: str = "INFO"
 
+    # Asynchronous messages (ZB-STD-009).
+    message_lifetime_seconds: float = Field(86400.0, gt=0)
+    """How long the sending gateway retries a message before it is ``failed``; the receiving
+    gateway eliminates duplicates for at least this long."""
+    message_retry_base_seconds: float = Field(1.0, gt=0)
+    """The first retry's delay; each next one doubles, with jitter, up to the cap."""
+    message_retry_cap_seconds: float = Field(300.0, gt=0)
+    message_retention_days: float = Field(90.0, gt=0)
+    """Messages, receipts and answers are kept this long after they reached a final status."""
+    message_workers: int = Field(64, gt=0)
+    """Deliveries (to peers and to information systems) in flight at once, per worker."""
+    message_batch: int = Field(256, gt=0)
+    """Messages one worker claims at a time."""
+    message_poll_seconds: float = Field(0.5, gt=0)
+    """How often a worker looks for due work that no local submission announced."""
+    push_timeout: float = Field(30.0, gt=0)
+    """Seconds an information system's push endpoint has to answer."""
+
     @classmethod
     def load(cls, data_dir: Path, **overrides: Any) -> GatewaySettings:
         """Settings from ``DATA_DIR/gateway.toml``, then the environment, then ``overrides``
