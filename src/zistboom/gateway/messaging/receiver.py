@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -187,7 +188,10 @@ class Receiver:
             side._check_client_known(client, conf)
             row = await self._authorise(kind, client_id, service, received, conf)
             if kind == "check":
-                status, answer_body = 200, b'{"allowed":true}'
+                # What the sender needs to know of the service: that it may send, and whether
+                # its messages must be delivered in order.
+                status = 200
+                answer_body = orjson.dumps({"allowed": True, "ordered": row.ordered})
                 content_type = "application/json"
             else:
                 row.body = body

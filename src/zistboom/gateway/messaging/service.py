@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import select
@@ -124,7 +125,7 @@ class Messaging:
         self.outbox = OutboxWorker(self.store, self.delivery)
         self.inbox = InboxWorker(settings, registry, self.store, self.outbox.wake.set)
         self.receiver = Receiver(server_side, self.store, self.inbox.wake.set)
-        self._access: dict[tuple[str, str], tuple[float, RefusedByProvider | None]] = {}
+        self._access: dict[tuple[str, str], tuple[float, RefusedByProvider | None, bool]] = {}
         self._depth: dict[str, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -182,8 +183,9 @@ class Messaging:
         member = conf.member(str(service.subsystem.member))
         if member is None or service.subsystem.subsystem_code not in member.subsystems:
             raise xr.UnknownMember(f"{service.subsystem} is not in the global configuration")
+        ordered = False
         if idempotency_key is None or not await self._known_key(client_id, idempotency_key):
-            await self._check_access(client_id, service)
+            ordered = await self._check_access(client_id, service)
         rows = await self.store.submit(
             [
                 Submission(
@@ -195,6 +197,7 @@ class Messaging:
                     headers={k: v for k, v in headers.items() if k in CARRIED},
                     expires_at=utc_now() + self.lifetime(),
                     idempotency_key=idempotency_key,
+                    ordered=ordered,
                 )
             ]
         )
@@ -210,17 +213,19 @@ class Messaging:
             )
         return found is not None
 
-    async def _check_access(self, client_id: str, service: ServiceId) -> None:
-        """Ask the provider's gateway whether the sender may send to the service (a signed
-        ``check`` delivery, its answer kept a minute). An unreachable provider is no refusal:
-        the message waits for it, and fails with the refusal if one comes."""
+    async def _check_access(self, client_id: str, service: ServiceId) -> bool:
+        """Ask the provider's gateway whether the sender may send to the service, and whether
+        the service wants its messages in order (a signed ``check`` delivery, its answer kept
+        a minute); whether they are ordered. A provider that cannot be asked is no refusal:
+        the message waits for it (and fails with the refusal if one comes), ordered as last
+        learnt, or in order when nothing was learnt yet (the safe side)."""
         key = (client_id, str(service))
         cached = self._access.get(key)
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             if cached[1] is not None:
                 raise cached[1]
-            return
+            return cached[2]
         probe = OutboxMessage(
             message_id=str(uuid.uuid4()),
             kind="check",
@@ -233,18 +238,25 @@ class Messaging:
             expires_at=utc_now() + timedelta(minutes=1),
             id=0,
         )
-        refusal: RefusedByProvider | None = None
+        fallback = cached[2] if cached is not None else True
         try:
-            await asyncio.wait_for(self.delivery.attempt(probe), self.settings.connect_timeout + 10)
+            _attempt, _headers, body = await asyncio.wait_for(
+                self.delivery.attempt(probe), self.settings.connect_timeout + 10
+            )
         except Refused as refused:
             if not refused.permanent:
-                return
+                return fallback
             refusal = RefusedByProvider(refused)
+            self._access[key] = (now + ACCESS_CACHE_SECONDS, refusal, False)
+            raise refusal from None
         except (xr.ExchangeError, TimeoutError):
-            return
-        self._access[key] = (now + ACCESS_CACHE_SECONDS, refusal)
-        if refusal is not None:
-            raise refusal
+            return fallback
+        try:
+            ordered = bool(orjson.loads(body).get("ordered", False))
+        except (orjson.JSONDecodeError, AttributeError):
+            ordered = True
+        self._access[key] = (now + ACCESS_CACHE_SECONDS, None, ordered)
+        return ordered
 
     async def publish(
         self,
