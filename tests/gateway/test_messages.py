@@ -553,3 +553,64 @@ def test_publish_subscribe_reaches_three_subscribers_one_catching_up(parties: Pa
     # Publishing is for the topic's own subsystem only.
     foreign = post(p.finance, p.sender, f"topics/{p.topic}/events", event)
     assert foreign.status_code == 403
+
+
+def test_the_evidence_of_a_message_holds_its_receipt(parties: Parties, tmp_path: Path) -> None:
+    from central_process import ZISTBOOM
+
+    p = parties
+    body = orjson.dumps({"invoice": "INV-EVIDENCE", "amount": 990000})
+    message_id = submit(p.finance, p.sender, p.pulled, body).json()["id"]
+    eventually(
+        lambda: status_of(p.finance, p.sender, message_id)["status"] == "received",
+        what="received",
+    )
+    out = tmp_path / "bundle.json"
+
+    def export() -> dict[str, Any] | None:
+        done = subprocess.run(
+            [ZISTBOOM, "evidence", "export", "--data-dir", str(p.finance.data_dir),
+             "--message-id", message_id, "--out", str(out)],
+            env=p.finance.env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        bundle = orjson.loads(out.read_bytes())
+        sealed = all(r["batch"] is not None for r in bundle["records"])
+        return bundle if sealed else None
+
+    bundle = eventually(export, what="the message's records sealed and timestamped")
+    responses = [r for r in bundle["records"] if r["kind"] == "response"]
+    receipt_records = [
+        r for r in responses if r["headers"].get("content-type") == zm.RECEIPT_MEDIA_TYPE
+    ]
+    assert receipt_records, "the receipt is in the bundle"
+    receipt = zm.verify_receipt(
+        base64.b64decode(receipt_records[0]["body"]).decode(),
+        ca_certificate=ca_certificate(p.finance),
+    )
+    assert receipt.message_id == message_id
+    assert receipt.content_digest == httpsig.content_digest(body)
+
+    def verify(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [ZISTBOOM, "evidence", "verify", str(path), "--ca",
+             str(p.finance.data_dir / "certs" / "ca.pem")],
+            capture_output=True, text=True, timeout=60, env={"COLUMNS": "200", "PATH": ""},
+        )  # fmt: skip
+
+    passed = verify(out)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "all checks hold" in passed.stdout
+
+    # One byte of the receipt changed: the record that holds it is named as failing.
+    record = receipt_records[0]
+    receipt_bytes = bytearray(base64.b64decode(record["body"]))
+    receipt_bytes[len(receipt_bytes) // 2] ^= 0x01
+    record["body"] = base64.b64encode(bytes(receipt_bytes)).decode()
+    changed = tmp_path / "changed.json"
+    changed.write_bytes(orjson.dumps(bundle))
+    failed = verify(changed)
+    assert failed.returncode == 1, failed.stdout
+    failures = [line for line in failed.stdout.splitlines() if line.startswith("FAILED")]
+    assert failures and all(f"seq {record['seq']}" in line for line in failures), failures
+    assert any("body" in line or "receipt" in line for line in failures)

@@ -98,7 +98,16 @@ Kind = Literal["request", "response"]
 Side = Literal["client", "server"]
 CheckStatus = Literal["ok", "failed", "not applicable"]
 
-CHECKS: Final = ("format", "record_hash", "body", "chain", "inclusion", "timestamp", "signature")
+CHECKS: Final = (
+    "format",
+    "record_hash",
+    "body",
+    "chain",
+    "inclusion",
+    "timestamp",
+    "signature",
+    "receipt",
+)
 _KINDS: Final = get_args(Kind)
 _SIDES: Final = get_args(Side)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -838,6 +847,59 @@ def _record_checks(record: BundleRecord, context: _Context) -> Iterable[CheckRes
         verified = context.timestamps.get(record.batch)
         trusted_at = verified if isinstance(verified, datetime) else None
     yield _signature_check(record, context, trusted_at)
+    if content.kind == "response" and (content.headers.get("content-type") or "").startswith(
+        RECEIPT_MEDIA_TYPE
+    ):
+        yield _receipt_check(record, context)
+
+
+def _receipt_check(record: BundleRecord, context: _Context) -> CheckResult:
+    """A receipt an asynchronous delivery was answered with (ZB-STD-009 §6): signed by the
+    member the response is signed by, for this message, naming the digests of the delivery the
+    response answers (ZB-STD-005 §9 step 11)."""
+    from zistboom.core.messaging import receipt_digest, verify_receipt
+
+    content = record.content
+    if record.body is None:
+        return _not_applicable("receipt", "the receipt (the response's body) is not in the bundle")
+    try:
+        receipt = verify_receipt(
+            record.body.decode("ascii"),
+            ca_certificate=context.anchor,
+            expected_member=_expected_signer(content),
+        )
+    except (CryptoError, ValidationError, UnicodeDecodeError) as exc:
+        return _failed("receipt", getattr(exc, "detail", str(exc)))
+    if receipt.message_id != content.message_id:
+        return _failed("receipt", f"the receipt is for message {receipt.message_id}")
+    digests = []
+    for request in context.requests.get(_exchange_key(content), ()):
+        asked = request.content
+        if request.body is None and asked.body_digest != EMPTY_BODY_DIGEST:
+            continue
+        signer = signer_certificate(asked.headers)
+        if signer is None:
+            continue
+        try:
+            verified = httpsig.verify_request(
+                _request_parts(asked, own_check=False),
+                resolve_key=_key_of(signer),
+                required=(),
+                now=int(asked.at.timestamp()),
+                max_skew=SIGNATURE_MAX_SKEW,
+                label=SIGNATURE_LABEL,
+            )
+        except CryptoError:
+            continue
+        digests.append(receipt_digest(verified.signature_base, request.body or b""))
+    if not digests:
+        return _not_applicable("receipt", "no delivery with its body in the bundle to bind it to")
+    if receipt.delivery_digest not in digests:
+        return _failed("receipt", "the receipt names the digest of another delivery")
+    return _ok(
+        "receipt",
+        f"received by {receipt.receiver} at {format_time(receipt.received_at)}",
+    )
 
 
 def _body_check(record: BundleRecord) -> CheckResult:
@@ -1054,6 +1116,10 @@ def _bind_response(content: RecordContent, request: BundleRecord) -> str:
     return ""
 
 
+MESSAGES_PREFIX = "/messages/v1/"
+RECEIPT_MEDIA_TYPE = "application/zb-receipt+jws"
+
+
 def _early_refusal(headers: Mapping[str, str]) -> bool:
     """A provider's refusal made before it read the body carries no request hash (ZB-STD-004
     §5.5 row 6); every other signed response does."""
@@ -1068,9 +1134,15 @@ def _bind(value: str | None, signed: str | None, name: str, where: str) -> None:
 def _service_of_target(target: str) -> str | None:
     """The service id at the head of an ``r1`` request target (``/r1/{service}/...``)."""
     path = target.split("?", 1)[0]
-    if not path.startswith("/r1/"):
+    if path.startswith(MESSAGES_PREFIX):
+        # An asynchronous delivery (ZB-STD-009 §4): the target is the service id itself.
+        segments = path[len(MESSAGES_PREFIX) :].split("/")
+        if len(segments) != 5:
+            return None
+    elif path.startswith("/r1/"):
+        segments = path[len("/r1/") :].split("/")
+    else:
         return None
-    segments = path[len("/r1/") :].split("/")
     if len(segments) < 5:
         return None
     try:
