@@ -56,6 +56,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    """The gateway instance (replica) holding the lease: after a crash it frees its own."""
     expires_at: Mapped[datetime]
     """The end of the message's lifetime: no attempt starts after it."""
     created_at: Mapped[datetime]
@@ -97,6 +99,7 @@ class InboxMessage(Base):
     push_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_push_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     push_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]

@@ -120,7 +120,7 @@ class Messaging:
         engine = create_engine(settings.resolved_database_url("gateway"))
         begin_immediately(engine)
         self.engine = engine
-        self.store = MessageStore(engine)
+        self.store = MessageStore(engine, settings.instance_name)
         self.delivery = Delivery(client_side)
         self.outbox = OutboxWorker(self.store, self.delivery)
         self.inbox = InboxWorker(settings, registry, self.store, self.outbox.wake.set)
@@ -130,6 +130,7 @@ class Messaging:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        await self.store.release_own_leases()
         self._tasks = [
             asyncio.create_task(self.outbox.run(), name="messages-out"),
             asyncio.create_task(self.inbox.run(), name="messages-in"),

@@ -93,8 +93,9 @@ def _transition(
 class MessageStore:
     """The messaging tables of one gateway database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, instance: str = "gateway") -> None:
         self.engine = engine
+        self.instance = instance
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.postgres = engine.dialect.name == "postgresql"
 
@@ -159,6 +160,7 @@ class MessageStore:
             lease = now + timedelta(seconds=lease_seconds)
             for row in rows:
                 row.lease_until = lease
+                row.claimed_by = self.instance
                 if row.status == "accepted":
                     row.status = "sent"
                     row.updated_at = now
@@ -408,7 +410,31 @@ class MessageStore:
             lease = now + timedelta(seconds=lease_seconds)
             for row in rows:
                 row.lease_until = lease
+                row.claimed_by = self.instance
         return rows
+
+    async def release_own_leases(self) -> tuple[int, int]:
+        """At start: the leases this instance held when it stopped (or was killed) are freed,
+        so its unfinished deliveries are taken up at once rather than when the leases end.
+        Other replicas' leases are theirs."""
+        async with self.sessions.begin() as session:
+            outbox = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.claimed_by == self.instance,
+                    OutboxMessage.lease_until.is_not(None),
+                )
+                .values(lease_until=None)
+            )
+            inbox = await session.execute(
+                update(InboxMessage)
+                .where(
+                    InboxMessage.claimed_by == self.instance,
+                    InboxMessage.lease_until.is_not(None),
+                )
+                .values(lease_until=None)
+            )
+        return outbox.rowcount, inbox.rowcount  # type: ignore[attr-defined]
 
     async def push_failed(self, row_id: int, next_at: datetime, error: str) -> None:
         async with self.sessions.begin() as session:

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("push_attempts", sa.Integer(), nullable=False),
         sa.Column("next_push_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lease_until", zistboom.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
         sa.Column("push_error", sa.Text(), nullable=True),
         sa.Column("received_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=True),
@@ -94,6 +95,7 @@ def upgrade() -> None:
             "next_attempt_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column("lease_until", zistboom.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
         sa.Column("expires_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=False),
