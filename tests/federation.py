@@ -155,13 +155,19 @@ class Federation:
         member_id: str,
         gateway_code: str = "gw1",
         env: dict[str, str] | None = None,
+        address_port: int | None = None,
     ) -> GatewayProcess:
+        """``address_port``: the port central names for the gateway's peers (a proxy in front
+        of its peer port), when not the peer port itself."""
         _, member_class, code = member_id.split("/")
         client_port, peer_port, admin_port = free_port(), free_port(), free_port()
         with self.admin() as client:
             registered = client.post(
                 f"/api/v1/members/{member_class}/{code}/gateways",
-                json={"code": gateway_code, "address": f"127.0.0.1:{peer_port}"},
+                json={
+                    "code": gateway_code,
+                    "address": f"127.0.0.1:{address_port or peer_port}",
+                },
             )
             assert registered.status_code == 201, registered.text
             token = client.post(

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from zistboom.demo import documents, federation
+from zistboom.demo import documents, einvoice, federation
 from zistboom.demo.federation import ORGANISATIONS, PERSON, Ports
 from zistboom.demo.supervisor import Component, Supervisor, tail
 from zistboom.registries.schema import match_form
@@ -255,6 +255,7 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
                 ]
                 for key in documents.ISSUERS
             },
+            einvoice.SYSTEM_NAME: list(einvoice.system_component(ZISTBOOM, ports).argv[1:]),
         }
 
         # The demo's documents: issued through the exchange, one verified by the printed call
@@ -288,11 +289,34 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
         curls = [
             line.strip()
             for line in demo.lines
-            if line.startswith("curl ") and "/credentials/verify" not in line
+            if line.startswith("curl ")
+            and "/credentials/verify" not in line
+            and "/messages/v1/" not in line
         ]
         assert len(curls) == 9
         assert [line.endswith("# refused") for line in curls].count(True) == 2
         check_printed_calls(curls, ports)
+        # The e-invoice example (asynchronous messages): the demo's own invoice was answered
+        # by the tax organisation's system; the printed calls submit another and read a status.
+        [sent_line] = [line for line in demo.lines if line.startswith("E-invoice ")]
+        assert ": processed, tracking number TAX-" in sent_line, sent_line
+        submit_call, status_call = [
+            line.strip() for line in demo.lines if line.startswith("curl ") and "/messages/v1/" in line
+        ]
+        submitted = json.loads(curl(submit_call).stdout)
+        assert submitted["status"] == "accepted" and submitted["id"]
+        status = json.loads(curl(status_call).stdout)
+        assert status["status"] == "processed"
+        assert [t["status"] for t in status["transitions"]] == [
+            "accepted", "sent", "received", "delivered", "processed",
+        ]  # fmt: skip
+        assert status["receipt"].count(".") == 2  # the tax gateway's signed receipt (a JWS)
+        second = status_call.replace(status["id"], submitted["id"])
+        demo.wait_for(
+            "the second e-invoice answered",
+            lambda: json.loads(curl(second).stdout)["status"] == "processed",
+            30,
+        )
         [admin_key] = [
             line.rsplit(" ", 1)[-1].strip()
             for line in demo.lines

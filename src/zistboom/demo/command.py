@@ -17,6 +17,7 @@ Re-running reuses the data.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import shutil
@@ -28,13 +29,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
+import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from zistboom.core.errors import ConfigurationError, ZistboomError
-from zistboom.demo import documents, federation, setup
+from zistboom.demo import documents, einvoice, federation, setup
 from zistboom.demo.federation import INSTANCE, ORGANISATIONS, Organisation, Ports
 from zistboom.demo.supervisor import (
     Component,
@@ -117,6 +119,7 @@ def component_names() -> list[str]:
         *(registry_name(org) for org in ORGANISATIONS if org.key in owners),
         HUB_NAME,
         *(issuer_name(federation.organisation(key)) for key in documents.ISSUERS),
+        einvoice.SYSTEM_NAME,
     ]
 
 
@@ -188,6 +191,8 @@ class Started:
     seeding_seconds: float = 0.0
     documents: list[dict[str, Any]] = field(default_factory=list)
     """The demo's documents (issued on the first run, kept after)."""
+    invoice: dict[str, Any] = field(default_factory=dict)
+    """The status of the demo's first e-invoice (sent once, answered by the tax system)."""
 
 
 async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Started:
@@ -210,8 +215,9 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
         for key in documents.ISSUERS
     }
     central_process = central_component(zistboom, data_dir, ports)
+    tax_system = einvoice.system_component(zistboom, ports)
     await supervisor.check_ports_free(
-        [central_process, *gateways, *registries.values(), hub, *issuers.values()]
+        [central_process, *gateways, *registries.values(), hub, *issuers.values(), tax_system]
     )
     central_settings = setup.central_settings(data_dir, ports)
     seed = await setup.seed_central(central_settings, ports, data_dir)
@@ -239,6 +245,8 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
             )
         settings = GatewaySettings.load(setup.gateway_dir(data_dir, org))
         await setup.configure_gateway(settings, org, migrations)
+        if org.key == "tax":
+            await einvoice.configure_tax_gateway(settings, ports, migrations)
         await anchor  # central serves the global configuration the gateway fetches at start
         running = await supervisor.start(gateways[index])
         await supervisor.wait_ready(running, READY_TIMEOUT_SECONDS)
@@ -300,6 +308,15 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
         await documents.wait_until_issuers_offered(places)
         started.documents = await documents.issue_demo_documents(places, data_dir)
 
+    async def einvoices_up() -> None:
+        """The tax e-invoice system, then the demo's first e-invoice from the finance company,
+        answered by it (asynchronous messages between the two gateways)."""
+        system = await supervisor.start(tax_system)
+        await supervisor.wait_ready(system, READY_TIMEOUT_SECONDS)
+        await gateways_up[einvoice.tax_index()]
+        await gateways_up[einvoice.finance_index()]
+        started.invoice = await einvoice.send_demo_invoice(ports)
+
     try:
         async with asyncio.TaskGroup() as group:
             anchor = group.create_task(central_anchor())
@@ -313,6 +330,7 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
                 if org.key in owners
             ]
             group.create_task(documents_up(anchor, registries_up))
+            group.create_task(einvoices_up())
     except* ZistboomError as failures:
         raise failures.exceptions[0] from None
     return started
@@ -344,6 +362,7 @@ async def run(data_dir: Path, ports: Ports) -> int:
             return 1
         print_summary(done.seed, ports, data_dir, supervisor.running)
         print_documents(documents.Places(ports), done.documents)
+        print_invoice(ports, done.invoice)
         if done.seeded:
             console.print(
                 f"Seeded the base registries ({sum(done.seeded.values()):,} synthetic records "
@@ -464,6 +483,43 @@ def print_documents(places: documents.Places, issued: list[dict[str, Any]]) -> N
         highlight=False,
     )
     console.print(issued[0]["qr"], soft_wrap=True, highlight=False, markup=False)
+
+
+def print_invoice(ports: Ports, invoice: dict[str, Any]) -> None:
+    """The demo's e-invoice (an asynchronous message with its signed receipt and the tax
+    organisation's answer), and the curl calls that submit another and read a status."""
+    if invoice:
+        answer = invoice.get("answer") or {}
+        tracking = ""
+        if answer.get("body_base64"):
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                body = orjson.loads(base64.b64decode(answer["body_base64"]))
+                tracking = f", tracking number {body['tracking_number']}"
+        console.print(
+            f"E-invoice {invoice['id']} from the finance company to the tax organisation "
+            f"(asynchronous message, signed receipt held): {invoice['status']}{tracking}.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print("Send another e-invoice, then read the status of the first:")
+    console.print(einvoice.submit_call(ports), soft_wrap=True, highlight=False, markup=False)
+    if invoice:
+        console.print(
+            einvoice.status_call(ports, invoice["id"]),
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+
+
+@app.command("tax-e-invoice-system", hidden=True)
+def tax_e_invoice_system(
+    port: Annotated[int, typer.Option(help="the port to listen on")],
+    gateway: Annotated[str, typer.Option(help="the tax gateway's client URL")],
+    subsystem: Annotated[str, typer.Option(help="the tax subsystem that answers")],
+) -> None:
+    """The demo tax organisation's e-invoice system (pushed to by its gateway)."""
+    einvoice.run_system(port, gateway, subsystem)
 
 
 @app.callback(invoke_without_command=True)

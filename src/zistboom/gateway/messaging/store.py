@@ -169,8 +169,16 @@ class MessageStore:
 
     async def received(self, row_id: int, receipt: str, at: datetime, *, detail: str) -> None:
         async with self.sessions.begin() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None or row.status not in PENDING:
+            row = await session.get(OutboxMessage, row_id, with_for_update=True)
+            if row is None:
+                return
+            if row.status not in PENDING:
+                # The receiver's notice (or answer) overtook its own receipt: the receipt is
+                # kept; the ladder recorded "received" when the notice came.
+                if row.receipt is None and row.status != "cancelled":
+                    row.receipt = receipt
+                    row.received_at = at
+                    row.lease_until = None
                 return
             now = utc_now()
             row.status = "received"
@@ -755,6 +763,15 @@ async def _apply(session: AsyncSession, row: InboxMessage, now: datetime) -> Non
     if original is None:
         return
     status = row.answer_status or ""
+    if original.status in PENDING:
+        # The notice overtook the receipt of the message it is about (both are on their way
+        # at once): the message was received, as the notice itself proves.
+        original.status = "received"
+        original.next_attempt_at = None
+        original.updated_at = now
+        _transition(
+            session, "outbox", original.message_id, "received", now, f"{row.kind} from {row.sender}"
+        )
     if row.kind == "status" and status == "delivered":
         if original.delivered_at is None:
             original.delivered_at = now
