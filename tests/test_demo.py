@@ -301,7 +301,9 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
         [sent_line] = [line for line in demo.lines if line.startswith("E-invoice ")]
         assert ": processed, tracking number TAX-" in sent_line, sent_line
         submit_call, status_call = [
-            line.strip() for line in demo.lines if line.startswith("curl ") and "/messages/v1/" in line
+            line.strip()
+            for line in demo.lines
+            if line.startswith("curl ") and "/messages/v1/" in line
         ]
         submitted = json.loads(curl(submit_call).stdout)
         assert submitted["status"] == "accepted" and submitted["id"]
