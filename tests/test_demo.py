@@ -73,6 +73,7 @@ def printed_pids(lines: list[str]) -> dict[str, int]:
     names = {"central", *(f"gateway {org.key}" for org in ORGANISATIONS)}
     names |= {f"registry {key}" for key in federation.registry_owners()}
     names |= {"documents hub", *(f"issuer {key}" for key in documents.ISSUERS)}
+    names.add(einvoice.SYSTEM_NAME)
     pids: dict[str, int] = {}
     for line in lines:
         cells = [cell.strip() for cell in line.replace("|", "│").split("│")]

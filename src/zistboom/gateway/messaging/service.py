@@ -117,10 +117,12 @@ class Messaging:
         self.settings = settings
         self.registry = registry
         self.client_side = client_side
-        engine = create_engine(settings.resolved_database_url("gateway"))
+        url = settings.resolved_database_url("gateway")
+        engine = create_engine(url)
         begin_immediately(engine)
         self.engine = engine
-        self.store = MessageStore(engine, settings.instance_name)
+        self.reader = create_engine(url) if engine.dialect.name == "sqlite" else None
+        self.store = MessageStore(engine, settings.instance_name, self.reader)
         self.delivery = Delivery(client_side)
         self.outbox = OutboxWorker(self.store, self.delivery)
         self.inbox = InboxWorker(settings, registry, self.store, self.outbox.wake.set)
@@ -146,6 +148,8 @@ class Messaging:
         await self.outbox.stop()
         await self.inbox.stop()
         await self.engine.dispose()
+        if self.reader is not None:
+            await self.reader.dispose()
 
     async def _housekeeping(self) -> None:
         last_purge = 0.0
@@ -206,7 +210,7 @@ class Messaging:
         return rows[0]
 
     async def _known_key(self, client_id: str, key: str) -> bool:
-        async with self.store.sessions() as session:
+        async with self.store.reads() as session:
             found = await session.scalar(
                 select(OutboxMessage.id).where(
                     OutboxMessage.client == client_id, OutboxMessage.idempotency_key == key

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import Select, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -93,10 +93,16 @@ def _transition(
 class MessageStore:
     """The messaging tables of one gateway database."""
 
-    def __init__(self, engine: AsyncEngine, instance: str = "gateway") -> None:
+    def __init__(
+        self, engine: AsyncEngine, instance: str = "gateway", reader: AsyncEngine | None = None
+    ) -> None:
+        """``engine`` writes (on SQLite its transactions begin IMMEDIATE, see
+        core.database.begin_immediately); ``reader``, when given, answers the reads, so that
+        listing and polling never wait for or take SQLite's write lock."""
         self.engine = engine
         self.instance = instance
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.reads = async_sessionmaker(reader or engine, expire_on_commit=False)
         self.postgres = engine.dialect.name == "postgresql"
 
     # --- the outbox --------------------------------------------------------------------------
@@ -153,6 +159,8 @@ class MessageStore:
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
         )
+        if not await self._any(query):
+            return []
         if self.postgres:
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         async with self.sessions.begin() as session:
@@ -166,6 +174,12 @@ class MessageStore:
                     row.updated_at = now
                     _transition(session, "outbox", row.message_id, "sent", now)
         return rows
+
+    async def _any(self, query: Select[Any]) -> bool:
+        """Whether the claim would find anything: asked of the reader first, so that an idle
+        worker's poll takes no lock."""
+        async with self.reads() as session:
+            return (await session.execute(query.limit(1))).first() is not None
 
     async def received(self, row_id: int, receipt: str, at: datetime, *, detail: str) -> None:
         async with self.sessions.begin() as session:
@@ -223,16 +237,15 @@ class MessageStore:
     async def expire(self) -> int:
         """Messages past their lifetime that no attempt holds: ``failed``."""
         now = utc_now()
+        expired = select(OutboxMessage).where(
+            OutboxMessage.status.in_(PENDING),
+            OutboxMessage.expires_at < now,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+        )
+        if not await self._any(expired):
+            return 0
         async with self.sessions.begin() as session:
-            rows = (
-                await session.scalars(
-                    select(OutboxMessage).where(
-                        OutboxMessage.status.in_(PENDING),
-                        OutboxMessage.expires_at < now,
-                        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                    )
-                )
-            ).all()
+            rows = (await session.scalars(expired)).all()
             for row in rows:
                 reason = (
                     f"its lifetime ended at {row.expires_at.isoformat()} after {row.attempts} "
@@ -293,14 +306,14 @@ class MessageStore:
         return row
 
     async def outbox_message(self, message_id: str, client: str | None = None) -> OutboxMessage:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             row = await self._outbox_row(session, message_id)
         if client is not None and row.client != client:
             raise NotFoundError(f"no message {message_id} in the outbox of {client}")
         return row
 
     async def outbox_by_event(self, event_id: str, client: str) -> list[OutboxMessage]:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return list(
                 (
                     await session.scalars(
@@ -327,7 +340,7 @@ class MessageStore:
             query = query.where(OutboxMessage.status == status)
         if kinds is not None:
             query = query.where(OutboxMessage.kind.in_(kinds))
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return list(
                 (
                     await session.scalars(
@@ -337,7 +350,7 @@ class MessageStore:
             )
 
     async def transitions(self, box: str, message_id: str) -> list[MessageTransition]:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return list(
                 (
                     await session.scalars(
@@ -411,6 +424,8 @@ class MessageStore:
             .order_by(InboxMessage.next_push_at, InboxMessage.id)
             .limit(limit)
         )
+        if not await self._any(query):
+            return []
         if self.postgres:
             query = query.with_for_update(skip_locked=True, of=InboxMessage)
         async with self.sessions.begin() as session:
@@ -582,7 +597,7 @@ class MessageStore:
         return rows[0]
 
     async def inbox_message(self, receiver: str | None, message_id: str) -> InboxMessage:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             if receiver is not None:
                 return await self._inbox_row(session, receiver, message_id)
             row = await session.scalar(
@@ -608,7 +623,7 @@ class MessageStore:
             query = query.where(InboxMessage.receiver == receiver)
         if status is not None:
             query = query.where(InboxMessage.status == status)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return list(
                 (
                     await session.scalars(
@@ -620,7 +635,7 @@ class MessageStore:
     # --- subscriptions -----------------------------------------------------------------------
 
     async def subscribers(self, topic: str) -> list[str]:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return list(
                 (
                     await session.scalars(
@@ -636,7 +651,7 @@ class MessageStore:
             )
 
     async def subscribed(self, topic: str, subscriber: str) -> bool:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return bool(
                 await session.scalar(
                     select(func.count())
@@ -655,7 +670,7 @@ class MessageStore:
     async def depth(self) -> dict[str, Any]:
         """Queue depths and the age of the oldest waiting message, for the metrics."""
         now = utc_now()
-        async with self.sessions() as session:
+        async with self.reads() as session:
             outbox = (
                 await session.execute(
                     select(func.count(), func.min(OutboxMessage.created_at)).where(
