@@ -344,6 +344,24 @@ def test_an_unauthorised_sender_is_refused_at_submission(parties: Parties) -> No
     assert not [m for m in listed if m["kind"] == "message"]
 
 
+def test_the_queues_show_in_the_metrics(parties: Parties) -> None:
+    p = parties
+    submit(p.finance, p.sender, p.pulled, b'{"invoice":"INV-M"}')
+    time.sleep(6)  # the depth is read every five seconds
+    text = httpx.get(f"{p.tax.url}/metrics", timeout=10).text
+    for name in (
+        'zistboom_messages_queue_depth{box="inbox"}',
+        'zistboom_messages_oldest_seconds{box="outbox"}',
+        "zistboom_messages_receipts_total",
+        "zistboom_messages_retries_total",
+        "zistboom_messages_duplicates_total",
+        "zistboom_messages_failed ",
+    ):
+        assert name in text, name
+    waiting = float(text.split('zistboom_messages_queue_depth{box="inbox"} ')[1].split()[0])
+    assert waiting >= 1  # the pulled messages nobody acknowledged
+
+
 def test_unknown_services_and_bad_requests_are_explained(parties: Parties) -> None:
     p = parties
     unknown = submit(p.finance, p.sender, p.einvoice.replace("invoices", "nothing"), b"{}")

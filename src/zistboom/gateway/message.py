@@ -18,6 +18,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from zistboom.core import exchange as xr
+from zistboom.core import messaging as zm
 from zistboom.core.crypto import httpsig, keys
 from zistboom.core.evidence import Kind, Side
 from zistboom.gateway.access import Registry
@@ -83,6 +84,8 @@ LOGGED_HEADERS = frozenset(
         xr.SIGNATURE_INPUT,
         xr.SIGNER_CERTIFICATE,
         "content-type",
+        # The headers of an asynchronous delivery that its signature covers (ZB-STD-009).
+        *zm.SIGNED_HEADERS,
     }
 )
 
