@@ -568,6 +568,13 @@ def test_publish_subscribe_reaches_three_subscribers_one_catching_up(parties: Pa
     assert base64.b64decode(got[-1]["body_base64"]) == event
     view = status_of(p.tax, publisher, by_subscriber[p.stranger])
     assert {d["subscriber"] for d in view["deliveries"]} == set(p.subscribers)
+    # A publication sent again with its idempotency key is the same event.
+    keyed = {"X-Road-Client": publisher, "Idempotency-Key": f"rates-{uuid.uuid4()}"}
+    url = f"{p.tax.url}/messages/v1/topics/{p.topic}/events"
+    first = httpx.post(url, content=event, headers=keyed, timeout=30).json()
+    again = httpx.post(url, content=event, headers=keyed, timeout=30).json()
+    assert first["event_id"] == again["event_id"]
+    assert first["deliveries"] == again["deliveries"] and len(first["deliveries"]) == 3
     # Publishing is for the topic's own subsystem only.
     foreign = post(p.finance, p.sender, f"topics/{p.topic}/events", event)
     assert foreign.status_code == 403

@@ -184,6 +184,13 @@ class Messaging:
                 f"{service.service_code} is reserved for the gateways"
             )
         _check_key(idempotency_key)
+        for name in CARRIED:
+            value = headers.get(name)
+            if value is not None and not (value.isascii() and value.isprintable()):
+                raise xr.BadRequest(
+                    f"{name} must be printable ASCII (it is signed as sent); percent-encode "
+                    "other text"
+                )
         conf = self.client_side.trust.conf(xr.OutdatedGlobalConf)
         member = conf.member(str(service.subsystem.member))
         if member is None or service.subsystem.subsystem_code not in member.subsystems:
@@ -281,11 +288,7 @@ class Messaging:
         subscribers = await self.store.subscribers(str(topic))
         event_id = str(uuid.uuid4())
         if idempotency_key is not None:
-            earlier = [
-                row
-                for row in await self.store.list_outbox(client_id, kinds=("event",), limit=500)
-                if (row.idempotency_key or "").startswith(idempotency_key + "\n")
-            ]
+            earlier = await self.store.outbox_by_key_prefix(client_id, idempotency_key + "\n")
             if earlier:
                 return earlier[0].event_id or "", earlier
         expires = utc_now() + self.lifetime()

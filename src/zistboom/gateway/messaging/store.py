@@ -324,6 +324,23 @@ class MessageStore:
                 ).all()
             )
 
+    async def outbox_by_key_prefix(self, client: str, prefix: str) -> list[OutboxMessage]:
+        """The messages whose idempotency key starts with ``prefix`` (one published event's
+        deliveries carry its key and the subscriber)."""
+        async with self.reads() as session:
+            return list(
+                (
+                    await session.scalars(
+                        select(OutboxMessage)
+                        .where(
+                            OutboxMessage.client == client,
+                            OutboxMessage.idempotency_key.startswith(prefix, autoescape=True),
+                        )
+                        .order_by(OutboxMessage.id)
+                    )
+                ).all()
+            )
+
     async def list_outbox(
         self,
         client: str | None,
