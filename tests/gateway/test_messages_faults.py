@@ -243,17 +243,24 @@ def test_nothing_is_lost_and_nothing_stored_twice_under_faults(setup: dict[str, 
     while time.monotonic() < deadline and statuses().get("delivered", 0) < TOTAL:
         time.sleep(0.5)
     final = statuses()
+    without_receipt = asyncio.run(
+        _query(
+            finance_db,
+            "SELECT count(*) AS n FROM outbox_messages WHERE kind = 'message' AND receipt IS NULL",
+        )
+    )[0]["n"]
     print(
         f"\naccepted={len(accepted)} delivered_to_system={len(set(pushed) & ids)} "
         f"stored_at_receiver={len(stored)} duplicates_between_gateways={len(twice)} "
         f"retransmissions_answered_with_first_receipt={retransmitted} "
         f"redeliveries_to_system={redeliveries} resubmissions_by_system={resubmissions[0]} "
-        f"sender_statuses={final}"
+        f"sender_statuses={final} without_receipt={without_receipt}"
     )
     assert not missing, f"{len(missing)} accepted messages never reached the system"
     assert len(stored) == TOTAL
     assert twice == []
     assert final == {"delivered": TOTAL}
+    assert without_receipt == 0  # every message's receipt is held, also one sent again
     # A redelivery happens only for a push whose acknowledgement was not recorded: the
     # receiving gateway was killed between the two, with at most its workers' pushes in flight.
     assert redeliveries <= 64

@@ -225,7 +225,8 @@ class Delivery:
         self, attempt: Attempt, answer_headers: Mapping[str, str], body: bytes
     ) -> zm.Receipt:
         """The receipt in a verified answer: signed by the receiving member with a certificate
-        of the instance CA, for this message, naming the digests of the delivery as sent."""
+        of the instance CA, for this message from this sender to this service, naming the
+        digest of its body as sent."""
         side = self.side
         conf = attempt.conf
         try:
@@ -239,13 +240,15 @@ class Delivery:
         except (CryptoError, UnicodeDecodeError) as error:
             detail = getattr(error, "detail", str(error))
             raise xr.ClientInvalidSignature(f"the receipt does not verify: {detail}") from error
-        expected = zm.receipt_digest(attempt.signed.signature_base, attempt.body)
         if receipt.message_id != attempt.message_id:
             raise xr.ClientInvalidSignature("the receipt is for another message")
-        if receipt.delivery_digest != expected:
-            raise xr.ClientInvalidSignature("the receipt names the digest of another delivery")
         if receipt.content_digest != attempt.headers[xr.CONTENT_DIGEST]:
             raise xr.ClientInvalidSignature("the receipt names another body digest")
+        if receipt.sender != attempt.client_id or receipt.service != str(attempt.target.service):
+            raise xr.ClientInvalidSignature("the receipt names another sender or service")
+        # A receipt for this attempt names its digest. One for an earlier attempt at the same
+        # message (sent again because that receipt was lost) names the earlier delivery's,
+        # which carried these same body bytes under the same id: the receiver stored it once.
         return receipt
 
 
@@ -339,7 +342,13 @@ class OutboxWorker:
             row.id,
             body.decode("ascii"),
             receipt.received_at,
-            detail=f"receipt from {receipt.gateway}",
+            detail=f"receipt from {receipt.gateway}"
+            + (
+                ""
+                if receipt.delivery_digest
+                == zm.receipt_digest(attempt.signed.signature_base, attempt.body)
+                else " (the receipt of an earlier attempt: stored once)"
+            ),
         )
         self.receipts += 1
 
