@@ -113,8 +113,20 @@ def test_the_example_bundle_passes_every_check() -> None:
     assert report.ok, report.failures()
     assert not report.warnings
     assert [(r.seq, r.kind) for r in report.records] == [(1, "request"), (2, "response")]
+    # The example is a synchronous exchange: no record carries a receipt (§9 step 11).
+    expected = [(name, "ok") for name in CHECKS if name != "receipt"]
     for record in report.records:
-        assert [(c.name, c.status) for c in record.checks] == [(name, "ok") for name in CHECKS]
+        assert [(c.name, c.status) for c in record.checks] == expected
+
+
+def test_the_named_checks_are_the_verifiers_in_order() -> None:
+    verification = section("9 Verification")
+    intro = verification[: verification.index("1. Parse the bundle")]
+    named = re.findall(r"`([a-z_]+)`", intro[intro.index("every named") :])
+    assert named == list(CHECKS)
+    steps = re.findall(r"^(\d+)\. `([a-z_]+)`", verification, re.MULTILINE)
+    assert [name for _, name in steps] == list(CHECKS)
+    assert {name: int(number) for number, name in steps}["receipt"] == 11
 
 
 def test_the_example_bundle_is_refused_under_another_trust_anchor() -> None:
