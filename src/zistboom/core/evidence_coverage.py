@@ -1,4 +1,4 @@
-"""What an evidence bundle covers (ZB-STD-005 §8.1) and the completeness checks of §9 step 11.
+"""What an evidence bundle covers (ZB-STD-005 §8.1) and the completeness checks of §9 step 12.
 
 A bundle is not signed as a whole, so records could be left out of it or moved about without
 breaking any record's own checks. The exporter therefore states what the bundle covers:
