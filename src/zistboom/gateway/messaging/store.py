@@ -151,7 +151,10 @@ class MessageStore:
         query = (
             select(OutboxMessage)
             .where(
-                OutboxMessage.status.in_(PENDING),
+                # Pending, or received without its receipt yet (the receiver's notice overtook
+                # it and the attempt failed): sent again, answered with the first receipt.
+                or_(OutboxMessage.status.in_(PENDING), OutboxMessage.receipt.is_(None)),
+                OutboxMessage.status.not_in(("failed", "cancelled")),
                 OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
                 or_(OutboxMessage.ordered.is_(False), ~blocked),
@@ -192,7 +195,11 @@ class MessageStore:
                 if row.receipt is None and row.status != "cancelled":
                     row.receipt = receipt
                     row.received_at = at
+                    row.attempts += 1
                     row.lease_until = None
+                    row.next_attempt_at = None
+                    row.reason = None
+                    row.updated_at = utc_now()
                 return
             now = utc_now()
             row.status = "received"
@@ -212,7 +219,7 @@ class MessageStore:
     async def retry_later(self, row_id: int, next_at: datetime, reason: str) -> None:
         async with self.sessions.begin() as session:
             row = await session.get(OutboxMessage, row_id)
-            if row is None or row.status not in PENDING:
+            if row is None or not _awaits_receipt(row):
                 return
             row.attempts += 1
             row.next_attempt_at = next_at
@@ -223,9 +230,17 @@ class MessageStore:
     async def fail(self, row_id: int, reason: str) -> None:
         async with self.sessions.begin() as session:
             row = await session.get(OutboxMessage, row_id)
-            if row is None or row.status not in PENDING:
+            if row is None or not _awaits_receipt(row):
                 return
             now = utc_now()
+            if row.status not in PENDING:
+                # Received (the receiver's notice says so), its receipt never came: no more
+                # attempts; the message keeps its status, the reason says what is missing.
+                row.next_attempt_at = None
+                row.lease_until = None
+                row.reason = f"no receipt: {reason}"
+                row.updated_at = now
+                return
             row.attempts += 1
             row.status = "failed"
             row.reason = reason
@@ -799,7 +814,6 @@ async def _apply(session: AsyncSession, row: InboxMessage, now: datetime) -> Non
         # The notice overtook the receipt of the message it is about (both are on their way
         # at once): the message was received, as the notice itself proves.
         original.status = "received"
-        original.next_attempt_at = None
         original.updated_at = now
         _transition(
             session, "outbox", original.message_id, "received", now, f"{row.kind} from {row.sender}"
@@ -826,6 +840,13 @@ async def _apply(session: AsyncSession, row: InboxMessage, now: datetime) -> Non
             _transition(
                 session, "outbox", original.message_id, status, now, f"answer {row.message_id}"
             )
+
+
+def _awaits_receipt(row: OutboxMessage) -> bool:
+    """Still being delivered: pending, or received (as a notice said) without its receipt."""
+    return row.status in PENDING or (
+        row.receipt is None and row.status not in ("failed", "cancelled")
+    )
 
 
 def next_attempt(
