@@ -83,6 +83,8 @@ class InboxWorker:
         while True:
             free = settings.message_workers - len(self.in_flight)
             rows: list[InboxMessage] = []
+            with contextlib.suppress(Exception):
+                await self.registry.current()  # push endpoints registered since
             receivers = [
                 c.subsystem_id for c in self.registry.snapshot.clients.values() if c.push_url
             ]
