@@ -28,6 +28,8 @@ from zistboom.gateway.messaging.models import (
 )
 
 PENDING = ("accepted", "sent")
+# Statuses a status notice or an answer sets, which can come back before the receipt is stored.
+OVERTAKEN = ("delivered", "processed", "rejected")
 MAX_PAGE = 500
 
 
@@ -166,12 +168,19 @@ class MessageStore:
         return rows
 
     async def received(self, row_id: int, receipt: str, at: datetime, *, detail: str) -> None:
+        """The receiving gateway's receipt: ``received``. The row is locked, so a status notice
+        or answer stored meanwhile is not overwritten; one that came back before the receipt
+        was recorded keeps its later status, and the receipt is kept all the same."""
         async with self.sessions.begin() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None or row.status not in PENDING:
+            row = await session.get(OutboxMessage, row_id, with_for_update=True)
+            if row is None:
+                return
+            overtaken = row.status in OVERTAKEN and row.receipt is None
+            if row.status not in PENDING and not overtaken:
                 return
             now = utc_now()
-            row.status = "received"
+            if not overtaken:
+                row.status = "received"
             row.receipt = receipt
             row.received_at = at
             row.attempts += 1
