@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg  # type: ignore[import-untyped]
 import exchange as xb
 import orjson
 import uvloop
@@ -242,6 +243,56 @@ def cpu_since(before: dict[str, float], fed: Messaging, phase: str, count: int) 
 
 def cpu_now(fed: Messaging) -> dict[str, float]:
     return {**fed.cpu_seconds(), "bench (load)": time.process_time()}
+
+
+# PostgreSQL's cumulative statistics per database (flushed by each backend within about a
+# second of a transaction: a figure over a phase of several seconds is close, not exact).
+DATABASE_COUNTERS = {
+    "transactions": "xact_commit + xact_rollback",
+    "new connections": "sessions",
+    "rows inserted": "tup_inserted",
+    "rows updated": "tup_updated",
+}
+
+
+async def database_counters(fed: Messaging) -> dict[str, dict[str, int]]:
+    """The gateways' databases' counters, by gateway; nothing on SQLite."""
+    if not fed.postgres:
+        return {}
+    names = {f"zb_bench_{fed.run_id}_gateway_{g}": f"gateway {g.upper()}" for g in ("a", "b")}
+    columns = ", ".join(f"{sql} AS c{i}" for i, sql in enumerate(DATABASE_COUNTERS.values()))
+    await asyncio.sleep(1.5)  # let the backends flush what they counted
+    connection = await asyncpg.connect(xb.POSTGRES, timeout=10)
+    try:
+        rows = await connection.fetch(
+            f"SELECT datname, {columns} FROM pg_stat_database WHERE datname = any($1::text[])",
+            list(names),
+        )
+    finally:
+        await connection.close()
+    return {
+        names[row["datname"]]: {
+            label: int(row[f"c{i}"]) for i, label in enumerate(DATABASE_COUNTERS)
+        }
+        for row in rows
+    }
+
+
+@dataclass
+class DatabaseShare:
+    """What each gateway's database did during one phase, per message (or round trip)."""
+
+    phase: str
+    count: int
+    before: dict[str, dict[str, int]]
+    after: dict[str, dict[str, int]]
+
+    def line(self) -> str:
+        parts = []
+        for gateway, counters in sorted(self.after.items()):
+            used = {k: (v - self.before[gateway][k]) / self.count for k, v in counters.items()}
+            parts.append(f"{gateway} " + ", ".join(f"{v:.2f} {k}" for k, v in used.items()))
+        return f"PostgreSQL per {self.phase}: " + "; ".join(parts)
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -461,6 +512,7 @@ class Figures:
     restart_seconds: float = 0.0
     sync_saturated: xb.Sample | None = None
     cpu: list[CpuShare] = field(default_factory=list)
+    database: list[DatabaseShare] = field(default_factory=list)
     sync_sequential: xb.Sample | None = None
     lost: int = 0
     not_delivered: int = 0
@@ -552,10 +604,13 @@ async def measure(fed: Messaging, plan: Plan, say: Callable[[str], None]) -> Fig
         figures.sync_sequential = await sync.one_at_a_time(plan.sequential)
         say(f"  sync:  {plan.workers} at once for {plan.duration:g} s …")
         await sync.saturate(plan.workers, plan.warmup)
+        counted = await database_counters(fed)
         before = cpu_now(fed)
         figures.sync_saturated = await sync.saturate(plan.workers, plan.duration)
-        figures.cpu.append(
-            cpu_since(before, fed, "sync round trip", len(figures.sync_saturated.latencies_ns))
+        done = len(figures.sync_saturated.latencies_ns)
+        figures.cpu.append(cpu_since(before, fed, "sync round trip", done))
+        figures.database.append(
+            DatabaseShare("sync round trip", max(1, done), counted, await database_counters(fed))
         )
 
         say(f"  async: warm-up, {plan.workers} submitting for {plan.warmup:g} s, all delivered …")
@@ -563,6 +618,7 @@ async def measure(fed: Messaging, plan: Plan, say: Callable[[str], None]) -> Fig
         figures.submitted += warmup.ids
         await sender.all_delivered(settle_deadline(len(warmup.ids)))
         say(f"  async: {plan.workers} submitting for {plan.duration:g} s …")
+        counted = await database_counters(fed)
         before = cpu_now(fed)
         window = await sender.saturate(plan.workers, plan.duration, None)
         figures.window = window
@@ -570,6 +626,11 @@ async def measure(fed: Messaging, plan: Plan, say: Callable[[str], None]) -> Fig
         say(f"  async: {len(window.ids)} accepted; waiting until all are delivered …")
         outbox = await sender.all_delivered(settle_deadline(len(window.ids)))
         figures.cpu.append(cpu_since(before, fed, "async message", len(window.ids)))
+        figures.database.append(
+            DatabaseShare(
+                "async message", max(1, len(window.ids)), counted, await database_counters(fed)
+            )
+        )
         mine = [outbox[i] for i in window.ids if i in outbox]
         if len(mine) == len(window.ids) and all(m["status"] == "delivered" for m in mine):
             last = max(at(m["delivered_at"]) for m in mine)
@@ -597,7 +658,9 @@ async def measure(fed: Messaging, plan: Plan, say: Callable[[str], None]) -> Fig
         await asyncio.to_thread(fed.start_gateway, "b")
         up = time.time()
         figures.restart_seconds = time.monotonic() - began
+        before = cpu_now(fed)
         outbox = await sender.all_delivered(settle_deadline(len(backlog.ids)))
+        figures.cpu.append(cpu_since(before, fed, "drained message", len(backlog.ids)))
         drained = [outbox[i] for i in backlog.ids if i in outbox]
         if len(drained) == len(backlog.ids) and all(m["status"] == "delivered" for m in drained):
             figures.drain_seconds = max(at(m["delivered_at"]) for m in drained) - up
@@ -706,6 +769,9 @@ def report(console: Console, figures: Figures, plan: Plan) -> str:
             + ", ".join(f"{name} {used:.2f}" for name, used in share.per_item_ms().items())
             + f"; all of these {sum(share.per_item_ms().values()):.2f}"
         )
+    for database in figures.database:
+        if database.after:
+            console.print(database.line())
     verdict = "met" if figures.ratio >= TARGET_RATIO else "MISSED"
     console.print(
         f"async/sync: {figures.async_mps:.1f} messages/s ÷ {figures.sync_rps:.1f} round trips/s "
