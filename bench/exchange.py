@@ -410,16 +410,19 @@ class Federation:
             timeout=30,
         )
 
-    def _add_member(self, name: str, subsystem: str) -> str:
+    def _add_member(self, name: str, subsystem: str, member_class: str = "GOV") -> str:
         code = generate_legal_entity_id(random.Random())
+        kind = {"GOV": "agency", "COM": "company"}.get(member_class, "public-body")
         with self._admin() as client:
             created = client.post(
                 "/api/v1/members",
-                json={"member_class": "GOV", "code": code, "name_fa": name, "name_en": name,
-                      "kind": "agency"},
+                json={"member_class": member_class, "code": code, "name_fa": name,
+                      "name_en": name, "kind": kind},
             )  # fmt: skip
             expect(created, 201, f"creating member {name}")
-            added = client.post(f"/api/v1/members/GOV/{code}/subsystems", json={"code": subsystem})
+            added = client.post(
+                f"/api/v1/members/{member_class}/{code}/subsystems", json={"code": subsystem}
+            )
             expect(added, 201, f"adding subsystem {subsystem}")
         member_id: str = created.json()["id"]
         return member_id
