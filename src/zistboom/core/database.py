@@ -79,8 +79,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     if url.startswith("postgresql+asyncpg"):
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_async_engine(url, **kwargs)
+        return create_async_engine(url, pool_pre_ping=True, **kwargs)
     raise ConfigurationError(
         f"unsupported database URL scheme in {url.split(':', 1)[0]!r}: "
         "use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"

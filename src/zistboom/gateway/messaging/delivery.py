@@ -274,13 +274,6 @@ class OutboxWorker:
         last_expiry = 0.0
         while True:
             free = settings.message_workers - len(self.in_flight)
-            if self.in_flight and free < max(1, settings.message_workers // 4):
-                # Busy: claim when a quarter of the slots is free, in one transaction, rather
-                # than one message per transaction as each delivery ends.
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), 0.01)
-                continue
             rows: list[OutboxMessage] = []
             if free > 0:
                 try:

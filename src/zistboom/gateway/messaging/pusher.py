@@ -82,13 +82,6 @@ class InboxWorker:
         lease = settings.push_timeout + 30
         while True:
             free = settings.message_workers - len(self.in_flight)
-            if self.in_flight and free < max(1, settings.message_workers // 4):
-                # Busy: claim when a quarter of the slots is free, in one transaction, rather
-                # than one message per transaction as each delivery ends.
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), 0.01)
-                continue
             rows: list[InboxMessage] = []
             with contextlib.suppress(Exception):
                 await self.registry.current()  # push endpoints registered since

@@ -118,19 +118,10 @@ class Messaging:
         self.registry = registry
         self.client_side = client_side
         url = settings.resolved_database_url("gateway")
-        # A connection for every delivery, push and submission that may be in flight, kept
-        # open (no churn of new connections under load), and no liveness ping per checkout on
-        # the hot path: a connection the server dropped fails its transaction, which is retried.
-        pool: dict[str, Any] = {
-            "pool_size": max(5, settings.message_workers // 2),
-            "max_overflow": settings.message_workers * 2,
-        }
-        if url.startswith("postgresql"):
-            pool["pool_pre_ping"] = False
-        engine = create_engine(url, **pool)
+        engine = create_engine(url)
         begin_immediately(engine)
         self.engine = engine
-        self.reader = create_engine(url, **pool) if engine.dialect.name == "sqlite" else None
+        self.reader = create_engine(url) if engine.dialect.name == "sqlite" else None
         self.store = MessageStore(engine, settings.instance_name, self.reader)
         self.delivery = Delivery(client_side)
         self.outbox = OutboxWorker(self.store, self.delivery)
