@@ -147,7 +147,7 @@ class Gateway:
         )
         await self.exchange.start()
         self.messaging = Messaging(
-            settings, registry, self.exchange.client_side, self.exchange.server_side
+            settings, registry, self.exchange.client_side, self.exchange.server_side, self.engine
         )
         monitor.registry.register(self.messaging.collector())
 

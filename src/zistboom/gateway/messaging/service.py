@@ -17,6 +17,7 @@ import orjson
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zistboom.core import exchange as xr
 from zistboom.core import messaging as zm
@@ -113,16 +114,19 @@ class Messaging:
         registry: Registry,
         client_side: ClientSide,
         server_side: ServerSide,
+        engine: AsyncEngine,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.client_side = client_side
-        url = settings.resolved_database_url("gateway")
-        engine = create_engine(url)
-        begin_immediately(engine)
-        self.engine = engine
-        self.reader = create_engine(url) if engine.dialect.name == "sqlite" else None
-        self.store = MessageStore(engine, settings.instance_name, self.reader)
+        # On PostgreSQL the gateway's own engine (its pool) serves messaging too. On SQLite a
+        # writer of its own begins every transaction IMMEDIATE (a read that then writes never
+        # meets SQLITE_BUSY), and the gateway's engine answers the reads.
+        self.engine: AsyncEngine | None = None
+        if engine.dialect.name == "sqlite":
+            self.engine = create_engine(settings.resolved_database_url("gateway"))
+            begin_immediately(self.engine)
+        self.store = MessageStore(self.engine or engine, settings.instance_name, engine)
         self.delivery = Delivery(client_side)
         self.outbox = OutboxWorker(self.store, self.delivery)
         self.inbox = InboxWorker(settings, registry, self.store, self.outbox.wake.set)
@@ -147,9 +151,8 @@ class Messaging:
                 await task
         await self.outbox.stop()
         await self.inbox.stop()
-        await self.engine.dispose()
-        if self.reader is not None:
-            await self.reader.dispose()
+        if self.engine is not None:
+            await self.engine.dispose()
 
     async def _housekeeping(self) -> None:
         last_purge = 0.0
