@@ -33,6 +33,7 @@ from zistboom.gateway.message import (
     MessageFacts,
     combined_headers,
 )
+from zistboom.gateway.messaging.inflight import InFlight
 from zistboom.gateway.messaging.models import OutboxMessage
 from zistboom.gateway.messaging.store import MessageStore, next_attempt
 from zistboom.gateway.target import R1Target
@@ -262,7 +263,7 @@ class OutboxWorker:
         self.settings = settings
         self.wake = asyncio.Event()
         self.slots = asyncio.Semaphore(settings.message_workers)
-        self.in_flight: set[asyncio.Task[None]] = set()
+        self.in_flight = InFlight()
         self.retries = 0
         self.failures = 0
         self.receipts = 0
@@ -281,9 +282,7 @@ class OutboxWorker:
                 except Exception:
                     log.exception("claiming outbox messages failed")
             for row in rows:
-                task = asyncio.create_task(self._deliver(row))
-                self.in_flight.add(task)
-                task.add_done_callback(self.in_flight.discard)
+                self.in_flight.start(self._deliver(row))
             if time.monotonic() - last_expiry > 5:
                 last_expiry = time.monotonic()
                 with contextlib.suppress(Exception):
@@ -298,11 +297,7 @@ class OutboxWorker:
                 await asyncio.wait_for(self.wake.wait(), settings.message_poll_seconds)
 
     async def stop(self) -> None:
-        for task in list(self.in_flight):
-            task.cancel()
-        for task in list(self.in_flight):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.in_flight.cancel()
 
     async def _deliver(self, row: OutboxMessage) -> None:
         try:

@@ -20,6 +20,7 @@ from zistboom.core import exchange as xr
 from zistboom.core import messaging as zm
 from zistboom.core.database import utc_now
 from zistboom.gateway.access import Registry
+from zistboom.gateway.messaging.inflight import InFlight
 from zistboom.gateway.messaging.models import InboxMessage
 from zistboom.gateway.messaging.store import MessageStore, next_attempt
 from zistboom.gateway.settings import GatewaySettings
@@ -63,7 +64,7 @@ class InboxWorker:
         self.store = store
         self.on_delivered = on_delivered
         self.wake = asyncio.Event()
-        self.in_flight: set[asyncio.Task[None]] = set()
+        self.in_flight = InFlight()
         self.pushed = 0
         self.push_failures = 0
         self._session: aiohttp.ClientSession | None = None
@@ -96,9 +97,7 @@ class InboxWorker:
                 except Exception:
                     log.exception("claiming inbox messages failed")
             for row in rows:
-                task = asyncio.create_task(self._push(row))
-                self.in_flight.add(task)
-                task.add_done_callback(self.in_flight.discard)
+                self.in_flight.start(self._push(row))
             if rows and len(self.in_flight) < settings.message_workers:
                 await asyncio.sleep(0)
                 continue
@@ -107,11 +106,7 @@ class InboxWorker:
                 await asyncio.wait_for(self.wake.wait(), settings.message_poll_seconds)
 
     async def stop(self) -> None:
-        for task in list(self.in_flight):
-            task.cancel()
-        for task in list(self.in_flight):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.in_flight.cancel()
         if self._session is not None:
             await self._session.close()
 
