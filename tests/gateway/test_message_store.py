@@ -26,7 +26,9 @@ async def store(database_url: str) -> AsyncIterator[MessageStore]:
     engine = create_engine(database_url)
     begin_immediately(engine)
     await migrate(engine, "zistboom.gateway:migrations")
-    yield MessageStore(engine)
+    store = MessageStore(engine)
+    yield store
+    await store.close()
     await engine.dispose()
 
 

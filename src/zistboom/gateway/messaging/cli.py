@@ -37,7 +37,11 @@ def _run(data_dir: Path, work: Callable[[MessageStore], Awaitable[T]]) -> T:
         engine = create_engine(settings.resolved_database_url("gateway"))
         try:
             await migrate(engine, "zistboom.gateway:migrations")
-            return await work(MessageStore(engine))
+            store = MessageStore(engine)
+            try:
+                return await work(store)
+            finally:
+                await store.close()
         finally:
             await engine.dispose()
 

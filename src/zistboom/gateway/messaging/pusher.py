@@ -151,6 +151,7 @@ class InboxWorker:
                 how=f"pushed to {client.push_url}",
                 notice_expires=utc_now() + self.notice_expiry(),
                 sender=row.sender,
+                row_id=row.id,
             )
             self.pushed += 1
             self.on_delivered()

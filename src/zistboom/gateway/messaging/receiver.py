@@ -37,8 +37,8 @@ from zistboom.gateway.message import (
     peer_certificate_fingerprint,
     read_body,
 )
-from zistboom.gateway.messaging.models import InboxMessage, OutboxMessage
-from zistboom.gateway.messaging.store import MessageStore
+from zistboom.gateway.messaging.models import InboxMessage
+from zistboom.gateway.messaging.store import MAX_NOTICE, MessageStore
 from zistboom.gateway.server_side import Inbound, ServerSide
 from zistboom.gateway.target import R1Target
 
@@ -186,7 +186,7 @@ class Receiver:
         xroad_error: str | None = None
         try:
             side._check_client_known(client, conf)
-            row = await self._authorise(kind, client_id, service, received, conf)
+            row, replies = await self._authorise(kind, client_id, service, received, body, conf)
             if kind == "check":
                 # What the sender needs to know of the service: that it may send, and whether
                 # its messages must be delivered in order.
@@ -204,6 +204,7 @@ class Receiver:
                     received,
                     verified.signature_base,
                     body,
+                    replies,
                 )
                 status, answer_body = 200, stored.receipt.encode("ascii")
                 content_type = zm.RECEIPT_MEDIA_TYPE
@@ -247,9 +248,11 @@ class Receiver:
         client_id: str,
         service: ServiceId,
         received: dict[str, str],
+        body: bytes,
         conf: gc.GlobalConf,
-    ) -> InboxMessage:
-        """The checks of the delivery's kind; the inbox row to store (without its receipt)."""
+    ) -> tuple[InboxMessage, tuple[str, ...]]:
+        """The checks of the delivery's kind; the inbox row to store (without its receipt) and
+        the outbox messages of this gateway that it answers or reports on."""
         side = self.side
         receiver = str(service.subsystem)
         code = service.service_code
@@ -267,25 +270,31 @@ class Receiver:
                 raise xr.UnknownService(f"{kind}s are delivered to {zm.REPLIES_SERVICE}")
             in_reply_to = received.get(zm.IN_REPLY_TO)
             status = received.get(zm.ANSWER_STATUS)
-            if not in_reply_to:
-                raise xr.InvalidMessage(f"an {kind} names the message it answers (Zb-In-Reply-To)")
             wanted = zm.ANSWER_STATUSES if kind == "answer" else ("delivered",)
             if status not in wanted:
                 raise xr.InvalidMessage(f"Zb-Answer-Status of an {kind} is one of {wanted}")
-            original = await self._original(in_reply_to)
-            if (
-                original is None
-                or original.client != receiver
-                or str(ServiceId.parse(original.service).subsystem) != client_id
-            ):
-                raise xr.AccessDenied(
-                    f"{client_id} received no message {in_reply_to} from {receiver}: only the "
-                    "subsystem a message was sent to answers it"
-                )
+            if in_reply_to:
+                replies: tuple[str, ...] = (in_reply_to,)
+            elif kind == "status":
+                replies = notice_messages(body)
+            else:
+                raise xr.InvalidMessage("an answer names the message it answers (Zb-In-Reply-To)")
+            originals = await self.store.outbox_senders(replies)
+            for name in replies:
+                original = originals.get(name)
+                if (
+                    original is None
+                    or original[0] != receiver
+                    or str(ServiceId.parse(original[1]).subsystem) != client_id
+                ):
+                    raise xr.AccessDenied(
+                        f"{client_id} received no message {name} from {receiver}: only the "
+                        "subsystem a message was sent to answers it"
+                    )
             row.in_reply_to = in_reply_to
             row.answer_status = status
             row.status = "received" if kind == "answer" else "processed"
-            return row
+            return row, replies
         if kind == "event":
             if code != zm.EVENTS_SERVICE:
                 raise xr.UnknownService(f"events are delivered to {zm.EVENTS_SERVICE}")
@@ -300,7 +309,7 @@ class Receiver:
                 raise xr.AccessDenied(f"{receiver} has not subscribed to {topic}")
             row.topic = topic
             row.status = "received"
-            return row
+            return row, ()
         entry = side.registry.service(receiver, code)
         if entry is None or code in zm.RESERVED_SERVICES:
             raise xr.UnknownService(f"{service} is not a service of this gateway")
@@ -318,13 +327,7 @@ class Receiver:
             row.status = "processed"
         else:
             row.status = "received"
-        return row
-
-    async def _original(self, message_id: str) -> OutboxMessage | None:
-        try:
-            return await self.store.outbox_message(message_id)
-        except Exception:
-            return None
+        return row, ()
 
     async def _store(
         self,
@@ -336,6 +339,7 @@ class Receiver:
         received: dict[str, str],
         signature_base: bytes,
         body: bytes,
+        replies: tuple[str, ...],
     ) -> tuple[InboxMessage, bool]:
         side = self.side
         settings = side.settings
@@ -363,7 +367,28 @@ class Receiver:
         row.push_attempts = 0
         row.duplicates = 0
         row.receipt = receipt.sign(signer.key, signer.certificate)
-        return await self.store.store_delivery(row)
+        return await self.store.store_delivery(row, replies=replies)
+
+
+def notice_messages(body: bytes) -> tuple[str, ...]:
+    """The messages a status notice names (ZB-STD-009 §5.4): its JSON body's ``messages``, 1 to
+    MAX_NOTICE of them, each with its ``id``."""
+    try:
+        notice = orjson.loads(body)
+        messages = notice["messages"]
+        if notice.get("status") != "delivered" or not isinstance(messages, list):
+            raise TypeError
+        names = tuple(message["id"] for message in messages)
+    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError):
+        raise xr.InvalidMessage(
+            'a status notice without Zb-In-Reply-To is {"status": "delivered", "messages": '
+            '[{"id": ..., "at": ...}, ...]}'
+        ) from None
+    if not 0 < len(names) <= MAX_NOTICE:
+        raise xr.InvalidMessage(f"a status notice names 1 to {MAX_NOTICE} messages")
+    if not all(isinstance(name, str) and 0 < len(name) <= 64 for name in names):
+        raise xr.InvalidMessage("a status notice names messages by their ids (1 to 64 characters)")
+    return names
 
 
 def _lifetime_left(received: dict[str, str], now: datetime) -> float:

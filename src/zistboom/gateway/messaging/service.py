@@ -151,6 +151,7 @@ class Messaging:
                 await task
         await self.outbox.stop()
         await self.inbox.stop()
+        await self.store.close()
         if self.engine is not None:
             await self.engine.dispose()
 

@@ -1,21 +1,36 @@
 """The queries of asynchronous messaging: submissions, claims of due work (``FOR UPDATE SKIP
 LOCKED`` on PostgreSQL, so replicas sharing a database never take the same message), the
-status ladder with its transitions, the inbox with duplicate elimination, and retention."""
+status ladder with its transitions, the inbox with duplicate elimination, and retention.
+
+The writes of a message's way through the gateway go through one :class:`GroupWriter`
+(writer.py): each is an operation whose handler below runs it for a whole group of them in one
+transaction, with SQLAlchemy Core statements (``executemany`` where the rows differ). The rare
+ones (an operator's retry or cancel, answers, expiry, retention) are ORM sessions of their own.
+A status notice names every message of one receiver from one sender that a group delivered."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from zistboom.core.database import utc_now
 from zistboom.core.errors import ConflictError, NotFoundError, ValidationError
@@ -26,9 +41,19 @@ from zistboom.gateway.messaging.models import (
     OutboxMessage,
     Subscription,
 )
+from zistboom.gateway.messaging.writer import Group, GroupWriter, Op
 
 PENDING = ("accepted", "sent")
 MAX_PAGE = 500
+# Messages one status notice names at most (ZB-STD-009 §5.4).
+MAX_NOTICE = 500
+# Values of one IN list at most (SQLite's limit on a statement's parameters is far above).
+CHUNK = 500
+
+OUT: Table = OutboxMessage.__table__  # type: ignore[assignment]
+IN: Table = InboxMessage.__table__  # type: ignore[assignment]
+TRANSITIONS: Table = MessageTransition.__table__  # type: ignore[assignment]
+SUBSCRIPTIONS: Table = Subscription.__table__  # type: ignore[assignment]
 
 
 def new_message_id() -> str:
@@ -53,28 +78,62 @@ class Submission:
     message_id: str | None = None
 
 
+def _outbox_values(submission: Submission, now: datetime) -> dict[str, Any]:
+    return {
+        "message_id": submission.message_id or new_message_id(),
+        "kind": submission.kind,
+        "client": submission.client,
+        "service": submission.service,
+        "in_reply_to": submission.in_reply_to,
+        "answer_status": submission.answer_status,
+        "topic": submission.topic,
+        "event_id": submission.event_id,
+        "idempotency_key": submission.idempotency_key,
+        "content_type": submission.content_type,
+        "body": submission.body,
+        "headers": submission.headers,
+        "ordered": submission.ordered,
+        "status": "accepted",
+        "reason": None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "claimed_by": None,
+        "expires_at": submission.expires_at,
+        "created_at": now,
+        "updated_at": now,
+        "received_at": None,
+        "delivered_at": None,
+        "answered_at": None,
+        "receipt": None,
+        "answer_id": None,
+    }
+
+
 def _outbox_row(submission: Submission, now: datetime) -> OutboxMessage:
-    return OutboxMessage(
-        message_id=submission.message_id or new_message_id(),
-        kind=submission.kind,
-        client=submission.client,
-        service=submission.service,
-        in_reply_to=submission.in_reply_to,
-        answer_status=submission.answer_status,
-        topic=submission.topic,
-        event_id=submission.event_id,
-        idempotency_key=submission.idempotency_key,
-        content_type=submission.content_type,
-        body=submission.body,
-        headers=submission.headers,
-        ordered=submission.ordered,
-        status="accepted",
-        attempts=0,
-        next_attempt_at=now,
-        expires_at=submission.expires_at,
-        created_at=now,
-        updated_at=now,
+    return OutboxMessage(**_outbox_values(submission, now))
+
+
+def _inbox_values(row: InboxMessage) -> dict[str, Any]:
+    """The columns of a new inbox row (defaults filled in: every row of one INSERT names the
+    same columns)."""
+    values = {column.key: getattr(row, column.key) for column in IN.columns if column.key != "id"}
+    values["ordered"] = bool(values["ordered"])
+    values["push_attempts"] = values["push_attempts"] or 0
+    values["duplicates"] = values["duplicates"] or 0
+    return values
+
+
+def notice_body(messages: Sequence[tuple[str, datetime]]) -> bytes:
+    """A status notice's body: the messages the receiving system has, each with its time."""
+    return orjson.dumps(
+        {"status": "delivered", "messages": [{"id": i, "at": at.isoformat()} for i, at in messages]}
     )
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
 
 
 def _transition(
@@ -88,6 +147,52 @@ def _transition(
     session.add(
         MessageTransition(box=box, message_id=message_id, status=status, at=at, detail=detail)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    row_id: int
+    receipt: str
+    at: datetime
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    row_id: int
+    next_at: datetime | None  # None: fail
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    row: InboxMessage
+    effects: bool
+    replies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    limit: int
+    lease_seconds: float
+    receivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _PushFailed:
+    row_id: int
+    next_at: datetime
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivered:
+    how: str
+    notice_expires: datetime
+    row_id: int | None = None
+    receiver: str | None = None
+    message_id: str | None = None
+    sender: str | None = None
 
 
 class MessageStore:
@@ -104,79 +209,171 @@ class MessageStore:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.reads = async_sessionmaker(reader or engine, expire_on_commit=False)
         self.postgres = engine.dialect.name == "postgresql"
+        self.writer = GroupWriter(
+            engine,
+            {
+                "submit": self._submit_group,
+                "claim_outbox": self._claim_outbox_group,
+                "received": self._received_group,
+                "retry": self._retry_group,
+                "store": self._store_group,
+                "claim_pushes": self._claim_pushes_group,
+                "push_failed": self._push_failed_group,
+                "delivered": self._delivered_group,
+            },
+            TRANSITIONS,
+        )
+
+    async def close(self) -> None:
+        """Stop the writer (operations still queued fail); the engines are the caller's."""
+        await self.writer.close()
+
+    def _locked(self, query: Select[Any]) -> Select[Any]:
+        return query.with_for_update() if self.postgres else query
 
     # --- the outbox --------------------------------------------------------------------------
 
     async def submit(self, submissions: Sequence[Submission]) -> list[tuple[OutboxMessage, bool]]:
         """Store messages durably as ``accepted``; a submission whose idempotency key the client
         used before returns the earlier message instead (``True`` in its pair)."""
-        now = utc_now()
-        results: list[tuple[OutboxMessage, bool]] = []
-        async with self.sessions.begin() as session:
-            for submission in submissions:
-                if submission.idempotency_key is not None:
-                    earlier = await session.scalar(
-                        select(OutboxMessage).where(
-                            OutboxMessage.client == submission.client,
-                            OutboxMessage.idempotency_key == submission.idempotency_key,
+        result: list[tuple[OutboxMessage, bool]] = await self.writer.call(
+            "submit", tuple(submissions)
+        )
+        return result
+
+    async def _submit_group(self, connection: AsyncConnection, ops: list[Op], group: Group) -> None:
+        keys = sorted(
+            {s.idempotency_key for op in ops for s in op.args if s.idempotency_key is not None}
+        )
+        earlier: dict[tuple[str, str], OutboxMessage] = {}
+        for chunk in _chunks(keys):
+            for found in (
+                await connection.execute(select(OUT).where(OUT.c.idempotency_key.in_(chunk)))
+            ).mappings():
+                earlier[(found["client"], found["idempotency_key"])] = OutboxMessage(**found)
+        planned: list[tuple[Op, list[tuple[OutboxMessage, bool]]]] = []
+        new: list[OutboxMessage] = []
+        for op in ops:
+            pairs: list[tuple[OutboxMessage, bool]] = []
+            fresh: list[tuple[tuple[str, str] | None, OutboxMessage]] = []
+            conflict: ConflictError | None = None
+            for submission in op.args:
+                key = (
+                    None
+                    if submission.idempotency_key is None
+                    else (submission.client, submission.idempotency_key)
+                )
+                before = earlier.get(key) if key is not None else None
+                if before is not None:
+                    if before.service != submission.service:
+                        conflict = ConflictError(
+                            f"Idempotency-Key {submission.idempotency_key!r} was used for a "
+                            f"message to {before.service}",
+                            field="Idempotency-Key",
                         )
-                    )
-                    if earlier is not None:
-                        if earlier.service != submission.service:
-                            raise ConflictError(
-                                f"Idempotency-Key {submission.idempotency_key!r} was used for a "
-                                f"message to {earlier.service}",
-                                field="Idempotency-Key",
-                            )
-                        results.append((earlier, True))
-                        continue
-                row = _outbox_row(submission, now)
-                session.add(row)
-                _transition(session, "outbox", row.message_id, "accepted", now)
-                results.append((row, False))
-        return results
+                        break
+                    pairs.append((before, True))
+                    continue
+                row = _outbox_row(submission, group.now)
+                fresh.append((key, row))
+                pairs.append((row, False))
+            if conflict is not None:
+                group.refuse(op, conflict)
+                continue
+            for key, row in fresh:
+                if key is not None:
+                    earlier[key] = row  # a second submission in this group with the key
+                new.append(row)
+            planned.append((op, pairs))
+        await self._insert_outbox(connection, new, group)
+        for op, pairs in planned:
+            group.done(op, pairs)
+
+    async def _insert_outbox(
+        self, connection: AsyncConnection, rows: Sequence[OutboxMessage], group: Group
+    ) -> None:
+        if not rows:
+            return
+        values = [
+            {column.key: getattr(row, column.key) for column in OUT.columns if column.key != "id"}
+            for row in rows
+        ]
+        ids = (
+            await connection.execute(
+                insert(OUT).returning(OUT.c.id, sort_by_parameter_order=True), values
+            )
+        ).scalars()
+        for row, row_id in zip(rows, ids, strict=True):
+            row.id = row_id
+            group.transition("outbox", row.message_id, "accepted")
 
     async def claim_outbox(self, limit: int, lease_seconds: float) -> list[OutboxMessage]:
         """Up to ``limit`` messages due for an attempt, leased to the caller; ``accepted`` ones
         become ``sent``. A message of an ordered service waits while an earlier one of the same
         sender and service is still on its way."""
-        now = utc_now()
-        earlier = aliased(OutboxMessage)
-        blocked = exists().where(
-            earlier.client == OutboxMessage.client,
-            earlier.service == OutboxMessage.service,
-            earlier.id < OutboxMessage.id,
-            earlier.status.in_(PENDING),
+        query = self._due_outbox(utc_now(), limit)
+        if not await self._any(query):
+            return []
+        rows: list[OutboxMessage] = await self.writer.call(
+            "claim_outbox", _Claim(limit, lease_seconds)
         )
-        query = (
-            select(OutboxMessage)
+        return rows
+
+    @staticmethod
+    def _due_outbox(now: datetime, limit: int) -> Select[Any]:
+        earlier = OUT.alias("earlier")
+        blocked = exists().where(
+            earlier.c.client == OUT.c.client,
+            earlier.c.service == OUT.c.service,
+            earlier.c.id < OUT.c.id,
+            earlier.c.status.in_(PENDING),
+        )
+        return (
+            select(OUT)
             .where(
                 # Pending, or received without its receipt yet (the receiver's notice overtook
                 # it and the attempt failed): sent again, answered with the first receipt.
-                or_(OutboxMessage.status.in_(PENDING), OutboxMessage.receipt.is_(None)),
-                OutboxMessage.status.not_in(("failed", "cancelled")),
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                or_(OutboxMessage.ordered.is_(False), ~blocked),
+                or_(OUT.c.status.in_(PENDING), OUT.c.receipt.is_(None)),
+                OUT.c.status.not_in(("failed", "cancelled")),
+                OUT.c.next_attempt_at <= now,
+                or_(OUT.c.lease_until.is_(None), OUT.c.lease_until < now),
+                or_(OUT.c.ordered.is_(False), ~blocked),
             )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .order_by(OUT.c.next_attempt_at, OUT.c.id)
             .limit(limit)
         )
-        if not await self._any(query):
-            return []
-        if self.postgres:
-            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-        async with self.sessions.begin() as session:
-            rows = list((await session.scalars(query)).all())
-            lease = now + timedelta(seconds=lease_seconds)
+
+    async def _claim_outbox_group(
+        self, connection: AsyncConnection, ops: list[Op], group: Group
+    ) -> None:
+        now = group.now
+        for op in ops:
+            query = self._due_outbox(now, op.args.limit)
+            if self.postgres:
+                query = query.with_for_update(skip_locked=True, of=OUT)
+            found = (await connection.execute(query)).mappings().all()
+            rows = [OutboxMessage(**values) for values in found]
+            lease = now + timedelta(seconds=op.args.lease_seconds)
+            ids = [row.id for row in rows]
+            sent = [row.id for row in rows if row.status == "accepted"]
+            for chunk in _chunks(ids):
+                await connection.execute(
+                    update(OUT)
+                    .where(OUT.c.id.in_(chunk))
+                    .values(lease_until=lease, claimed_by=self.instance)
+                )
+            for chunk in _chunks(sent):
+                await connection.execute(
+                    update(OUT).where(OUT.c.id.in_(chunk)).values(status="sent", updated_at=now)
+                )
             for row in rows:
                 row.lease_until = lease
                 row.claimed_by = self.instance
                 if row.status == "accepted":
                     row.status = "sent"
                     row.updated_at = now
-                    _transition(session, "outbox", row.message_id, "sent", now)
-        return rows
+                    group.transition("outbox", row.message_id, "sent")
+            group.done(op, rows)
 
     async def _any(self, query: Select[Any]) -> bool:
         """Whether the claim would find anything: asked of the reader first, so that an idle
@@ -185,69 +382,129 @@ class MessageStore:
             return (await session.execute(query.limit(1))).first() is not None
 
     async def received(self, row_id: int, receipt: str, at: datetime, *, detail: str) -> None:
-        async with self.sessions.begin() as session:
-            row = await session.get(OutboxMessage, row_id, with_for_update=True)
-            if row is None:
-                return
-            if row.status not in PENDING:
+        await self.writer.call("received", _Received(row_id, receipt, at, detail))
+
+    async def _outbox_states(
+        self, connection: AsyncConnection, ids: Iterable[int]
+    ) -> dict[int, dict[str, Any]]:
+        """The outbox rows' columns that the ladder decides on, locked on PostgreSQL."""
+        states: dict[int, dict[str, Any]] = {}
+        columns = (
+            OUT.c.id,
+            OUT.c.message_id,
+            OUT.c.kind,
+            OUT.c.client,
+            OUT.c.topic,
+            OUT.c.status,
+            OUT.c.receipt,
+            OUT.c.attempts,
+        )
+        for chunk in _chunks(sorted(set(ids))):
+            query = self._locked(select(*columns).where(OUT.c.id.in_(chunk)).order_by(OUT.c.id))
+            for found in (await connection.execute(query)).mappings():
+                states[found["id"]] = dict(found)
+        return states
+
+    async def _received_group(
+        self, connection: AsyncConnection, ops: list[Op], group: Group
+    ) -> None:
+        now = group.now
+        states = await self._outbox_states(connection, (op.args.row_id for op in ops))
+        firsts: list[dict[str, Any]] = []
+        lates: list[dict[str, Any]] = []
+        for op in ops:
+            args: _Received = op.args
+            state = states.get(args.row_id)
+            group.done(op)
+            if state is None:
+                continue
+            if state["status"] not in PENDING:
                 # The receiver's notice (or answer) overtook its own receipt: the receipt is
                 # kept; the ladder recorded "received" when the notice came.
-                if row.receipt is None and row.status != "cancelled":
-                    row.receipt = receipt
-                    row.received_at = at
-                    row.attempts += 1
-                    row.lease_until = None
-                    row.next_attempt_at = None
-                    row.reason = None
-                    row.updated_at = utc_now()
-                return
-            now = utc_now()
-            row.status = "received"
-            row.receipt = receipt
-            row.received_at = at
-            row.attempts += 1
-            row.lease_until = None
-            row.next_attempt_at = None
-            row.reason = None
-            row.updated_at = now
-            _transition(session, "outbox", row.message_id, "received", now, detail)
-            if row.kind == "subscribe" and row.topic is not None:
-                await _set_subscription(session, row.topic, row.client, "subscriber", True, now)
-            elif row.kind == "unsubscribe" and row.topic is not None:
-                await _set_subscription(session, row.topic, row.client, "subscriber", False, now)
+                if state["receipt"] is None and state["status"] != "cancelled":
+                    state["receipt"] = args.receipt
+                    lates.append({"b_id": args.row_id, "b_receipt": args.receipt, "b_at": args.at})
+                continue
+            state["status"] = "received"
+            state["receipt"] = args.receipt
+            firsts.append({"b_id": args.row_id, "b_receipt": args.receipt, "b_at": args.at})
+            group.transition("outbox", state["message_id"], "received", args.detail)
+            if state["kind"] in ("subscribe", "unsubscribe") and state["topic"] is not None:
+                await _set_subscription(
+                    connection,
+                    self.postgres,
+                    state["topic"],
+                    state["client"],
+                    "subscriber",
+                    state["kind"] == "subscribe",
+                    now,
+                )
+        for params, status in ((firsts, "received"), (lates, None)):
+            if not params:
+                continue
+            values: dict[str, Any] = {
+                "receipt": bindparam("b_receipt"),
+                "received_at": bindparam("b_at"),
+                "attempts": OUT.c.attempts + 1,
+                "lease_until": None,
+                "next_attempt_at": None,
+                "reason": None,
+                "updated_at": now,
+            }
+            if status is not None:
+                values["status"] = status
+            await connection.execute(
+                update(OUT).where(OUT.c.id == bindparam("b_id")).values(**values), params
+            )
 
     async def retry_later(self, row_id: int, next_at: datetime, reason: str) -> None:
-        async with self.sessions.begin() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None or not _awaits_receipt(row):
-                return
-            row.attempts += 1
-            row.next_attempt_at = next_at
-            row.lease_until = None
-            row.reason = reason
-            row.updated_at = utc_now()
+        await self.writer.call("retry", _Retry(row_id, next_at, reason))
 
     async def fail(self, row_id: int, reason: str) -> None:
-        async with self.sessions.begin() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None or not _awaits_receipt(row):
-                return
-            now = utc_now()
-            if row.status not in PENDING:
+        await self.writer.call("retry", _Retry(row_id, None, reason))
+
+    async def _retry_group(self, connection: AsyncConnection, ops: list[Op], group: Group) -> None:
+        now = group.now
+        states = await self._outbox_states(connection, (op.args.row_id for op in ops))
+        params: list[dict[str, Any]] = []
+        for op in ops:
+            args: _Retry = op.args
+            state = states.get(args.row_id)
+            group.done(op)
+            if state is None or not _awaits_receipt(state["status"], state["receipt"]):
+                continue
+            change = {
+                "b_id": args.row_id,
+                "b_status": state["status"],
+                "b_attempts": state["attempts"] + 1,
+                "b_next": args.next_at,
+                "b_reason": args.reason,
+            }
+            if args.next_at is None and state["status"] not in PENDING:
                 # Received (the receiver's notice says so), its receipt never came: no more
                 # attempts; the message keeps its status, the reason says what is missing.
-                row.next_attempt_at = None
-                row.lease_until = None
-                row.reason = f"no receipt: {reason}"
-                row.updated_at = now
-                return
-            row.attempts += 1
-            row.status = "failed"
-            row.reason = reason
-            row.lease_until = None
-            row.next_attempt_at = None
-            row.updated_at = now
-            _transition(session, "outbox", row.message_id, "failed", now, reason)
+                change["b_attempts"] = state["attempts"]
+                change["b_reason"] = f"no receipt: {args.reason}"
+            elif args.next_at is None:
+                change["b_status"] = "failed"
+                group.transition("outbox", state["message_id"], "failed", args.reason)
+            state["status"] = change["b_status"]
+            state["attempts"] = change["b_attempts"]
+            params.append(change)
+        if params:
+            await connection.execute(
+                update(OUT)
+                .where(OUT.c.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("b_status"),
+                    attempts=bindparam("b_attempts"),
+                    next_attempt_at=bindparam("b_next"),
+                    reason=bindparam("b_reason"),
+                    lease_until=None,
+                    updated_at=now,
+                ),
+                params,
+            )
 
     async def expire(self) -> int:
         """Messages past their lifetime that no attempt holds: ``failed``."""
@@ -327,6 +584,21 @@ class MessageStore:
             raise NotFoundError(f"no message {message_id} in the outbox of {client}")
         return row
 
+    async def outbox_senders(self, message_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """For these outbox messages, each one's sender (client) and the service it was sent
+        to: what an answer or a status notice about them is checked against."""
+        found: dict[str, tuple[str, str]] = {}
+        async with self.reads() as session:
+            for chunk in _chunks(sorted(set(message_ids))):
+                rows = await session.execute(
+                    select(OUT.c.message_id, OUT.c.client, OUT.c.service).where(
+                        OUT.c.message_id.in_(chunk)
+                    )
+                )
+                for message_id, client, service in rows:
+                    found[message_id] = (client, service)
+        return found
+
     async def outbox_by_event(self, event_id: str, client: str) -> list[OutboxMessage]:
         async with self.reads() as session:
             return list(
@@ -398,34 +670,143 @@ class MessageStore:
 
     # --- the inbox ---------------------------------------------------------------------------
 
+    # --- the inbox ---------------------------------------------------------------------------
+
     async def store_delivery(
-        self, row: InboxMessage, *, effects: bool = True
+        self, row: InboxMessage, *, effects: bool = True, replies: Sequence[str] = ()
     ) -> tuple[InboxMessage, bool]:
         """Store a received message once per (sender, message id) and apply what it means for
-        this gateway's own records (an answer or status notice to an outbox message, a
-        subscription); a second delivery of the same message changes nothing and returns the
-        first one's row (``True`` in the pair)."""
-        now = utc_now()
-        try:
-            async with self.sessions.begin() as session:
-                session.add(row)
-                await session.flush()
-                _transition(session, "inbox", row.message_id, "received", now, f"from {row.sender}")
-                if effects:
-                    await _apply(session, row, now)
-            return row, False
-        except IntegrityError:
-            pass
-        async with self.sessions.begin() as session:
-            earlier = await session.scalar(
-                select(InboxMessage).where(
-                    InboxMessage.sender == row.sender, InboxMessage.message_id == row.message_id
+        this gateway's own records (an answer or status notice to the outbox messages it names,
+        ``replies``, or its ``in_reply_to``; a subscription); a second delivery of the same
+        message changes nothing and returns the first one's row (``True`` in the pair)."""
+        result: tuple[InboxMessage, bool] = await self.writer.call(
+            "store", _Stored(row, effects, tuple(replies))
+        )
+        return result
+
+    async def _store_group(self, connection: AsyncConnection, ops: list[Op], group: Group) -> None:
+        now = group.now
+        message_ids = sorted({op.args.row.message_id for op in ops})
+        stored: dict[tuple[str, str], InboxMessage] = {}
+        for chunk in _chunks(message_ids):
+            for found in (
+                await connection.execute(select(IN).where(IN.c.message_id.in_(chunk)))
+            ).mappings():
+                stored[(found["sender"], found["message_id"])] = InboxMessage(**found)
+        duplicates: dict[int, int] = {}
+        new: list[tuple[Op, InboxMessage]] = []
+        for op in ops:
+            row: InboxMessage = op.args.row
+            key = (row.sender, row.message_id)
+            earlier = stored.get(key)
+            if earlier is not None:
+                if earlier.id is not None:
+                    duplicates[earlier.id] = duplicates.get(earlier.id, 0) + 1
+                    earlier.duplicates += 1
+                group.done(op, (earlier, True))
+                continue
+            stored[key] = row
+            new.append((op, row))
+        if new:
+            ids = (
+                await connection.execute(
+                    insert(IN).returning(IN.c.id, sort_by_parameter_order=True),
+                    [_inbox_values(row) for _op, row in new],
                 )
+            ).scalars()
+            for (op, row), row_id in zip(new, ids, strict=True):
+                row.id = row_id
+                group.transition("inbox", row.message_id, "received", f"from {row.sender}")
+                group.done(op, (row, False))
+        # A duplicate within this group counts on the row the group inserted.
+        for op in ops:
+            earlier, duplicate = group.results[op]
+            if duplicate and earlier.id is not None and earlier.id not in duplicates:
+                duplicates[earlier.id] = 1
+        if duplicates:
+            await connection.execute(
+                update(IN)
+                .where(IN.c.id == bindparam("b_id"))
+                .values(duplicates=IN.c.duplicates + bindparam("b_more")),
+                [{"b_id": i, "b_more": n} for i, n in duplicates.items()],
             )
-            if earlier is None:  # not a duplicate: another constraint failed
-                raise ConflictError(f"message {row.message_id} cannot be stored")
-            earlier.duplicates += 1
-            return earlier, True
+        applying = [(op, row) for op, row in new if op.args.effects]
+        if applying:
+            await self._apply(
+                connection, [(row, op.args.replies) for op, row in applying], now, group
+            )
+
+    async def _apply(
+        self,
+        connection: AsyncConnection,
+        stored: Sequence[tuple[InboxMessage, tuple[str, ...]]],
+        now: datetime,
+        group: Group,
+    ) -> None:
+        """What stored deliveries mean for this gateway's own records: subscriptions, and the
+        ladder of the outbox messages that answers and status notices name."""
+        names: dict[str, None] = {}
+        for row, replies in stored:
+            if row.kind in ("subscribe", "unsubscribe") and row.topic is not None:
+                await _set_subscription(
+                    connection,
+                    self.postgres,
+                    row.topic,
+                    row.sender,
+                    "provider",
+                    row.kind == "subscribe",
+                    now,
+                )
+            elif row.kind in ("answer", "status"):
+                for name in replies or ((row.in_reply_to,) if row.in_reply_to else ()):
+                    names[name] = None
+        if not names:
+            return
+        columns = (
+            OUT.c.id,
+            OUT.c.message_id,
+            OUT.c.status,
+            OUT.c.delivered_at,
+            OUT.c.answered_at,
+            OUT.c.answer_id,
+        )
+        originals: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(names)):
+            query = self._locked(
+                select(*columns).where(OUT.c.message_id.in_(chunk)).order_by(OUT.c.id)
+            )
+            for found in (await connection.execute(query)).mappings():
+                originals[found["message_id"]] = dict(found)
+        changed: dict[str, dict[str, Any]] = {}
+        for row, replies in stored:
+            if row.kind not in ("answer", "status"):
+                continue
+            for name in replies or ((row.in_reply_to,) if row.in_reply_to else ()):
+                original = originals.get(name)
+                if original is not None and _advance(original, row, now, group):
+                    changed[name] = original
+        if changed:
+            await connection.execute(
+                update(OUT)
+                .where(OUT.c.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("b_status"),
+                    delivered_at=bindparam("b_delivered"),
+                    answered_at=bindparam("b_answered"),
+                    answer_id=bindparam("b_answer"),
+                    updated_at=now,
+                ),
+                [
+                    {
+                        "b_id": o["id"],
+                        "b_status": o["status"],
+                        "b_delivered": o["delivered_at"],
+                        "b_answered": o["answered_at"],
+                        "b_answer": o["answer_id"],
+                    }
+                    for o in changed.values()
+                ],
+            )
 
     async def claim_pushes(
         self, receivers: Sequence[str], limit: int, lease_seconds: float
@@ -434,39 +815,58 @@ class MessageStore:
         message of an ordered service waits for the earlier ones from the same sender."""
         if not receivers:
             return []
-        now = utc_now()
-        earlier = aliased(InboxMessage)
-        blocked = exists().where(
-            earlier.sender == InboxMessage.sender,
-            earlier.service == InboxMessage.service,
-            earlier.id < InboxMessage.id,
-            earlier.status == "received",
-            earlier.kind.in_(INBOX_KINDS),
+        if not await self._any(self._due_pushes(utc_now(), tuple(receivers), limit)):
+            return []
+        rows: list[InboxMessage] = await self.writer.call(
+            "claim_pushes", _Claim(limit, lease_seconds, tuple(receivers))
         )
-        query = (
-            select(InboxMessage)
+        return rows
+
+    @staticmethod
+    def _due_pushes(now: datetime, receivers: tuple[str, ...], limit: int) -> Select[Any]:
+        earlier = IN.alias("earlier")
+        blocked = exists().where(
+            earlier.c.sender == IN.c.sender,
+            earlier.c.service == IN.c.service,
+            earlier.c.id < IN.c.id,
+            earlier.c.status == "received",
+            earlier.c.kind.in_(INBOX_KINDS),
+        )
+        return (
+            select(IN)
             .where(
-                InboxMessage.status == "received",
-                InboxMessage.kind.in_(INBOX_KINDS),
-                InboxMessage.receiver.in_(receivers),
-                InboxMessage.next_push_at <= now,
-                or_(InboxMessage.lease_until.is_(None), InboxMessage.lease_until < now),
-                or_(InboxMessage.ordered.is_(False), ~blocked),
+                IN.c.status == "received",
+                IN.c.kind.in_(INBOX_KINDS),
+                IN.c.receiver.in_(receivers),
+                IN.c.next_push_at <= now,
+                or_(IN.c.lease_until.is_(None), IN.c.lease_until < now),
+                or_(IN.c.ordered.is_(False), ~blocked),
             )
-            .order_by(InboxMessage.next_push_at, InboxMessage.id)
+            .order_by(IN.c.next_push_at, IN.c.id)
             .limit(limit)
         )
-        if not await self._any(query):
-            return []
-        if self.postgres:
-            query = query.with_for_update(skip_locked=True, of=InboxMessage)
-        async with self.sessions.begin() as session:
-            rows = list((await session.scalars(query)).all())
-            lease = now + timedelta(seconds=lease_seconds)
+
+    async def _claim_pushes_group(
+        self, connection: AsyncConnection, ops: list[Op], group: Group
+    ) -> None:
+        now = group.now
+        for op in ops:
+            args: _Claim = op.args
+            query = self._due_pushes(now, args.receivers, args.limit)
+            if self.postgres:
+                query = query.with_for_update(skip_locked=True, of=IN)
+            rows = [InboxMessage(**found) for found in (await connection.execute(query)).mappings()]
+            lease = now + timedelta(seconds=args.lease_seconds)
+            for chunk in _chunks([row.id for row in rows]):
+                await connection.execute(
+                    update(IN)
+                    .where(IN.c.id.in_(chunk))
+                    .values(lease_until=lease, claimed_by=self.instance)
+                )
             for row in rows:
                 row.lease_until = lease
                 row.claimed_by = self.instance
-        return rows
+            group.done(op, rows)
 
     async def release_own_leases(self) -> tuple[int, int]:
         """At start: the leases this instance held when it stopped (or was killed) are freed,
@@ -492,17 +892,27 @@ class MessageStore:
         return outbox.rowcount, inbox.rowcount  # type: ignore[attr-defined]
 
     async def push_failed(self, row_id: int, next_at: datetime, error: str) -> None:
-        async with self.sessions.begin() as session:
-            await session.execute(
-                update(InboxMessage)
-                .where(InboxMessage.id == row_id, InboxMessage.status == "received")
-                .values(
-                    push_attempts=InboxMessage.push_attempts + 1,
-                    next_push_at=next_at,
-                    lease_until=None,
-                    push_error=error,
-                )
-            )
+        await self.writer.call("push_failed", _PushFailed(row_id, next_at, error))
+
+    async def _push_failed_group(
+        self, connection: AsyncConnection, ops: list[Op], group: Group
+    ) -> None:
+        await connection.execute(
+            update(IN)
+            .where(IN.c.id == bindparam("b_id"), IN.c.status == "received")
+            .values(
+                push_attempts=IN.c.push_attempts + 1,
+                next_push_at=bindparam("b_next"),
+                lease_until=None,
+                push_error=bindparam("b_error"),
+            ),
+            [
+                {"b_id": op.args.row_id, "b_next": op.args.next_at, "b_error": op.args.error}
+                for op in ops
+            ],
+        )
+        for op in ops:
+            group.done(op)
 
     async def delivered(
         self,
@@ -512,49 +922,104 @@ class MessageStore:
         how: str,
         notice_expires: datetime,
         sender: str | None = None,
+        row_id: int | None = None,
     ) -> InboxMessage:
         """The receiving information system has the message (pushed, or pulled and
-        acknowledged): ``delivered``, and a status notice on its way back to the sender. A
-        second acknowledgement changes nothing."""
-        async with self.sessions.begin() as session:
-            row = await self._inbox_row(
-                session, receiver, message_id, for_update=True, sender=sender
-            )
+        acknowledged): ``delivered``, and a status notice on its way back to the sender (one
+        notice names every message of the group from that sender to that receiver). A second
+        acknowledgement changes nothing."""
+        row: InboxMessage = await self.writer.call(
+            "delivered",
+            _Delivered(how, notice_expires, row_id, receiver, message_id, sender),
+        )
+        return row
+
+    async def _delivered_group(
+        self, connection: AsyncConnection, ops: list[Op], group: Group
+    ) -> None:
+        now = group.now
+        by_id = sorted({op.args.row_id for op in ops if op.args.row_id is not None})
+        by_name = sorted({op.args.message_id for op in ops if op.args.row_id is None})
+        found: dict[int, InboxMessage] = {}
+        for column, values in ((IN.c.id, by_id), (IN.c.message_id, by_name)):
+            for chunk in _chunks(values):
+                query = self._locked(
+                    select(IN)
+                    .where(column.in_(chunk), IN.c.kind.in_(INBOX_KINDS))
+                    .order_by(IN.c.id)
+                )
+                for values_ in (await connection.execute(query)).mappings():
+                    found[values_["id"]] = InboxMessage(**values_)
+        delivered: list[InboxMessage] = []
+        for op in ops:
+            args: _Delivered = op.args
+            if args.row_id is not None:
+                candidates = [found[args.row_id]] if args.row_id in found else []
+            else:
+                candidates = [
+                    row
+                    for row in found.values()
+                    if row.receiver == args.receiver
+                    and row.message_id == args.message_id
+                    and (args.sender is None or row.sender == args.sender)
+                ]
+            if not candidates:
+                group.refuse(
+                    op,
+                    NotFoundError(f"no message {args.message_id} in the inbox of {args.receiver}"),
+                )
+                continue
+            if len(candidates) > 1:
+                group.refuse(
+                    op,
+                    ConflictError(
+                        f"several senders sent a message {args.message_id} to {args.receiver}"
+                    ),
+                )
+                continue
+            [row] = candidates
             if row.status == "received":
-                now = utc_now()
                 row.status = "delivered"
                 row.delivered_at = now
                 row.lease_until = None
                 row.push_error = None
-                _transition(session, "inbox", row.message_id, "delivered", now, how)
-                if row.kind in ("message", "event"):
-                    self._notice(session, row, "delivered", now, notice_expires)
-            return row
-
-    def _notice(
-        self,
-        session: AsyncSession,
-        row: InboxMessage,
-        status: str,
-        now: datetime,
-        expires: datetime,
-    ) -> None:
-        notice = _outbox_row(
-            Submission(
-                kind="status",
-                client=row.receiver,
-                service=f"{row.sender}/{REPLIES_SERVICE}",
-                body=orjson.dumps({"status": status, "at": now.isoformat()}),
-                content_type="application/json",
-                headers={},
-                expires_at=expires,
-                in_reply_to=row.message_id,
-                answer_status=status,
-            ),
-            now,
+                group.transition("inbox", row.message_id, "delivered", args.how)
+                delivered.append(row)
+            group.done(op, row)
+        if not delivered:
+            return
+        await connection.execute(
+            update(IN)
+            .where(IN.c.id == bindparam("b_id"))
+            .values(status="delivered", delivered_at=now, lease_until=None, push_error=None),
+            [{"b_id": row.id} for row in delivered],
         )
-        session.add(notice)
-        _transition(session, "outbox", notice.message_id, "accepted", now)
+        # One notice for each (receiver, sender): the messages and events the group delivered.
+        noticed: dict[tuple[str, str], list[InboxMessage]] = {}
+        for row in delivered:
+            if row.kind in ("message", "event"):
+                noticed.setdefault((row.receiver, row.sender), []).append(row)
+        expires = max(op.args.notice_expires for op in ops)
+        notices: list[OutboxMessage] = []
+        for (receiver, sender), rows in noticed.items():
+            for start in range(0, len(rows), MAX_NOTICE):
+                part = rows[start : start + MAX_NOTICE]
+                notices.append(
+                    _outbox_row(
+                        Submission(
+                            kind="status",
+                            client=receiver,
+                            service=f"{sender}/{REPLIES_SERVICE}",
+                            body=notice_body([(r.message_id, now) for r in part]),
+                            content_type="application/json",
+                            headers={},
+                            expires_at=expires,
+                            answer_status="delivered",
+                        ),
+                        now,
+                    )
+                )
+        await self._insert_outbox(connection, notices, group)
 
     async def answer(
         self,
@@ -774,20 +1239,24 @@ class MessageStore:
 
 
 async def _set_subscription(
-    session: AsyncSession, topic: str, subscriber: str, side: str, active: bool, now: datetime
+    connection: AsyncConnection,
+    postgres: bool,
+    topic: str,
+    subscriber: str,
+    side: str,
+    active: bool,
+    now: datetime,
 ) -> None:
-    values = {
-        "topic": topic,
-        "subscriber": subscriber,
-        "side": side,
-        "active": active,
-        "created_at": now,
-        "updated_at": now,
-    }
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Subscription).values(**values)
-    await session.execute(
+    insert_ = postgresql.insert if postgres else sqlite.insert
+    statement = insert_(SUBSCRIPTIONS).values(
+        topic=topic,
+        subscriber=subscriber,
+        side=side,
+        active=active,
+        created_at=now,
+        updated_at=now,
+    )
+    await connection.execute(
         statement.on_conflict_do_update(
             index_elements=["topic", "subscriber", "side"],
             set_={"active": active, "updated_at": now},
@@ -795,58 +1264,46 @@ async def _set_subscription(
     )
 
 
-async def _apply(session: AsyncSession, row: InboxMessage, now: datetime) -> None:
-    """What a stored delivery means for this gateway's own records."""
-    if row.kind in ("subscribe", "unsubscribe") and row.topic is not None:
-        await _set_subscription(
-            session, row.topic, row.sender, "provider", row.kind == "subscribe", now
-        )
-        return
-    if row.kind not in ("answer", "status") or row.in_reply_to is None:
-        return
-    original = await session.scalar(
-        select(OutboxMessage).where(OutboxMessage.message_id == row.in_reply_to).with_for_update()
-    )
-    if original is None:
-        return
+def _advance(original: dict[str, Any], row: InboxMessage, now: datetime, group: Group) -> bool:
+    """An answer or status notice ``row`` moves an outbox message (its columns in
+    ``original``) up the ladder; whether anything changed."""
     status = row.answer_status or ""
-    if original.status in PENDING:
+    message_id = original["message_id"]
+    changed = False
+    if original["status"] in PENDING:
         # The notice overtook the receipt of the message it is about (both are on their way
         # at once): the message was received, as the notice itself proves.
-        original.status = "received"
-        original.updated_at = now
-        _transition(
-            session, "outbox", original.message_id, "received", now, f"{row.kind} from {row.sender}"
-        )
+        original["status"] = "received"
+        changed = True
+        group.transition("outbox", message_id, "received", f"{row.kind} from {row.sender}")
     if row.kind == "status" and status == "delivered":
-        if original.delivered_at is None:
-            original.delivered_at = now
-            if RANK.get(original.status, 0) < RANK["delivered"] and original.status not in FINAL:
-                original.status = "delivered"
-                original.updated_at = now
-                _transition(session, "outbox", original.message_id, "delivered", now, row.sender)
-        return
+        if original["delivered_at"] is None:
+            original["delivered_at"] = now
+            changed = True
+            if (
+                RANK.get(original["status"], 0) < RANK["delivered"]
+                and original["status"] not in FINAL
+            ):
+                original["status"] = "delivered"
+                group.transition("outbox", message_id, "delivered", row.sender)
+        return changed
     if row.kind == "answer" and status in ("processed", "rejected"):
-        if original.delivered_at is None:
-            original.delivered_at = now
-            _transition(
-                session, "outbox", original.message_id, "delivered", now, "implied by the answer"
-            )
-        if original.status not in ("processed", "rejected"):
-            original.status = status
-            original.answered_at = now
-            original.answer_id = row.message_id
-            original.updated_at = now
-            _transition(
-                session, "outbox", original.message_id, status, now, f"answer {row.message_id}"
-            )
+        if original["delivered_at"] is None:
+            original["delivered_at"] = now
+            changed = True
+            group.transition("outbox", message_id, "delivered", "implied by the answer")
+        if original["status"] not in ("processed", "rejected"):
+            original["status"] = status
+            original["answered_at"] = now
+            original["answer_id"] = row.message_id
+            changed = True
+            group.transition("outbox", message_id, status, f"answer {row.message_id}")
+    return changed
 
 
-def _awaits_receipt(row: OutboxMessage) -> bool:
+def _awaits_receipt(status: str, receipt: str | None) -> bool:
     """Still being delivered: pending, or received (as a notice said) without its receipt."""
-    return row.status in PENDING or (
-        row.receipt is None and row.status not in ("failed", "cancelled")
-    )
+    return status in PENDING or (receipt is None and status not in ("failed", "cancelled"))
 
 
 def next_attempt(
