@@ -26,7 +26,7 @@ import orjson
 from cryptography import x509
 
 from zistboom.core.crypto import jws
-from zistboom.core.crypto.keys import PrivateKey
+from zistboom.core.crypto.keys import PrivateKey, PublicKey
 from zistboom.core.crypto.x509 import (
     certificate_der,
     certificate_identity,
@@ -160,16 +160,23 @@ _RECEIPT_FIELDS: Final = frozenset(
 )
 
 
-def receipt_certificate(token: str) -> x509.Certificate:
-    """The signer certificate a receipt carries in its ``x5c`` header (not yet checked)."""
+def receipt_signer(token: str) -> str:
+    """The signer certificate a receipt carries in its ``x5c`` header, base64 DER as carried
+    (not yet checked)."""
     header = jws.unverified_header(token)
     chain = header.get("x5c")
     if header.get("typ") != RECEIPT_TYPE:
         raise CryptoError(f"the receipt's typ is {header.get('typ')!r}, not {RECEIPT_TYPE!r}")
     if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
         raise CryptoError("the receipt carries no signer certificate (x5c)")
+    return chain[0]
+
+
+def receipt_certificate(token: str) -> x509.Certificate:
+    """The signer certificate a receipt carries in its ``x5c`` header (not yet checked)."""
+    carried = receipt_signer(token)
     try:
-        return load_certificate(base64.b64decode(chain[0], validate=True))
+        return load_certificate(base64.b64decode(carried, validate=True))
     except Exception as error:
         raise CryptoError(f"the receipt's x5c certificate cannot be read: {error}") from None
 
@@ -187,7 +194,30 @@ def verify_receipt(
     name (``expected_member``, the member of the service the message was addressed to), and
     its payload's form. :class:`CryptoError` says which check failed."""
     certificate = receipt_certificate(token)
-    _header, payload = jws.verify_jws(token, certificate_public_key(certificate))
+    holder = certificate_identity(certificate)
+    receipt = read_receipt(token, certificate_public_key(certificate), holder)
+    if expected_member is not None and holder != expected_member:
+        raise CryptoError(
+            f"the receipt must be signed by {expected_member}, not by {holder or 'nobody'}"
+        )
+    if ca_certificate is not None:
+        verify_certificate(
+            certificate,
+            ca_certificate,
+            at=at or receipt.received_at,
+            revoked_serials=revoked_serials,
+            kind="sign",
+            identity=holder,
+        )
+    return receipt
+
+
+def read_receipt(token: str, public_key: PublicKey, holder: str | None) -> Receipt:
+    """A receipt whose signer certificate was checked already (:func:`verify_receipt` checks
+    it; a gateway uses the one it checked and keeps for the member's signatures): its signature
+    with that certificate's ``public_key``, its payload's form, and that it names the
+    certificate's ``holder`` as the receiver."""
+    _header, payload = jws.verify_jws(token, public_key)
     try:
         data = orjson.loads(payload)
     except orjson.JSONDecodeError as error:
@@ -203,23 +233,9 @@ def verify_receipt(
         received_at = parse_time(data["receivedAt"], field="receivedAt")
     except Exception as error:
         raise CryptoError(f"the receipt's receivedAt is not a time: {error}") from None
-    holder = certificate_identity(certificate)
     if holder != data["receiver"]:
         raise CryptoError(
             f"the receipt names receiver {data['receiver']}, its certificate {holder or 'nobody'}"
-        )
-    if expected_member is not None and holder != expected_member:
-        raise CryptoError(
-            f"the receipt must be signed by {expected_member}, not by {holder or 'nobody'}"
-        )
-    if ca_certificate is not None:
-        verify_certificate(
-            certificate,
-            ca_certificate,
-            at=at or received_at,
-            revoked_serials=revoked_serials,
-            kind="sign",
-            identity=holder,
         )
     return Receipt(
         message_id=data["messageId"],

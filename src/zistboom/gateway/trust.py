@@ -164,12 +164,15 @@ class Trust:
         )
 
     def signer_key(
-        self, conf: gc.GlobalConf, header: str | None, member_id: str, key_id: str
+        self, conf: gc.GlobalConf, header: str | None, member_id: str, key_id: str | None
     ) -> keys.PublicKey:
-        """The public key of a signing certificate carried in ``zb-signer-certificate``, after
-        checking that it chains to the instance CA, is unrevoked, valid now and names
-        ``member_id``; raises CryptoError saying which check failed."""
-        cached = self._signers.get((key_id, member_id))
+        """The public key of a signing certificate carried in ``zb-signer-certificate`` (or in
+        a receipt's ``x5c``, ``key_id`` then None), after checking that it chains to the
+        instance CA, is unrevoked, valid now and names ``member_id``, and that ``key_id`` is
+        its fingerprint; raises CryptoError saying which check failed. Checked once per
+        certificate and configuration version."""
+        cache_key = (key_id or header or "", member_id)
+        cached = self._signers.get(cache_key)
         now = utc_now()
         if (
             cached is not None
@@ -188,7 +191,7 @@ class Trust:
             certificate = x509.load_certificate(der)
         except ValidationError as error:
             raise CryptoError(f"the signer certificate does not parse: {error.detail}") from error
-        if x509.certificate_fingerprint(certificate) != key_id:
+        if key_id is not None and x509.certificate_fingerprint(certificate) != key_id:
             raise CryptoError("the signature's keyid is not the carried certificate's fingerprint")
         x509.verify_certificate(
             certificate,
@@ -199,7 +202,7 @@ class Trust:
             identity=member_id,
         )
         public_key = x509.certificate_public_key(certificate)
-        self._signers[(key_id, member_id)] = (
+        self._signers[cache_key] = (
             conf.version,
             public_key,
             certificate.not_valid_after_utc,
