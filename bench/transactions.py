@@ -77,6 +77,8 @@ from rich.console import Console
 from rich.table import Table
 from yarl import URL
 
+from zistboom.gateway.settings import GatewaySettings
+
 BODY_BYTES = 1024
 SERVICE = "bench"
 TARGET_RATIO = 0.5
@@ -861,9 +863,11 @@ def benchmark(arguments: argparse.Namespace) -> int:
             f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, uvloop "
             f"{metadata.version('uvloop')}; everything on this host"
         )
+        defaults = GatewaySettings.model_fields
         console.print(
-            "gateways: default message settings (64 deliveries in flight, batches of 256, "
-            "durable message log with bodies) but retries after 0.2 s doubling to 1 s "
+            f"gateways: default message settings ({defaults['message_workers'].default} "
+            f"deliveries in flight, claims of {defaults['message_batch'].default}, durable "
+            "message log with bodies) but retries after 0.2 s doubling to 1 s "
             "(default 1 s to 300 s); the receiving system answers a push 204 at once"
         )
         console.print("setting up central, gateways A (COM sender) and B (GOV receiver), the "

@@ -67,10 +67,15 @@ class GatewaySettings(ComponentSettings):
     message_retry_cap_seconds: float = Field(300.0, gt=0)
     message_retention_days: float = Field(90.0, gt=0)
     """Messages, receipts and answers are kept this long after they reached a final status."""
-    message_workers: int = Field(64, gt=0)
-    """Deliveries (to peers and to information systems) in flight at once, per worker."""
-    message_batch: int = Field(256, gt=0)
+    message_workers: int = Field(512, gt=0)
+    """Deliveries (to peers and to information systems) in flight at once, per worker. A
+    delivery spends most of its time waiting (for the peer, for a group commit), so a busy
+    gateway needs many in flight to keep its processor busy."""
+    message_batch: int = Field(64, gt=0)
     """Messages one worker claims at a time."""
+    message_bytes_in_flight: int = Field(64 * 1024 * 1024, gt=0)
+    """Bytes of bodies a worker's deliveries hold at once; while they hold this much it claims
+    no more (so at most this plus one claim's bodies, ``message_batch`` of them)."""
     message_poll_seconds: float = Field(0.5, gt=0)
     """How often a worker looks for due work that no local submission announced."""
     push_timeout: float = Field(30.0, gt=0)

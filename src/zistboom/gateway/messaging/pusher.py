@@ -64,7 +64,7 @@ class InboxWorker:
         self.store = store
         self.on_delivered = on_delivered
         self.wake = asyncio.Event()
-        self.in_flight = InFlight()
+        self.in_flight = InFlight(settings.message_workers, settings.message_bytes_in_flight)
         self.pushed = 0
         self.push_failures = 0
         self._session: aiohttp.ClientSession | None = None
@@ -82,7 +82,7 @@ class InboxWorker:
         )
         lease = settings.push_timeout + 30
         while True:
-            free = settings.message_workers - len(self.in_flight)
+            free = self.in_flight.free()
             rows: list[InboxMessage] = []
             with contextlib.suppress(Exception):
                 await self.registry.current()  # push endpoints registered since
@@ -97,8 +97,8 @@ class InboxWorker:
                 except Exception:
                     log.exception("claiming inbox messages failed")
             for row in rows:
-                self.in_flight.start(self._push(row))
-            if rows and len(self.in_flight) < settings.message_workers:
+                self.in_flight.start(self._push(row), len(row.body))
+            if rows and self.in_flight.free():
                 await asyncio.sleep(0)
                 continue
             self.wake.clear()
