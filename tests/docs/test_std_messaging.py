@@ -35,6 +35,7 @@ from cryptography import x509
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from standard_examples import fenced_examples
+from zistboom.core import exchange as xr
 from zistboom.core import messaging as zm
 from zistboom.core.crypto import httpsig, jws
 from zistboom.core.crypto.keys import PublicKey
@@ -53,9 +54,9 @@ from zistboom.gateway.messaging.delivery import PERMANENT
 from zistboom.gateway.messaging.models import InboxMessage, OutboxMessage
 from zistboom.gateway.messaging.openapi import openapi_document
 from zistboom.gateway.messaging.pusher import push_headers
-from zistboom.gateway.messaging.receiver import CARRIED
+from zistboom.gateway.messaging.receiver import CARRIED, notice_messages
 from zistboom.gateway.messaging.service import _MessagingCollector, inbox_json, outbox_json
-from zistboom.gateway.messaging.store import MAX_PAGE, next_attempt
+from zistboom.gateway.messaging.store import MAX_NOTICE, MAX_PAGE, next_attempt, notice_body
 from zistboom.gateway.settings import GatewaySettings
 
 STANDARD = Path(__file__).parents[2] / "docs" / "standards" / "ZB-STD-009-asynchronous-messaging.md"
@@ -71,6 +72,7 @@ KNOWN_EXAMPLES = {
     "receipt",
     "receipt-payload",
     "ca-certificate",
+    "status-notice",
 }
 OPENAPI_JSON = ("GET", "/messages/v1/openapi.json")
 SECRET = "x-zistboom-gateway-secret"
@@ -466,6 +468,17 @@ def check_backoff() -> None:
             assert got == start + timedelta(seconds=delay), (attempts, jitter)
 
 
+def check_status_notice(block: str) -> None:
+    """The notice is what a receiving gateway sends (``store.notice_body``, byte for byte) and
+    what a sending gateway reads (``receiver.notice_messages``); the bound is the code's."""
+    notice = orjson.loads(block)
+    listed = [(entry["id"], datetime.fromisoformat(entry["at"])) for entry in notice["messages"]]
+    assert notice_body(listed) == block.strip().encode(), "not the body a gateway sends"
+    assert notice_messages(block.encode()) == tuple(i for i, _ in listed)
+    assert "1 to 500 messages" in section("5.4 Status notices", standard_text())
+    assert MAX_NOTICE == 500, "the standard says 500"
+
+
 def check_settings(text: str) -> None:
     rows = re.findall(r"^\| `(\w+)` \| ([0-9.]+) \|", section("13.1 Settings", text), re.M)
     assert rows, "no settings table"
@@ -513,7 +526,7 @@ def test_header_and_persian_abstract() -> None:
     text = standard_text()
     assert text.startswith("# ZB-STD-009: Asynchronous messaging profile\n")
     assert "| Status | Normative |" in text
-    assert "| Version | 1.0 |" in text
+    assert "| Version | 1.1 |" in text
     abstract = text.index("## خلاصه")
     assert abstract < text.index("## 1 Scope")
     assert re.search(r"[\u0600-\u06FF]{20,}", text[abstract : abstract + 4000].replace(" ", ""))
@@ -559,6 +572,30 @@ def test_the_status_resource_is_the_codes() -> None:
         joined("receipt"),
         example("submission-request"),
     )
+
+
+def test_the_status_notice_is_what_the_gateways_send_and_read() -> None:
+    check_status_notice(example("status-notice"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda text: text.replace('"delivered"', '"processed"'),
+        lambda text: text.replace('"messages"', '"ids"'),
+        lambda text: text.replace('"at":"2026-12-03T08:15:02.118000+00:00"', '"at":"yesterday"'),
+        lambda text: text.replace(",", ", "),  # not the compact form a gateway sends
+        lambda text: text.replace(
+            '"messages":[',
+            '"messages":[{"id":"' + "x" * 65 + '","at":"2026-12-03T08:15:02+00:00"},',
+        ),
+    ],
+)
+def test_a_status_notice_the_gateways_would_not_send_or_read_is_caught(
+    change: Callable[[str], str],
+) -> None:
+    with pytest.raises((AssertionError, ValueError, KeyError, xr.ExchangeError)):
+        check_status_notice(change(example("status-notice")))
 
 
 def test_the_push_is_what_the_gateway_sends() -> None:
