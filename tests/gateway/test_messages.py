@@ -422,13 +422,16 @@ def _crafted_delivery(
     sent_body: bytes | None = None,
     kind: str = "message",
     message_id: str | None = None,
+    service: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> httpx.Response:
-    """A delivery as finance's gateway would send it, possibly tampered with."""
+    """A delivery as finance's gateway would send it (to ``service``, with the ``extra`` zb-*
+    headers signed too), possibly tampered with."""
     name = "sign-" + p.finance.member_id.replace("/", "_")
     key = keys.load_private_key(p.finance.data_dir / "keys" / f"{name}.key")
     cert = x509.load_certificate((p.finance.data_dir / "certs" / f"{name}.pem").read_bytes())
     message_id = message_id or str(uuid.uuid4())
-    uri = f"https://127.0.0.1:{p.tax.peer_port}/messages/v1/{p.pulled}"
+    uri = f"https://127.0.0.1:{p.tax.peer_port}/messages/v1/{service or p.pulled}"
     headers = {
         "content-type": "application/json",
         "x-road-client": p.sender,
@@ -436,12 +439,14 @@ def _crafted_delivery(
         "zb-message-kind": kind,
         "content-digest": httpsig.content_digest(body),
         "zb-signer-certificate": base64.b64encode(x509.certificate_der(cert)).decode(),
+        **(extra or {}),
     }
     signed = httpsig.sign_request(
         httpsig.RequestParts("POST", uri, headers),
         components=[
             '"@method"', '"@path"', '"@query"', '"content-digest"', '"x-road-client"',
             '"x-road-id"', '"zb-signer-certificate"', '"content-type"', '"zb-message-kind"',
+            *(f'"{name}"' for name in extra or {}),
         ],
         key=key,
         key_id=x509.certificate_fingerprint(cert),
@@ -505,6 +510,36 @@ def test_a_forged_or_tampered_delivery_is_refused(parties: Parties) -> None:
         forged = peer.post(uri, headers=headers, content=b"{}")
     assert forged.status_code in (400, 401, 403), forged.text
     assert forged.headers["x-road-error"] == "Server.ServerProxy.InvalidSignature"
+
+
+def test_a_status_notice_of_another_form_or_for_messages_not_sent_to_its_sender_is_refused(
+    parties: Parties,
+) -> None:
+    """ZB-STD-009 §5.4: a notice lists the messages it reports; the receiving gateway reads its
+    form, and records nothing unless every message it names went to the notice's sender."""
+    p = parties
+    replies = p.pulled.rsplit("/", 1)[0] + "/" + zm.REPLIES_SERVICE
+    notice = {"zb-answer-status": "delivered"}
+
+    def sent(messages: object) -> httpx.Response:
+        return _crafted_delivery(
+            p, body=orjson.dumps(messages), kind="status", service=replies, extra=notice
+        )
+
+    for malformed in (
+        {"status": "delivered", "messages": []},
+        {"status": "delivered", "messages": [{"id": str(i)} for i in range(501)]},
+        {"status": "processed", "messages": [{"id": "x"}]},
+        {"status": "delivered", "ids": ["x"]},
+    ):
+        refused = sent(malformed)
+        assert refused.status_code == 400, (malformed, refused.text)
+        assert refused.headers["x-road-error"] == "Server.ServerProxy.InvalidMessage"
+    # tax's subsystem never sent finance these: refused, naming the one it did not send.
+    unknown = str(uuid.uuid4())
+    refused = sent({"status": "delivered", "messages": [{"id": unknown, "at": "2026-12-03"}]})
+    assert refused.headers["x-road-error"] == "Server.ServerProxy.AccessDenied", refused.text
+    assert unknown in refused.json()["message"]
 
 
 def test_a_delivery_sent_twice_is_stored_once_with_the_same_receipt(parties: Parties) -> None:
