@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 from rich.console import Console
 
 from zistboom.core.errors import ZistboomError
 from zistboom.core.logs import configure_logging
+from zistboom.gateway import enrolment
+from zistboom.gateway.app import serve as serve_gateway
 from zistboom.gateway.management_cli import app as management_app
 from zistboom.gateway.settings import GatewaySettings
 
@@ -34,8 +37,6 @@ def init(
     peer_host: Annotated[str, typer.Option(help="address peers connect to")] = "0.0.0.0",  # noqa: S104
 ) -> None:
     """Create keys, enrol with central for TLS and signing certificates, write settings."""
-    from zistboom.gateway import enrolment  # here: the management commands need none of it
-
     listen = enrolment.Listen(
         client_port=client_port, peer_port=peer_port, admin_port=admin_port, peer_host=peer_host
     )
@@ -67,8 +68,6 @@ def member_add(
     token: Annotated[str, typer.Option(help="one-time enrolment token of kind 'sign'")],
 ) -> None:
     """Enrol a signing certificate for a member this gateway hosts (registered at central)."""
-    from zistboom.gateway import enrolment
-
     try:
         settings = GatewaySettings.load(data_dir)
         hosted = asyncio.run(
@@ -88,10 +87,6 @@ def member_add(
 @app.command()
 def serve(data_dir: DataDir) -> None:
     """Run the gateway until interrupted."""
-    import uvloop
-
-    from zistboom.gateway.app import serve as serve_gateway
-
     try:
         settings = GatewaySettings.load(data_dir)
         configure_logging(settings.log_level)
