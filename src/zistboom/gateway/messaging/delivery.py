@@ -259,7 +259,6 @@ class OutboxWorker:
         settings = delivery.side.settings
         self.settings = settings
         self.wake = asyncio.Event()
-        self.slots = asyncio.Semaphore(settings.message_workers)
         self.in_flight = InFlight(settings.message_workers, settings.message_bytes_in_flight)
         self.retries = 0
         self.failures = 0

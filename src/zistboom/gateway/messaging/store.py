@@ -354,14 +354,8 @@ class MessageStore:
             found = (await connection.execute(query)).mappings().all()
             rows = [OutboxMessage(**values) for values in found]
             lease = now + timedelta(seconds=op.args.lease_seconds)
-            ids = [row.id for row in rows]
+            await self._lease(connection, OUT, [row.id for row in rows], lease)
             sent = [row.id for row in rows if row.status == "accepted"]
-            for chunk in _chunks(ids):
-                await connection.execute(
-                    update(OUT)
-                    .where(OUT.c.id.in_(chunk))
-                    .values(lease_until=lease, claimed_by=self.instance)
-                )
             for chunk in _chunks(sent):
                 await connection.execute(
                     update(OUT).where(OUT.c.id.in_(chunk)).values(status="sent", updated_at=now)
@@ -374,6 +368,17 @@ class MessageStore:
                     row.updated_at = now
                     group.transition("outbox", row.message_id, "sent")
             group.done(op, rows)
+
+    async def _lease(
+        self, connection: AsyncConnection, table: Table, ids: Sequence[int], until: datetime
+    ) -> None:
+        """Claimed rows (outbox or inbox), leased to this instance until ``until``."""
+        for chunk in _chunks(ids):
+            await connection.execute(
+                update(table)
+                .where(table.c.id.in_(chunk))
+                .values(lease_until=until, claimed_by=self.instance)
+            )
 
     async def _any(self, query: Select[Any]) -> bool:
         """Whether the claim would find anything: asked of the reader first, so that an idle
@@ -857,12 +862,7 @@ class MessageStore:
                 query = query.with_for_update(skip_locked=True, of=IN)
             rows = [InboxMessage(**found) for found in (await connection.execute(query)).mappings()]
             lease = now + timedelta(seconds=args.lease_seconds)
-            for chunk in _chunks([row.id for row in rows]):
-                await connection.execute(
-                    update(IN)
-                    .where(IN.c.id.in_(chunk))
-                    .values(lease_until=lease, claimed_by=self.instance)
-                )
+            await self._lease(connection, IN, [row.id for row in rows], lease)
             for row in rows:
                 row.lease_until = lease
                 row.claimed_by = self.instance
