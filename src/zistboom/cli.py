@@ -12,6 +12,7 @@ from zistboom.documents.cli import app as documents_app
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.cli import app as gateway_app
 from zistboom.registries.cli import app as registry_app
+from zistboom.window.cli import app as window_app
 
 app = typer.Typer(
     help="Zistboom (زیست‌بوم): the government digital ecosystems platform.",
@@ -24,6 +25,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(accreditation_app, name="accreditation")
 app.add_typer(documents_app, name="documents")
+app.add_typer(window_app, name="window")
 app.add_typer(demo_app, name="demo")
 
 

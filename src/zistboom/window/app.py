@@ -1,0 +1,85 @@
+"""The window's ASGI application, made by a factory from its settings. On start it opens (and
+migrates) its database, reads its operator token and secrets (0600 files, created on first use)
+and opens its HTTP clients: central's public API, the gateway's client interface, the identity
+provider."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from zistboom import __version__
+from zistboom.core.database import utc_now
+from zistboom.core.problems import install_problem_handlers
+from zistboom.core.tokens import ensure_token_file
+from zistboom.web.csrf import CsrfProtection, load_or_create_secret
+from zistboom.web.rendering import STATIC_URL, static_files
+from zistboom.window.database import open_database
+from zistboom.window.pages import WindowPages
+from zistboom.window.settings import ADMIN_TOKEN_FILE, CSRF_SECRET_FILE, WindowSettings
+from zistboom.window.state import Clock, WindowState, state_of
+
+log = logging.getLogger("zistboom.window")
+
+
+def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+    """The window; ``clock`` is the time its rules read (sessions, grants), injectable."""
+    settings = settings or WindowSettings()
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The forms' CSRF secret is read when the app is made: its routes are built with it.
+    csrf = CsrfProtection(
+        load_or_create_secret(settings.data_dir / CSRF_SECRET_FILE),
+        secure=settings.cookies_secure,
+    )
+    pages = WindowPages(csrf)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = await open_database(settings.resolved_database_url("window"))
+        central = httpx.AsyncClient(
+            base_url=settings.central_url.rstrip("/"),
+            timeout=settings.exchange_timeout_seconds,
+            trust_env=False,
+        )
+        try:
+            app.state.window = WindowState(
+                settings=settings,
+                sessions=opened.sessions,
+                pages=pages,
+                admin_token=ensure_token_file(settings.data_dir / ADMIN_TOKEN_FILE, field="admin"),
+                clock=clock,
+                central=central,
+            )
+            log.info("window ready at %s", settings.base_url)
+            yield
+        finally:
+            await central.aclose()
+            await opened.engine.dispose()
+
+    app = FastAPI(
+        title="Zistboom single service window",
+        version=__version__,
+        summary=(
+            "The single service window: sign-in through OpenID Connect, people and officials, "
+            "and one catalogue of every service of every agency and ecosystem"
+        ),
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.mount(STATIC_URL, static_files(), name="static")
+
+    @app.get("/", response_class=HTMLResponse, tags=["pages"])
+    async def home(request: Request) -> HTMLResponse:
+        """The window's front page: what it is, and the catalogue's search."""
+        return state_of(request).pages.page(request, "home.html")
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

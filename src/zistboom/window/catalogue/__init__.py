@@ -1,0 +1,1 @@
+"""The window's catalogue of every service of every agency and ecosystem."""

@@ -1,0 +1,9 @@
+"""Every table of the window, registered on :class:`~zistboom.window.database.Base` by importing
+the module of each concern (the migrations and the tests import this one)."""
+
+from __future__ import annotations
+
+from zistboom.window import identity_models  # noqa: F401
+from zistboom.window.database import Base
+
+__all__ = ["Base"]

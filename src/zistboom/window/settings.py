@@ -1,0 +1,104 @@
+"""The window's settings: ``DATA_DIR/window.toml`` (written by ``zistboom window init``), then
+``ZB_*`` environment variables. The files it keeps beside them are named here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from zistboom.core.settings import ComponentSettings
+
+SETTINGS_FILE = "window.toml"
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 (a file name)
+CSRF_SECRET_FILE = "csrf.secret"  # noqa: S105 (a file name)
+SESSION_SECRET_FILE = "session.secret"  # noqa: S105 (a file name)
+_WRITTEN = (
+    "host",
+    "port",
+    "public_url",
+    "subsystem_id",
+    "gateway_url",
+    "central_url",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret_file",
+    "persons_registry_service",
+    "foreign_nationals_registry_service",
+)
+
+
+class WindowSettings(ComponentSettings):
+    model_config = SettingsConfigDict(env_prefix="ZB_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8098
+    public_url: str = ""
+    """The window's public address (default ``http://host:port``): the base of its sign-in
+    redirect and of the links it mails."""
+    subsystem_id: str = ""
+    """The single-window operator's subsystem, ``INSTANCE/CLASS/CODE/SUBSYSTEM``: the
+    ``X-Road-Client`` of every call the window makes through the exchange."""
+    gateway_url: str = ""
+    """The client interface of the operator's gateway (``http://127.0.0.1:PORT``)."""
+    central_url: str = ""
+    """Central, whose public catalogue (the providers' services and their accreditation) the
+    window joins with the agencies' service definitions."""
+    oidc_issuer: str = ""
+    """The identity provider's issuer URL (its discovery document is read from there)."""
+    oidc_client_id: str = "window"
+    oidc_client_secret_file: str = ""
+    """The file (0600) holding the window's client secret at the provider."""
+    oidc_scopes: str = "openid profile email phone"
+    persons_registry_service: str = ""
+    """The civil registry's persons service, ``INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICE``: where a
+    person's names are read from (with their consent) on first sign-in."""
+    foreign_nationals_registry_service: str = ""
+    """The foreign nationals registry's service, for people signed in with a foreign-national
+    ID."""
+    registry_version: str = "1.0"
+    session_idle_seconds: int = Field(default=15 * 60, ge=60)
+    """A session unused this long is over."""
+    session_absolute_seconds: int = Field(default=8 * 3600, ge=300)
+    """A session is over this long after sign-in, however busy."""
+    exchange_timeout_seconds: float = Field(default=20.0, gt=0)
+    secure_cookies: bool | None = None
+    """Mark cookies Secure: None means exactly when the window's address is https."""
+
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, data_dir: Path, **overrides: Any) -> WindowSettings:
+        """Settings from ``DATA_DIR/window.toml``, then the environment, then ``overrides``."""
+        return cls(**cls.layered(data_dir, SETTINGS_FILE, overrides))
+
+    def write(self) -> None:
+        """``DATA_DIR/window.toml`` (mode 0600) with what ``zistboom window init`` sets."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lines = [f"{name} = {_toml_value(getattr(self, name))}" for name in _WRITTEN]
+        descriptor = os.open(
+            self.data_dir / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+        )
+        with os.fdopen(descriptor, "w") as file:
+            file.write("\n".join(lines) + "\n")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.base_url.startswith("https:")
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

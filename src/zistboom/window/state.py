@@ -1,0 +1,34 @@
+"""What the window's routes share while it runs (made in ``app.py``'s lifespan), and how a
+route finds it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from zistboom.window.pages import WindowPages
+from zistboom.window.settings import WindowSettings
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(slots=True)
+class WindowState:
+    settings: WindowSettings
+    sessions: async_sessionmaker[AsyncSession]
+    pages: WindowPages
+    admin_token: str
+    """The window operator's bearer token for the management API (DATA_DIR/admin-token)."""
+    clock: Clock
+    central: httpx.AsyncClient
+    """Central's public API (its catalogue), ``base_url`` central's URL."""
+
+
+def state_of(request: Request) -> WindowState:
+    state: WindowState = request.app.state.window
+    return state
