@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
+from starlette.responses import Response
 
 from zistboom import __version__
-from zistboom.core.database import utc_now
+from zistboom.core.database import transaction, utc_now
 from zistboom.core.problems import install_problem_handlers
 from zistboom.core.tokens import ensure_token_file
 from zistboom.web.csrf import CsrfProtection, load_or_create_secret
+from zistboom.web.i18n import request_locale
 from zistboom.web.rendering import STATIC_URL, static_files
+from zistboom.window import identity_api, identity_pages, sessions
 from zistboom.window.database import open_database
+from zistboom.window.error_pages import install_error_pages
 from zistboom.window.pages import WindowPages
 from zistboom.window.settings import ADMIN_TOKEN_FILE, CSRF_SECRET_FILE, WindowSettings
+from zistboom.window.signin import OpenIdClient
 from zistboom.window.state import Clock, WindowState, state_of
 
 log = logging.getLogger("zistboom.window")
@@ -46,6 +51,19 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
             timeout=settings.exchange_timeout_seconds,
             trust_env=False,
         )
+        exchange = httpx.AsyncClient(
+            base_url=settings.gateway_url.rstrip("/"),
+            timeout=settings.exchange_timeout_seconds,
+            trust_env=False,
+        )
+        oidc = OpenIdClient.from_secret_file(
+            settings.oidc_client_secret_file,
+            issuer=settings.oidc_issuer,
+            client_id=settings.oidc_client_id,
+            redirect_uri=settings.base_url + "/signin/callback",
+            scopes=settings.oidc_scopes,
+            timeout=settings.exchange_timeout_seconds,
+        )
         try:
             app.state.window = WindowState(
                 settings=settings,
@@ -54,11 +72,15 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
                 admin_token=ensure_token_file(settings.data_dir / ADMIN_TOKEN_FILE, field="admin"),
                 clock=clock,
                 central=central,
+                exchange=exchange,
+                oidc=oidc,
             )
             log.info("window ready at %s", settings.base_url)
             yield
         finally:
             await central.aclose()
+            await exchange.aclose()
+            await oidc.close()
             await opened.engine.dispose()
 
     app = FastAPI(
@@ -71,7 +93,31 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_error_pages(app, pages)
     app.mount(STATIC_URL, static_files(), name="static")
+    app.include_router(identity_pages.router(csrf))
+    app.include_router(identity_api.management)
+
+    @app.middleware("http")
+    async def signed_in_viewer(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Every page knows who is signed in (``request.state.viewer``); a session that is over
+        loses its cookie."""
+        request.state.viewer = None
+        cookie = request.cookies.get(sessions.SESSION_COOKIE)
+        if cookie is None or request.url.path.startswith((STATIC_URL + "/", "/health")):
+            return await call_next(request)
+        state = state_of(request)
+        async with transaction(state.sessions) as session:
+            request.state.viewer = await sessions.viewer_of(
+                session, cookie, now=state.clock(), settings=state.settings,
+                locale=request_locale(request).code,
+            )  # fmt: skip
+        response = await call_next(request)
+        if request.state.viewer is None:
+            response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+        return response
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def home(request: Request) -> HTMLResponse:

@@ -60,9 +60,9 @@ class WindowSettings(ComponentSettings):
     """The foreign nationals registry's service, for people signed in with a foreign-national
     ID."""
     registry_version: str = "1.0"
-    session_idle_seconds: int = Field(default=15 * 60, ge=60)
+    session_idle_seconds: int = Field(default=15 * 60, ge=1)
     """A session unused this long is over."""
-    session_absolute_seconds: int = Field(default=8 * 3600, ge=300)
+    session_absolute_seconds: int = Field(default=8 * 3600, ge=1)
     """A session is over this long after sign-in, however busy."""
     exchange_timeout_seconds: float = Field(default=20.0, gt=0)
     secure_cookies: bool | None = None

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zistboom.window.pages import WindowPages
 from zistboom.window.settings import WindowSettings
+from zistboom.window.signin import OpenIdClient
 
 Clock = Callable[[], datetime]
 
@@ -27,6 +28,10 @@ class WindowState:
     clock: Clock
     central: httpx.AsyncClient
     """Central's public API (its catalogue), ``base_url`` central's URL."""
+    exchange: httpx.AsyncClient
+    """The client interface of the operator's gateway: every call to registries, the documents
+    hub and agencies goes through it."""
+    oidc: OpenIdClient
 
 
 def state_of(request: Request) -> WindowState:
