@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from walk import Browser, form, sign_in
-from world import World, window_world
 
+from window.walk import Browser, form, sign_in
+from window.world import World, window_world
 from zistboom.core.iran import generate_legal_entity_id
 from zistboom.window.app import CSRF_COOKIE
 

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from walk import Browser, form, sign_in
-from world import World, window_world
 
+from window.walk import Browser, form, sign_in
+from window.world import World, window_world
 from zistboom.window.sessions import SESSION_COOKIE
 from zistboom.window.signin import OpenIdClient, SignInRefusedError
 

@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from exchange_world import Exchange, exchange
 from idp.provider import Person, Provider, start_provider
-from window_process import WindowProcess, init_window, window_address
+
+from window.exchange_world import Exchange, exchange
+from window.window_process import WindowProcess, init_window, window_address
 
 
 @dataclass
