@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import authlib.deprecate
 import httpx
 import orjson
 
 with warnings.catch_warnings():
     # authlib 1.9 prefers the httpx2 fork and warns when it falls back to httpx, which works.
-    warnings.simplefilter("ignore")
+    # (authlib.deprecate puts its own "always" filter first when imported: it is imported
+    # before the filter below, so that this one wins while the client module loads.)
+    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from zistboom.core.crypto.jws import jwk_to_public_key, unverified_header, verify_jws
