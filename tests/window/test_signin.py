@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from window.walk import Browser, form, sign_in
-from window.world import World, window_world
+from window.world import REGISTRY_NAMES, World, window_world
 from zistboom.window.sessions import SESSION_COOKIE
 from zistboom.window.signin import OpenIdClient, SignInRefusedError
 
@@ -51,7 +51,7 @@ def test_first_sign_in_asks_before_reading_names_then_reads_them_through_the_exc
         assert 'lang="fa" dir="rtl"' in landed.text
         profile = browser.submit(landed, "/me/names", choice="read")
         assert urlsplit(str(profile.url)).path == "/me", profile.url
-        record = world.people[0].record()
+        record = REGISTRY_NAMES
         assert f"{record['given_name_fa']} {record['family_name_fa']}" in profile.text
         assert world.exchange.persons_service in profile.text
         # The choice is among the person's consents, and the names are kept: the next page
@@ -71,7 +71,8 @@ def test_declining_keeps_the_choice_and_reads_nothing(world: World) -> None:
         assert urlsplit(str(landed.url)).path == "/me/names"
         profile = browser.submit(landed, "/me/names", choice="decline")
         assert urlsplit(str(profile.url)).path == "/me"
-        assert world.people[3].record()["family_name_fa"] not in profile.text
+        assert REGISTRY_NAMES["family_name_fa"] not in profile.text
+        assert world.people[3].record()["family_name_fa"] in profile.text  # the provider's
         assert "داده نشد" in profile.text
         # The next sign-in does not ask again.
         again = Browser()
