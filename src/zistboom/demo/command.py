@@ -37,6 +37,7 @@ from rich.table import Table
 
 from zistboom.core.errors import ConfigurationError, ZistboomError
 from zistboom.demo import documents, einvoice, federation, setup
+from zistboom.demo import window as single_window
 from zistboom.demo.federation import INSTANCE, ORGANISATIONS, Organisation, Ports
 from zistboom.demo.supervisor import (
     Component,
@@ -120,6 +121,8 @@ def component_names() -> list[str]:
         HUB_NAME,
         *(issuer_name(federation.organisation(key)) for key in documents.ISSUERS),
         einvoice.SYSTEM_NAME,
+        single_window.IDP_NAME,
+        single_window.WINDOW_NAME,
     ]
 
 
@@ -193,6 +196,8 @@ class Started:
     """The demo's documents (issued on the first run, kept after)."""
     invoice: dict[str, Any] = field(default_factory=dict)
     """The status of the demo's first e-invoice (sent once, answered by the tax system)."""
+    window_people: list[single_window.DemoPerson] = field(default_factory=list)
+    """The demo's persons and official at the single window."""
 
 
 async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Started:
@@ -216,9 +221,13 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
     }
     central_process = central_component(zistboom, data_dir, ports)
     tax_system = einvoice.system_component(zistboom, ports)
+    window_places = single_window.Places(ports)
+    idp = single_window.idp_component(zistboom, data_dir, window_places)
+    window = single_window.window_component(zistboom, data_dir, window_places)
     await supervisor.check_ports_free(
-        [central_process, *gateways, *registries.values(), hub, *issuers.values(), tax_system]
-    )
+        [central_process, *gateways, *registries.values(), hub, *issuers.values(), tax_system,
+         idp, window]
+    )  # fmt: skip
     central_settings = setup.central_settings(data_dir, ports)
     seed = await setup.seed_central(central_settings, ports, data_dir)
     started = Started(seed)
@@ -317,6 +326,22 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
         await gateways_up[einvoice.finance_index()]
         started.invoice = await einvoice.send_demo_invoice(ports)
 
+    async def window_up(anchor: asyncio.Task[str]) -> None:
+        """The identity provider (its people from the seed), then the window behind the
+        single-window operator's gateway, its agencies and first admins."""
+        await single_window.init_idp(zistboom, data_dir, window_places)
+        provider = await supervisor.start(idp)
+        await single_window.init_window(
+            zistboom, data_dir, window_places, central_settings.base_url
+        )
+        await anchor
+        await supervisor.wait_ready(provider, READY_TIMEOUT_SECONDS)
+        running = await supervisor.start(window)
+        await supervisor.wait_ready(running, READY_TIMEOUT_SECONDS)
+        _, started.window_people = single_window.people()
+        official = next(p for p in started.window_people if p.role == "official")
+        await single_window.seed_window(window_places, data_dir, official)
+
     try:
         async with asyncio.TaskGroup() as group:
             anchor = group.create_task(central_anchor())
@@ -331,6 +356,7 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
             ]
             group.create_task(documents_up(anchor, registries_up))
             group.create_task(einvoices_up())
+            group.create_task(window_up(anchor))
     except* ZistboomError as failures:
         raise failures.exceptions[0] from None
     return started
@@ -363,6 +389,7 @@ async def run(data_dir: Path, ports: Ports) -> int:
         print_summary(done.seed, ports, data_dir, supervisor.running)
         print_documents(documents.Places(ports), done.documents)
         print_invoice(ports, done.invoice)
+        print_window(single_window.Places(ports), data_dir, done.window_people)
         if done.seeded:
             console.print(
                 f"Seeded the base registries ({sum(done.seeded.values()):,} synthetic records "
@@ -510,6 +537,33 @@ def print_invoice(ports: Ports, invoice: dict[str, Any]) -> None:
             highlight=False,
             markup=False,
         )
+
+
+def print_window(
+    places: single_window.Places, data_dir: Path, people: list[single_window.DemoPerson]
+) -> None:
+    """The window's address, the demo's persons and official, and where their codes appear."""
+    console.print(
+        f"Single service window (پنجره واحد خدمات): {places.window_url}  "
+        f"identity provider: {places.idp_url}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table(title="Sign in at the window with one of these (ورود با کد یک‌بارمصرف)")
+    for column in ("who", "national code / foreign-national ID", "name", "mobile (SMS)"):
+        table.add_column(column, overflow="fold")
+    for person in people:
+        table.add_row(
+            person.detail, person.identifier, f"{person.name_fa}\n{person.name_en}", person.phone
+        )
+    console.print(table)
+    log = data_dir / "logs" / (single_window.IDP_NAME.replace(" ", "-") + ".log")
+    console.print(
+        f"Their one-time codes are sent by SMS to the console: each appears as a line "
+        f"'SMS to +98…: …' in {log} (e.g. tail -f {log}).",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("tax-e-invoice-system", hidden=True)
