@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from central_process import CentralProcess
 from federation import Federation, GatewayProcess, RegistryProcess, add_registry, start_federation
 
 DATA = Path(__file__).parent / "data"
@@ -77,8 +78,15 @@ class Exchange:
 
 
 @contextmanager
-def exchange(root: Path, database_url: str | None) -> Iterator[Exchange]:
-    fed = start_federation(root, database_url, central_env={"ZB_CONF_REFRESH_SECONDS": "1"})
+def exchange(
+    root: Path, database_url: str | None, central: CentralProcess | None = None
+) -> Iterator[Exchange]:
+    """The exchange; on ``central`` when given (one whose trust list a test decides), else on a
+    central of its own."""
+    if central is None:
+        fed = start_federation(root, database_url, central_env={"ZB_CONF_REFRESH_SECONDS": "1"})
+    else:
+        fed = Federation(central=central, root=root, database_url=database_url)
     registry = None
     try:
         operator = fed.add_member("Single window operator", ["window"], "PUB")
@@ -103,4 +111,8 @@ def exchange(root: Path, database_url: str | None) -> Iterator[Exchange]:
     finally:
         if registry is not None:
             registry.stop()
-        fed.stop()
+        if central is None:
+            fed.stop()
+        else:
+            for gateway in fed.gateways.values():
+                gateway.stop()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from idp.provider import Person, Provider, start_provider
 
+from central_process import CentralProcess
 from window.exchange_world import Exchange, exchange
 from window.window_process import WindowProcess, init_window, window_address
 
@@ -47,9 +48,16 @@ def _names(person: Person) -> dict[str, str]:
 
 @contextmanager
 def window_world(
-    root: Path, database_url: str | None, *, window_env: dict[str, str] | None = None
+    root: Path,
+    database_url: str | None,
+    *,
+    window_env: dict[str, str] | None = None,
+    central: CentralProcess | None = None,
+    seed_catalogue: bool = False,
 ) -> Iterator[World]:
-    with exchange(root / "exchange", database_url) as ex:
+    """The world; on ``central`` when given; with the catalogue's seed (``zistboom window
+    services seed``) when asked."""
+    with exchange(root / "exchange", database_url, central) as ex:
         port, url = window_address()
         provider_db = ex.federation._new_pg_database() if database_url else None
         provider = start_provider(
@@ -72,6 +80,9 @@ def window_world(
                 issuer=provider.url, secret_file=root / "window.secret",
                 persons_registry=ex.persons_service,
             )  # fmt: skip
+            if seed_catalogue:
+                seeded = window.cli("services", "seed")
+                assert seeded.returncode == 0, seeded.stdout + seeded.stderr
             window.start()
             yield World(ex, provider, window)
         finally:
