@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from jinja2 import (
     BaseLoader,
@@ -45,6 +45,25 @@ CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+
+
+def content_security_policy(form_origins: Sequence[str] = ()) -> str:
+    """The pages' policy; ``form_origins`` are other origins a form's answer may redirect to
+    (browsers apply ``form-action`` to the redirects after a form is sent: a sign-in form
+    whose answer sends the browser back to the client, a sign-out that continues at the
+    identity provider)."""
+    if not form_origins:
+        return CONTENT_SECURITY_POLICY
+    extra = " ".join(sorted(set(form_origins)))
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {extra}")
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (for a policy's source list)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(f"{url!r} is not an http(s) URL", field="url")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def static_files() -> StaticFiles:

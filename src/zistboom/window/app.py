@@ -20,7 +20,7 @@ from zistboom.core.problems import install_problem_handlers
 from zistboom.core.tokens import ensure_token_file
 from zistboom.web.csrf import CsrfProtection, load_or_create_secret
 from zistboom.web.i18n import request_locale
-from zistboom.web.rendering import STATIC_URL, static_files
+from zistboom.web.rendering import STATIC_URL, origin_of, static_files
 from zistboom.window import identity_api, identity_pages, sessions
 from zistboom.window.database import open_database
 from zistboom.window.error_pages import install_error_pages
@@ -30,18 +30,25 @@ from zistboom.window.signin import OpenIdClient
 from zistboom.window.state import Clock, WindowState, state_of
 
 log = logging.getLogger("zistboom.window")
+CSRF_COOKIE = "zb_window_csrf"
 
 
 def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     """The window; ``clock`` is the time its rules read (sessions, grants), injectable."""
     settings = settings or WindowSettings()
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # The forms' CSRF secret is read when the app is made: its routes are built with it.
+    # The forms' CSRF secret is read when the app is made: its routes are built with it. Its
+    # cookie is the window's own: cookies are shared by every port of a host, and the identity
+    # provider's forms on the same host (the demo) keep theirs.
     csrf = CsrfProtection(
         load_or_create_secret(settings.data_dir / CSRF_SECRET_FILE),
+        cookie_name=CSRF_COOKIE,
         secure=settings.cookies_secure,
     )
-    pages = WindowPages(csrf)
+    # Sign-out is a form whose answer continues at the identity provider.
+    pages = WindowPages(
+        csrf, form_origins=[origin_of(settings.oidc_issuer)] if settings.oidc_issuer else []
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -3,9 +3,10 @@ parse the request and call ``signin``, ``sessions``, ``people``, ``names_reading
 ``officials``. Every form is CSRF-protected; a page that needs a signed-in person sends the
 browser to sign in first, and comes back.
 
-Cookies: the pending sign-in (``zb_signin``, ten minutes, path ``/signin``) and the session
-(``zb_session``) are HttpOnly, SameSite=Lax (the provider's redirect back is a top-level
-navigation from another site, which SameSite=Strict would strip), and Secure on https."""
+Cookies: the pending sign-in (``zb_window_signin``, ten minutes, path ``/signin``) and the
+session (``zb_window_session``) are HttpOnly, SameSite=Lax (the provider's redirect back is a
+top-level navigation from another site, which SameSite=Strict would strip), and Secure on
+https."""
 
 from __future__ import annotations
 

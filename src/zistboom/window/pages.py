@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 
 from zistboom.web.csrf import CsrfProtection
 from zistboom.web.i18n import EN, FA, Catalogue
-from zistboom.web.rendering import Pages
+from zistboom.web.rendering import Pages, content_security_policy
 
 # Where the window's messages and templates are, in order; a later message overrides an
 # earlier one of the same key (the window's own tagline over the web layer's).
@@ -41,9 +41,11 @@ def merged_catalogue(sources: Sequence[tuple[str, str]] = MESSAGE_SOURCES) -> Ca
 class WindowPages:
     """The window's templates, messages and CSRF protection."""
 
-    def __init__(self, csrf: CsrfProtection) -> None:
+    def __init__(self, csrf: CsrfProtection, *, form_origins: Sequence[str] = ()) -> None:
+        """``form_origins``: the identity provider's, where sign-out continues."""
         self.pages = Pages(TEMPLATE_SOURCES, catalogue=merged_catalogue())
         self.csrf = csrf
+        self.form_origins = tuple(form_origins)
 
     @property
     def catalogue(self) -> Catalogue:
@@ -59,6 +61,7 @@ class WindowPages:
         response = self.pages.response(
             request, template, status_code=status_code, token=token, viewer=viewer, **values
         )
+        response.headers["Content-Security-Policy"] = content_security_policy(self.form_origins)
         self.csrf.set_cookie(request, response, token)
         response.headers.setdefault("Cache-Control", "no-store")
         return response

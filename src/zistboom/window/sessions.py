@@ -18,8 +18,8 @@ from zistboom.window.identity_models import Person, WebSession
 from zistboom.window.settings import WindowSettings
 from zistboom.window.signin import digest
 
-SESSION_COOKIE: Final = "zb_session"
-PENDING_COOKIE: Final = "zb_signin"
+SESSION_COOKIE: Final = "zb_window_session"
+PENDING_COOKIE: Final = "zb_window_signin"
 # A session's last use is written at most this often (not on every page).
 TOUCH_SECONDS: Final = 30
 
