@@ -1,0 +1,151 @@
+"""Signing a person in: the one-time code (six digits from ``secrets``, only its hash kept,
+bound to its authorization request, with an expiry and a count of wrong attempts after which
+it is void), then, once the right code is given, the provider session and the authorization
+code (random, kept hashed, bound to the client, redirect URI, PKCE challenge, nonce, scope,
+person, ``auth_time`` and session; usable once within its short life).
+
+An identifier that is nobody's is answered as a known one is: a code is made and kept (so
+that its attempts count the same) but sent to no one."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zistboom.idp import repository
+from zistboom.idp.authorization import redirect_to
+from zistboom.idp.errors import SignInError
+from zistboom.idp.models import AuthorizationCode, AuthorizationRequest, ProviderSession, User
+from zistboom.idp.service import new_secret, same_hash, secret_hash, subject_of
+from zistboom.idp.settings import IdpSettings
+
+Channel = Literal["sms", "email"]
+CODE_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A one-time code to send, and to whom."""
+
+    user: User
+    code: str
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What a code given on the code page led to; ``signed-in`` carries where to go and the
+    session cookie's value."""
+
+    outcome: Literal["signed-in", "wrong", "void", "expired", "no-code"]
+    remaining: int = 0
+    redirect: str = ""
+    session_cookie: str = ""
+
+
+def _code_hash(request: AuthorizationRequest, code: str) -> str:
+    # Bound to its request: the same digits for another request hash differently.
+    return secret_hash(f"{request.id_hash}:{code}")
+
+
+async def pending_request(
+    session: AsyncSession, request_id: str, now: datetime
+) -> AuthorizationRequest:
+    """The request the pages carry, while it waits; else :class:`SignInError`."""
+    request = await repository.authorization_request(session, secret_hash(request_id))
+    if request is None or request.completed_at is not None:
+        raise SignInError(
+            "this sign-in is unknown or already finished; start again from the service",
+            message_key="error.request_unknown",
+        )
+    if request.expires_at <= now:
+        raise SignInError(
+            "this sign-in took too long and expired; start again from the service",
+            message_key="error.request_expired",
+        )
+    return request
+
+
+async def issue_code(
+    session: AsyncSession,
+    request_id: str,
+    identifier: str,
+    channel: Channel,
+    *,
+    now: datetime,
+    settings: IdpSettings,
+) -> tuple[str, Delivery | None]:
+    """A new one-time code for the request (replacing any earlier one): the subject the
+    identifier names, and what to send (None when there is nobody, or no address, to send to).
+    :class:`~zistboom.core.errors.ValidationError` for an identifier of no valid form."""
+    request = await pending_request(session, request_id, now)
+    subject = subject_of(identifier)
+    user = await repository.user(session, subject)
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    request.subject = user.subject if user is not None else None
+    request.code_hash = _code_hash(request, code)
+    request.code_expires_at = now + timedelta(seconds=settings.one_time_code_seconds)
+    request.attempts = 0
+    await session.flush()
+    address = None if user is None else user.phone_number if channel == "sms" else user.email
+    if user is None or not address:
+        return subject, None
+    return subject, Delivery(user, code, channel)
+
+
+async def verify_code(
+    session: AsyncSession, request_id: str, code: str, *, now: datetime, settings: IdpSettings
+) -> Verification:
+    """Check a one-time code. A wrong one counts an attempt; at the limit the code is void;
+    the right one signs the person in (once)."""
+    request = await pending_request(session, request_id, now)
+    limit = settings.one_time_code_attempts
+    if request.code_hash is None or request.code_expires_at is None:
+        return Verification("no-code")
+    if request.attempts >= limit:
+        return Verification("void")
+    if request.code_expires_at <= now:
+        return Verification("expired")
+    given = code.strip()
+    if request.subject is None or not same_hash(_code_hash(request, given), request.code_hash):
+        request.attempts += 1
+        await session.flush()
+        remaining = limit - request.attempts
+        return Verification("void") if remaining <= 0 else Verification("wrong", remaining)
+    request.completed_at = now
+    request.code_hash = None
+    cookie, cookie_hash = new_secret()
+    sid = secrets.token_urlsafe(16)
+    session.add(
+        ProviderSession(
+            id_hash=cookie_hash,
+            sid=sid,
+            subject=request.subject,
+            auth_time=now,
+            expires_at=now + timedelta(seconds=settings.session_seconds),
+        )
+    )
+    authorization_code, code_hash = new_secret()
+    session.add(
+        AuthorizationCode(
+            code_hash=code_hash,
+            client_id=request.client_id,
+            redirect_uri=request.redirect_uri,
+            code_challenge=request.code_challenge,
+            nonce=request.nonce,
+            scope=request.scope,
+            subject=request.subject,
+            auth_time=now,
+            sid=sid,
+            expires_at=now + timedelta(seconds=settings.authorization_code_seconds),
+        )
+    )
+    await session.flush()
+    redirect = redirect_to(
+        request.redirect_uri, {"code": authorization_code, "state": request.state}
+    )
+    return Verification("signed-in", redirect=redirect, session_cookie=cookie)
