@@ -96,10 +96,6 @@ def check(parameters: AuthorizationParameters) -> None:
         raise AuthorizationError(
             "invalid_request", "code_challenge must be 43 to 128 unreserved characters"
         )
-    if p.prompt is not None and "none" in p.prompt.split():
-        raise AuthorizationError(
-            "login_required", "the person must sign in; prompt=none cannot be answered"
-        )
 
 
 async def start(

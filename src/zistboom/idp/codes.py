@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zistboom.idp import repository
-from zistboom.idp.authorization import redirect_to
+from zistboom.idp.authorization import AuthorizationParameters, granted_scope, redirect_to
 from zistboom.idp.errors import SignInError
 from zistboom.idp.models import AuthorizationCode, AuthorizationRequest, ProviderSession, User
 from zistboom.idp.service import new_secret, same_hash, secret_hash, subject_of
@@ -129,23 +129,87 @@ async def verify_code(
             expires_at=now + timedelta(seconds=settings.session_seconds),
         )
     )
-    authorization_code, code_hash = new_secret()
+    redirect = await _authorization_code(
+        session,
+        client_id=request.client_id,
+        redirect_uri=request.redirect_uri,
+        code_challenge=request.code_challenge,
+        nonce=request.nonce,
+        scope=request.scope,
+        state=request.state,
+        subject=request.subject,
+        auth_time=now,
+        sid=sid,
+        now=now,
+        settings=settings,
+    )
+    return Verification("signed-in", redirect=redirect, session_cookie=cookie)
+
+
+async def _authorization_code(
+    session: AsyncSession,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    code_challenge: str,
+    nonce: str,
+    scope: str,
+    state: str | None,
+    subject: str,
+    auth_time: datetime,
+    sid: str,
+    now: datetime,
+    settings: IdpSettings,
+) -> str:
+    """A new authorization code; returns the redirect that carries it (with ``state``)."""
+    code, code_hash = new_secret()
     session.add(
         AuthorizationCode(
             code_hash=code_hash,
-            client_id=request.client_id,
-            redirect_uri=request.redirect_uri,
-            code_challenge=request.code_challenge,
-            nonce=request.nonce,
-            scope=request.scope,
-            subject=request.subject,
-            auth_time=now,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            nonce=nonce,
+            scope=scope,
+            subject=subject,
+            auth_time=auth_time,
             sid=sid,
             expires_at=now + timedelta(seconds=settings.authorization_code_seconds),
         )
     )
     await session.flush()
-    redirect = redirect_to(
-        request.redirect_uri, {"code": authorization_code, "state": request.state}
+    return redirect_to(redirect_uri, {"code": code, "state": state})
+
+
+async def single_sign_on(
+    session: AsyncSession,
+    cookie: str | None,
+    parameters: AuthorizationParameters,
+    *,
+    now: datetime,
+    settings: IdpSettings,
+) -> str | None:
+    """With a live provider session (and no ``prompt=login``), the redirect with a new
+    authorization code, without asking for a one-time code again; else None."""
+    if not cookie or "login" in (parameters.prompt or "").split():
+        return None
+    live = await repository.provider_session(session, secret_hash(cookie))
+    if live is None or live.ended_at is not None or live.expires_at <= now:
+        return None
+    p = parameters
+    if not (p.client_id and p.redirect_uri and p.nonce and p.code_challenge and p.scope):
+        raise AssertionError("single_sign_on() takes a request that check() passed")
+    return await _authorization_code(
+        session,
+        client_id=p.client_id,
+        redirect_uri=p.redirect_uri,
+        code_challenge=p.code_challenge,
+        nonce=p.nonce,
+        scope=granted_scope(p.scope),
+        state=p.state,
+        subject=live.subject,
+        auth_time=live.auth_time,
+        sid=live.sid,
+        now=now,
+        settings=settings,
     )
-    return Verification("signed-in", redirect=redirect, session_cookie=cookie)

@@ -162,7 +162,8 @@ class SignInPages:
         request_uri: Query = None,
     ) -> Response:
         """The authorization endpoint (OIDC Core §3.1.2.1): checks the request, then shows
-        the sign-in form."""
+        the sign-in form (or, with a live provider session and no prompt=login, goes straight
+        back with a code)."""
         idp = state_of(request)
         parameters = authorization.AuthorizationParameters(
             client_id, redirect_uri, response_type, scope, state, nonce, code_challenge,
@@ -181,6 +182,22 @@ class SignInPages:
                     redirect_uri,
                     {"error": error.redirect_error, "error_description": error.detail,
                      "state": state},
+                )  # fmt: skip
+                return RedirectResponse(target, status_code=303)
+            resumed = await codes.single_sign_on(
+                session,
+                request.cookies.get(SESSION_COOKIE),
+                parameters,
+                now=idp.clock(),
+                settings=idp.settings,
+            )
+            if resumed is not None:
+                return RedirectResponse(resumed, status_code=303)
+            if "none" in (prompt or "").split():
+                target = authorization.redirect_to(
+                    redirect_uri,
+                    {"error": "login_required", "state": state,
+                     "error_description": "the person is not signed in at the provider"},
                 )  # fmt: skip
                 return RedirectResponse(target, status_code=303)
             request_id = await authorization.start(
