@@ -99,14 +99,20 @@ class UserRecord(BaseModel):
         text = value.strip().upper()
         if not text.startswith((PERSON_PREFIX, FOREIGN_PREFIX)):
             raise ValueError("a subject starts with IR (national code) or FN (foreign national)")
-        return subject_of(text, field="subject")
+        try:
+            return subject_of(text, field="subject")
+        except ValidationError as error:  # pydantic reports a ValueError with its location
+            raise ValueError(error.detail) from None
 
     @field_validator("phone_number")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        return "+98" + validate_mobile(value, field="phone_number")[1:]
+        try:
+            return "+98" + validate_mobile(value, field="phone_number")[1:]
+        except ValidationError as error:
+            raise ValueError(error.detail) from None
 
     @field_validator("email")
     @classmethod
