@@ -331,8 +331,9 @@ async def test_an_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(
         (("scope=openid+", "scope="), "invalid_scope"),
         (("&nonce=", "&not-a-nonce="), "invalid_request"),
         (("&code_challenge=", "&no_challenge="), "invalid_request"),
+        (("&nonce=", "&prompt=none&nonce="), "login_required"),
     ],
-    ids=["plain-pkce", "implicit", "no-openid", "no-nonce", "no-pkce"],
+    ids=["plain-pkce", "implicit", "no-openid", "no-nonce", "no-pkce", "prompt-none"],
 )
 async def test_a_request_the_provider_will_not_serve_goes_back_with_an_error(
     provider: Provider, change: tuple[str, str], error: str
@@ -399,3 +400,14 @@ async def test_an_expired_code_is_refused(short_lived: Provider) -> None:
         assert answer.status_code == 422, answer.text
         assert "زمان این کد به پایان رسیده" in answer.text
         assert "location" not in answer.headers
+
+
+async def test_one_sign_in_may_ask_for_only_so_many_codes(provider: Provider) -> None:
+    async with oauth_client(provider) as client, browser() as http:
+        sign_in = SignIn(provider, http)
+        await sign_in.open(Flow(provider, client).url)
+        for _ in range(5):  # the default one_time_codes_per_request
+            assert (await sign_in.identify("0499370899")).status_code == 200
+        refused = await sign_in.identify("0499370899")
+        assert refused.status_code == 400
+        assert 'data-error="error.too_many_codes"' in refused.text

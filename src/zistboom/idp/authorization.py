@@ -118,6 +118,7 @@ async def start(
             created_at=now,
             expires_at=now + timedelta(seconds=life),
             attempts=0,
+            codes_sent=0,
         )
     )
     await session.flush()

@@ -37,6 +37,22 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """What an authorization code is bound to: the request's client, redirect URI, PKCE
+    challenge, nonce, scope and state, and the person's sign-in (subject, time, session)."""
+
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    nonce: str
+    scope: str
+    state: str | None
+    subject: str
+    auth_time: datetime
+    sid: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verification:
     """What a code given on the code page led to; ``signed-in`` carries where to go and the
     session cookie's value."""
@@ -84,6 +100,12 @@ async def issue_code(
     :class:`~zistboom.core.errors.ValidationError` for an identifier of no valid form."""
     request = await pending_request(session, request_id, now)
     subject = subject_of(identifier)
+    if request.codes_sent >= settings.one_time_codes_per_request:
+        raise SignInError(
+            "this sign-in asked for too many codes; start again from the service",
+            message_key="error.too_many_codes",
+        )
+    request.codes_sent += 1
     user = await repository.user(session, subject)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     request.subject = user.subject if user is not None else None
@@ -129,8 +151,7 @@ async def verify_code(
             expires_at=now + timedelta(seconds=settings.session_seconds),
         )
     )
-    redirect = await _authorization_code(
-        session,
+    grant = Grant(
         client_id=request.client_id,
         redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge,
@@ -140,45 +161,33 @@ async def verify_code(
         subject=request.subject,
         auth_time=now,
         sid=sid,
-        now=now,
-        settings=settings,
     )
+    redirect = await _authorization_code(session, grant, now=now, settings=settings)
     return Verification("signed-in", redirect=redirect, session_cookie=cookie)
 
 
 async def _authorization_code(
-    session: AsyncSession,
-    *,
-    client_id: str,
-    redirect_uri: str,
-    code_challenge: str,
-    nonce: str,
-    scope: str,
-    state: str | None,
-    subject: str,
-    auth_time: datetime,
-    sid: str,
-    now: datetime,
-    settings: IdpSettings,
+    session: AsyncSession, grant: Grant, *, now: datetime, settings: IdpSettings
 ) -> str:
-    """A new authorization code; returns the redirect that carries it (with ``state``)."""
+    """A new authorization code for ``grant``; returns the redirect that carries it (with the
+    request's ``state``)."""
     code, code_hash = new_secret()
     session.add(
         AuthorizationCode(
             code_hash=code_hash,
-            client_id=client_id,
-            redirect_uri=redirect_uri,
-            code_challenge=code_challenge,
-            nonce=nonce,
-            scope=scope,
-            subject=subject,
-            auth_time=auth_time,
-            sid=sid,
+            client_id=grant.client_id,
+            redirect_uri=grant.redirect_uri,
+            code_challenge=grant.code_challenge,
+            nonce=grant.nonce,
+            scope=grant.scope,
+            subject=grant.subject,
+            auth_time=grant.auth_time,
+            sid=grant.sid,
             expires_at=now + timedelta(seconds=settings.authorization_code_seconds),
         )
     )
     await session.flush()
-    return redirect_to(redirect_uri, {"code": code, "state": state})
+    return redirect_to(grant.redirect_uri, {"code": code, "state": grant.state})
 
 
 async def single_sign_on(
@@ -199,8 +208,7 @@ async def single_sign_on(
     p = parameters
     if not (p.client_id and p.redirect_uri and p.nonce and p.code_challenge and p.scope):
         raise AssertionError("single_sign_on() takes a request that check() passed")
-    return await _authorization_code(
-        session,
+    grant = Grant(
         client_id=p.client_id,
         redirect_uri=p.redirect_uri,
         code_challenge=p.code_challenge,
@@ -210,6 +218,5 @@ async def single_sign_on(
         subject=live.subject,
         auth_time=live.auth_time,
         sid=live.sid,
-        now=now,
-        settings=settings,
     )
+    return await _authorization_code(session, grant, now=now, settings=settings)

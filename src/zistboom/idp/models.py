@@ -83,6 +83,8 @@ class AuthorizationRequest(Base):
     code_hash: Mapped[str | None] = mapped_column(Hash)
     code_expires_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    codes_sent: Mapped[int] = mapped_column(Integer, default=0)
+    """How many one-time codes were made for this request (each replacing the last)."""
     completed_at: Mapped[datetime | None]
 
 

@@ -40,6 +40,8 @@ class IdpSettings(ComponentSettings):
     """How long a one-time code sent by SMS or e-mail may be used."""
     one_time_code_attempts: int = Field(default=5, ge=1)
     """Wrong tries after which a one-time code is void (even the right one is then refused)."""
+    one_time_codes_per_request: int = Field(default=5, ge=1)
+    """How many codes one sign-in may ask for; then it must start again from the client."""
     authorization_code_seconds: int = Field(default=60, ge=1)
     access_token_seconds: int = Field(default=600, ge=1)
     id_token_seconds: int = Field(default=600, ge=1)

@@ -117,6 +117,7 @@ def upgrade() -> None:
             "code_expires_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("codes_sent", sa.Integer(), nullable=False),
         sa.Column("completed_at", zistboom.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
