@@ -73,6 +73,7 @@ async def test_with_lang_en_the_pages_are_english(provider: Provider) -> None:
         page = await http.get(authorize_url(provider) + "&lang=en")
         assert '<html lang="en" dir="ltr">' in page.text
         assert "Sign in to Zistboom" in page.text
+        assert "window asks you to sign in." in page.text  # the client's name (its id here)
         sign_in = SignIn(provider, http)
         sign_in.fields = page_of(page.text).fields
         # The choice is remembered: the next page, the code page, is English too.

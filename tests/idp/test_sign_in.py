@@ -171,6 +171,11 @@ async def test_sign_in_with_authlib_the_id_token_userinfo_sso_and_logout(
         # ... unless the client asks the person to sign in again.
         fresh = await http.get(again.url + "&prompt=login")
         assert fresh.status_code == 200 and "request_id" in page_of(fresh.text).fields
+        # ... or when the sign-in is older than max_age allows.
+        too_old = await http.get(again.url + "&max_age=0")
+        assert too_old.status_code == 200 and "request_id" in page_of(too_old.text).fields
+        recent = await http.get(Flow(provider, client).url + "&max_age=3600")
+        assert recent.status_code == 303, recent.text
 
         ended = await http.get(
             discovery["end_session_endpoint"],

@@ -39,6 +39,8 @@ class AuthorizationParameters:
     code_challenge: str | None
     code_challenge_method: str | None
     prompt: str | None
+    max_age: str | None
+    """Seconds since the person last signed in at the provider, at most (OIDC Core §3.1.2.1)."""
     request: str | None
     request_uri: str | None
 
@@ -96,6 +98,8 @@ def check(parameters: AuthorizationParameters) -> None:
         raise AuthorizationError(
             "invalid_request", "code_challenge must be 43 to 128 unreserved characters"
         )
+    if p.max_age is not None and not (p.max_age.isascii() and p.max_age.isdigit()):
+        raise AuthorizationError("invalid_request", "max_age must be a number of seconds")
 
 
 async def start(

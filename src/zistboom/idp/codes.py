@@ -198,13 +198,18 @@ async def single_sign_on(
     now: datetime,
     settings: IdpSettings,
 ) -> str | None:
-    """With a live provider session (and no ``prompt=login``), the redirect with a new
-    authorization code, without asking for a one-time code again; else None."""
+    """With a live provider session (no ``prompt=login``, and not older than ``max_age``),
+    the redirect with a new authorization code, without asking for a one-time code again;
+    else None."""
     if not cookie or "login" in (parameters.prompt or "").split():
         return None
     live = await repository.provider_session(session, secret_hash(cookie))
     if live is None or live.ended_at is not None or live.expires_at <= now:
         return None
+    if parameters.max_age is not None and (now - live.auth_time).total_seconds() > int(
+        parameters.max_age
+    ):
+        return None  # signed in too long ago: the person signs in again
     p = parameters
     if not (p.client_id and p.redirect_uri and p.nonce and p.code_challenge and p.scope):
         raise AssertionError("single_sign_on() takes a request that check() passed")

@@ -126,10 +126,11 @@ class SignInPages:
         identifier: str = "",
         channel: str = "sms",
         error: str | None = None,
+        client_name: str | None = None,
     ) -> HTMLResponse:
         return self._page(
             request, "signin.html", status_code=status_code, request_id=request_id,
-            identifier=identifier, channel=channel, error=error,
+            identifier=identifier, channel=channel, error=error, client_name=client_name,
         )  # fmt: skip
 
     def _code_page(
@@ -159,6 +160,7 @@ class SignInPages:
         code_challenge: Query = None,
         code_challenge_method: Query = None,
         prompt: Query = None,
+        max_age: Query = None,
         request_uri: Query = None,
     ) -> Response:
         """The authorization endpoint (OIDC Core §3.1.2.1): checks the request, then shows
@@ -167,11 +169,12 @@ class SignInPages:
         idp = state_of(request)
         parameters = authorization.AuthorizationParameters(
             client_id, redirect_uri, response_type, scope, state, nonce, code_challenge,
-            code_challenge_method, prompt, request.query_params.get("request"), request_uri,
+            code_challenge_method, prompt, max_age, request.query_params.get("request"),
+            request_uri,
         )  # fmt: skip
         async with transaction(idp.sessions) as session:
             try:
-                await authorization.registered_client(session, client_id, redirect_uri)
+                client = await authorization.registered_client(session, client_id, redirect_uri)
             except UnknownClientError as error:
                 return self._error(request, error.message_key)
             assert redirect_uri is not None
@@ -203,7 +206,7 @@ class SignInPages:
             request_id = await authorization.start(
                 session, parameters, now=idp.clock(), life=idp.settings.request_seconds
             )
-        return self._signin(request, request_id)
+        return self._signin(request, request_id, client_name=client.name)
 
     async def identify(
         self,
