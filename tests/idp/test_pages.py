@@ -92,6 +92,10 @@ async def test_the_code_page_shows_persian_digits_and_errors_tied_to_the_field(
         person = provider.people[0]
         code_page = await sign_in.identify(person.national_code)
         assert to_persian_digits(person.national_code) in code_page.text
+        # The right code's redirect goes to the client: only its origin joins form-action.
+        policy = code_page.headers["content-security-policy"]
+        assert "form-action 'self' http://127.0.0.1:9;" in policy
+        assert "script-src 'self';" in policy
         assert page_of(code_page.text).h1 == 1
         wrong = await sign_in.verify("000000")
         assert 'id="code-error" role="alert"' in wrong.text

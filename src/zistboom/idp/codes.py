@@ -61,6 +61,8 @@ class Verification:
     remaining: int = 0
     redirect: str = ""
     session_cookie: str = ""
+    client_redirect_uri: str = ""
+    """Where the code page's form leads once the code is right."""
 
 
 def _code_hash(request: AuthorizationRequest, code: str) -> str:
@@ -95,8 +97,9 @@ async def issue_code(
     now: datetime,
     settings: IdpSettings,
 ) -> tuple[str, Delivery | None]:
-    """A new one-time code for the request (replacing any earlier one): the subject the
-    identifier names, and what to send (None when there is nobody, or no address, to send to).
+    """A new one-time code for the request (replacing any earlier one): the client's redirect
+    URI (the code page's form leads there), and what to send (None when there is nobody, or
+    no address, to send to).
     :class:`~zistboom.core.errors.ValidationError` for an identifier of no valid form."""
     request = await pending_request(session, request_id, now)
     subject = subject_of(identifier)
@@ -115,8 +118,8 @@ async def issue_code(
     await session.flush()
     address = None if user is None else user.phone_number if channel == "sms" else user.email
     if user is None or not address:
-        return subject, None
-    return subject, Delivery(user, code, channel)
+        return request.redirect_uri, None
+    return request.redirect_uri, Delivery(user, code, channel)
 
 
 async def verify_code(
@@ -127,17 +130,18 @@ async def verify_code(
     request = await pending_request(session, request_id, now)
     limit = settings.one_time_code_attempts
     if request.code_hash is None or request.code_expires_at is None:
-        return Verification("no-code")
+        return Verification("no-code", client_redirect_uri=request.redirect_uri)
     if request.attempts >= limit:
-        return Verification("void")
+        return Verification("void", client_redirect_uri=request.redirect_uri)
     if request.code_expires_at <= now:
-        return Verification("expired")
+        return Verification("expired", client_redirect_uri=request.redirect_uri)
     given = code.strip()
     if request.subject is None or not same_hash(_code_hash(request, given), request.code_hash):
         request.attempts += 1
         await session.flush()
         remaining = limit - request.attempts
-        return Verification("void") if remaining <= 0 else Verification("wrong", remaining)
+        outcome: Literal["void", "wrong"] = "void" if remaining <= 0 else "wrong"
+        return Verification(outcome, max(remaining, 0), client_redirect_uri=request.redirect_uri)
     request.completed_at = now
     request.code_hash = None
     cookie, cookie_hash = new_secret()

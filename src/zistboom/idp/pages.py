@@ -8,7 +8,9 @@ unregistered redirect URI gets an error page and is never redirected."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,11 +24,13 @@ from zistboom.idp.errors import AuthorizationError, SignInError, UnknownClientEr
 from zistboom.idp.state import state_of
 from zistboom.web.csrf import CsrfProtection
 from zistboom.web.i18n import EN, FA, Catalogue, request_locale
-from zistboom.web.rendering import Pages
+from zistboom.web.rendering import CONTENT_SECURITY_POLICY, Pages
 
 SESSION_COOKIE = "zb_idp_session"
 HTML = "text/html"
 Query = str | None
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+"""An origin that may stand in a CSP source list as it is."""
 
 
 def catalogue() -> Catalogue:
@@ -42,6 +46,15 @@ def catalogue() -> Catalogue:
             for locale in (FA, EN)
         }
     )
+
+
+def form_action_to(uri: str) -> str:
+    """The web layer's policy, its forms allowed to end at ``uri``'s origin too."""
+    parts = urlsplit(uri)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if not _ORIGIN.fullmatch(origin):
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
 
 
 def _html(description: str) -> dict[str, Any]:
@@ -139,14 +152,20 @@ class SignInPages:
         request_id: str,
         identifier: str,
         channel: str,
+        client_uri: str,
         *,
         status_code: int = 200,
         error: str | None = None,
     ) -> HTMLResponse:
-        return self._page(
+        response = self._page(
             request, "code.html", status_code=status_code, request_id=request_id,
             identifier=identifier, channel=channel, error=error,
         )  # fmt: skip
+        # The right code's answer redirects the form's submission to the client: a browser
+        # holds a redirect after a form to the page's form-action (CSP Level 3), so the
+        # client's origin is allowed there, on this page only.
+        response.headers["Content-Security-Policy"] = form_action_to(client_uri)
+        return response
 
     async def authorize(
         self,
@@ -222,7 +241,7 @@ class SignInPages:
         locale = request_locale(request)
         try:
             async with transaction(idp.sessions) as session:
-                _, delivery = await codes.issue_code(
+                client_uri, delivery = await codes.issue_code(
                     session, request_id, identifier, channel,
                     now=idp.clock(), settings=idp.settings,
                 )  # fmt: skip
@@ -235,7 +254,7 @@ class SignInPages:
             )  # fmt: skip
         if delivery is not None:
             await idp.notifier.send(delivery)
-        return self._code_page(request, request_id, identifier, channel)
+        return self._code_page(request, request_id, identifier, channel, client_uri)
 
     async def verify(
         self,
@@ -269,8 +288,9 @@ class SignInPages:
                 else t(locale, f"code.{result.outcome}")
             )
             return self._code_page(
-                request, request_id, identifier, channel, status_code=422, error=message
-            )
+                request, request_id, identifier, channel, result.client_redirect_uri,
+                status_code=422, error=message,
+            )  # fmt: skip
         response = RedirectResponse(result.redirect, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
