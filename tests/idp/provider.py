@@ -9,6 +9,7 @@ import json
 import random
 import re
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -110,8 +111,10 @@ class Provider:
     output: list[str] = field(default_factory=list)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``zistboom idp ARGS``, run as the idp's own command module (``serve`` is run as
+        ``zistboom idp serve``, so the registration in the main command is used too)."""
         return subprocess.run(
-            [ZISTBOOM, "idp", *args, "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "zistboom.idp.cli", *args, "--data-dir", str(self.data_dir)],
             env=self.env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
 
