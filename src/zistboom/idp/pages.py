@@ -310,7 +310,6 @@ class SignInPages:
         post_logout_redirect_uri: Query = None,
         state: Query = None,
         client_id: Query = None,
-        ui_locales: Query = None,
     ) -> Response:
         """RP-Initiated Logout 1.0: ends the provider session, then returns to the client's
         registered post-logout URI (with ``state``) or shows that the person is signed out."""
