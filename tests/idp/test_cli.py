@@ -61,6 +61,11 @@ def test_a_clients_secret_is_written_0600_kept_and_rotated(
     tmp_path: Path, fresh_backend_database: str | None
 ) -> None:
     provider = provider_at(tmp_path, fresh_backend_database)
+    # What init left: the signing key 0600 in a 0700 folder, the settings 0600.
+    keys = provider.data_dir / "keys"
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert [stat.S_IMODE(key.stat().st_mode) for key in keys.iterdir()] == [0o600]
+    assert stat.S_IMODE((provider.data_dir / "idp.toml").stat().st_mode) == 0o600
     secret_file = tmp_path / "out" / "window.secret"
     add = ["client", "add", "--client-id", "window", "--redirect-uri", "https://w.example/cb",
            "--secret-file", str(secret_file)]  # fmt: skip

@@ -139,7 +139,7 @@ async def test_sign_in_with_authlib_the_id_token_userinfo_sso_and_logout(
         keys = KeySet.import_key_set((await http.get(discovery["jwks_uri"])).json())
         id_token = jwt.decode(token["id_token"], keys, algorithms=["ES256"])
         assert id_token.header["typ"] == "JWT"
-        assert id_token.header["kid"] == keys.keys[0].kid
+        assert id_token.header["kid"] == keys.keys[0].kid == keys.keys[0].thumbprint()
         jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": provider.url},
             aud={"essential": True, "value": WINDOW},
