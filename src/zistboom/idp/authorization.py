@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -43,6 +44,11 @@ class AuthorizationParameters:
     """Seconds since the person last signed in at the provider, at most (OIDC Core §3.1.2.1)."""
     request: str | None
     request_uri: str | None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> AuthorizationParameters:
+        """The parameters from the request's query (each absent one None)."""
+        return cls(**{item.name: query.get(item.name) for item in fields(cls)})
 
 
 async def registered_client(

@@ -186,11 +186,9 @@ class SignInPages:
         the sign-in form (or, with a live provider session and no prompt=login, goes straight
         back with a code)."""
         idp = state_of(request)
-        parameters = authorization.AuthorizationParameters(
-            client_id, redirect_uri, response_type, scope, state, nonce, code_challenge,
-            code_challenge_method, prompt, max_age, request.query_params.get("request"),
-            request_uri,
-        )  # fmt: skip
+        # The parameters above name the query in the OpenAPI document; the rules read them
+        # (and ``request``, a Python name taken here) from the query itself.
+        parameters = authorization.AuthorizationParameters.from_query(request.query_params)
         async with transaction(idp.sessions) as session:
             try:
                 client = await authorization.registered_client(session, client_id, redirect_uri)
