@@ -1,12 +1,13 @@
 """Every HTTP API's OpenAPI document is honest: schemathesis, run against a throwaway federation
 of real processes (a central process, one gateway with its management port, and behind that
 gateway a registry service with one published test registry, the documents hub and a documents
-issuer), finds no server error and no contract violation, with credentials and without.
+issuer; beside them the development identity provider), finds no server error and no contract
+violation, with credentials and without.
 
 The APIs are central's, the gateway's management API, the registry service's own, the Data API
 document the test registry publishes to its gateway (called as the gateway calls the registry),
-the documents hub's (public, management and exchange services) and the issuer's. A later API
-joins by adding one entry to ``APIS``. The run is bounded: deterministic
+the documents hub's (public, management and exchange services), the issuer's and the identity
+provider's. A later API joins by adding one entry to ``APIS``. The run is bounded: deterministic
 generation (hypothesis derandomised, so no seed is drawn and no example database is written), a
 small example budget per operation, one worker. The federation is this module's own:
 schemathesis registers members, groups, keys, clients and records at random, and no other test
@@ -438,6 +439,25 @@ UNSTATEABLE = [
         fields=frozenset({"expires_at"}),
     ),
     Unstateable(
+        "OAuth 2.0 answers a refused authorization request whose client is not registered, or "
+        "whose redirect_uri is not one the client registered exactly, with a page (400) and "
+        "never a redirect (RFC 6749 §4.1.2.1); which clients and URIs are registered is the "
+        "identity provider's state. The same holds for RP-initiated logout's "
+        "post_logout_redirect_uri and its id_token_hint, an ID token the provider signed.",
+        status=400,
+        operations=frozenset({"GET /authorize", "GET /end_session"}),
+        media_type="text/html",
+    ),
+    Unstateable(
+        "A token request is refused with 400 and an RFC 6749 §5.2 error (invalid_request, "
+        "invalid_grant, unsupported_grant_type): whether an authorization code was issued, to "
+        "whom, for which redirect URI and PKCE challenge is the provider's state, and the "
+        "protocol, not a schema, says which parameters go together.",
+        status=400,
+        operations=frozenset({"POST /token"}),
+        media_type="application/json",
+    ),
+    Unstateable(
         "A document type's subject schema must be valid against the JSON Schema 2020-12 "
         "meta-schema (and label its x-code-lists), its templates must parse as Jinja2, and its "
         "registry mapping may name only fields of its schema: the document states the schema's "
@@ -597,6 +617,9 @@ class ContractFederation:
     hub_gateway_secret: str
     issuer_url: str
     issuer_gateway_secret: str
+    idp_url: str
+    idp_client_basic: str
+    """``Basic`` credentials of a client registered at the identity provider."""
 
 
 Headers = Callable[[ContractFederation], list[str]]
@@ -677,20 +700,33 @@ APIS = [
         lambda f: f"{f.issuer_url}/openapi.json",
         lambda f: [f"X-Zistboom-Gateway-Secret: {f.issuer_gateway_secret}"],
     ),
+    # The development identity provider: its token endpoint takes a registered client's Basic
+    # credentials (userinfo a bearer token, which only a sign-in gives: its 401 is stated).
+    ApiUnderTest(
+        "identity-provider",
+        lambda f: f"{f.idp_url}/openapi.json",
+        lambda f: [f"Authorization: Basic {f.idp_client_basic}"],
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def contract_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractFederation]:
+    import base64
+
     import httpx
 
     from federation import add_registry, start_federation
+    from idp.provider import WINDOW, Provider, start_provider
 
     root = tmp_path_factory.mktemp("contracts")
     federation = start_federation(root, None)
     registry = None
     documents: list[ServiceProcess] = []
+    idp: Provider | None = None
     try:
+        idp = start_provider(root, None)
+        basic = base64.b64encode(f"{WINDOW}:{idp.secrets[WINDOW]}".encode()).decode()
         member = federation.add_member("Contracts", ["app", "registry", "documents", "issuer"])
         gateway = federation.add_gateway("gw", member)
         gateway.start()
@@ -743,8 +779,12 @@ def contract_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Co
             hub_gateway_secret=services.secret(services.hub_dir),
             issuer_url=services.issuer_url,
             issuer_gateway_secret=services.secret(services.issuer_dir),
+            idp_url=idp.url,
+            idp_client_basic=basic,
         )
     finally:
+        if idp is not None:
+            idp.stop()
         for service in reversed(documents):
             service.stop()
         if registry is not None:

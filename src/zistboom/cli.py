@@ -11,6 +11,7 @@ from zistboom.demo.command import app as demo_app
 from zistboom.documents.cli import app as documents_app
 from zistboom.evidence_cli import app as evidence_app
 from zistboom.gateway.cli import app as gateway_app
+from zistboom.idp.cli import app as idp_app
 from zistboom.registries.cli import app as registry_app
 from zistboom.window.cli import app as window_app
 
@@ -26,6 +27,7 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(accreditation_app, name="accreditation")
 app.add_typer(documents_app, name="documents")
 app.add_typer(window_app, name="window")
+app.add_typer(idp_app, name="idp")
 app.add_typer(demo_app, name="demo")
 
 

@@ -224,6 +224,12 @@ def test_sign_in_search_a_service_read_its_page_in_both_languages_and_sign_out(
             page.goto(world.window.url + "/me")
             assert "/authorize" in page.url  # not signed in: sent to the provider again
             assert page.locator("input[name=identifier]").count() == 1
+        except Exception:
+            journey.shots.mkdir(parents=True, exist_ok=True)
+            failed = journey.shots / "failed.png"
+            page.screenshot(path=str(failed), full_page=True)
+            print(f"failed at {page.url}: {failed}\n{page.locator('body').inner_text()[:1500]}")
+            raise
         finally:
             print("screenshots:", *seen, sep="\n  ")
             context.close()
