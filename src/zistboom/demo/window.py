@@ -221,8 +221,8 @@ async def init_idp(zistboom: str, data_dir: Path, places: Places) -> None:
 
 
 async def init_window(zistboom: str, data_dir: Path, places: Places, central_url: str) -> None:
-    """``zistboom window init`` (once), reading names through the single-window operator's
-    gateway from the civil and foreign nationals registries."""
+    """``zistboom window init`` and the catalogue's seed (once); the window reads names through
+    the single-window operator's gateway from the civil and foreign nationals registries."""
     folder = window_dir(data_dir)
     if (folder / "window.toml").exists():
         return
@@ -239,6 +239,8 @@ async def init_window(zistboom: str, data_dir: Path, places: Places, central_url
         f"{member_id(foreign)}/{REGISTRY_SUBSYSTEM}/foreign-nationals",
         "--port", str(places.window_port), "--public-url", places.window_url,
     )  # fmt: skip
+    # The catalogue's seed: the agencies' service definitions (ZB-STD-010).
+    await run_command(zistboom, "window", "services", "seed", "--data-dir", str(folder))
 
 
 def agencies() -> list[Organisation]:
