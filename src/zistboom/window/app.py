@@ -19,6 +19,9 @@ from zistboom.core.problems import install_problem_handlers
 from zistboom.core.tokens import ensure_token_file
 from zistboom.web.csrf import CsrfProtection, load_or_create_secret
 from zistboom.web.rendering import STATIC_URL, static_files
+from zistboom.window.catalogue import management_api as catalogue_api
+from zistboom.window.catalogue.central_catalogue import CentralCatalogue
+from zistboom.window.catalogue.search import CatalogueSearch
 from zistboom.window.database import open_database
 from zistboom.window.pages import WindowPages
 from zistboom.window.settings import ADMIN_TOKEN_FILE, CSRF_SECRET_FILE, WindowSettings
@@ -54,6 +57,8 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
                 admin_token=ensure_token_file(settings.data_dir / ADMIN_TOKEN_FILE, field="admin"),
                 clock=clock,
                 central=central,
+                central_catalogue=CentralCatalogue(central, clock),
+                catalogue_search=CatalogueSearch(),
             )
             log.info("window ready at %s", settings.base_url)
             yield
@@ -72,6 +77,7 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
     )
     install_problem_handlers(app)
     app.mount(STATIC_URL, static_files(), name="static")
+    app.include_router(catalogue_api.api)
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def home(request: Request) -> HTMLResponse:

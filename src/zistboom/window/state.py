@@ -11,6 +11,8 @@ import httpx
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from zistboom.window.catalogue.central_catalogue import CentralCatalogue
+from zistboom.window.catalogue.search import CatalogueSearch
 from zistboom.window.pages import WindowPages
 from zistboom.window.settings import WindowSettings
 
@@ -27,6 +29,10 @@ class WindowState:
     clock: Clock
     central: httpx.AsyncClient
     """Central's public API (its catalogue), ``base_url`` central's URL."""
+    central_catalogue: CentralCatalogue
+    """Central's catalogue, read through ``central`` and kept a short while."""
+    catalogue_search: CatalogueSearch
+    """The catalogue's search index, rebuilt when the definitions change."""
 
 
 def state_of(request: Request) -> WindowState:
