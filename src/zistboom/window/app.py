@@ -20,6 +20,7 @@ from zistboom.core.tokens import ensure_token_file
 from zistboom.web.csrf import CsrfProtection, load_or_create_secret
 from zistboom.web.rendering import STATIC_URL, static_files
 from zistboom.window.catalogue import management_api as catalogue_api
+from zistboom.window.catalogue import pages as catalogue_pages
 from zistboom.window.catalogue.central_catalogue import CentralCatalogue
 from zistboom.window.catalogue.search import CatalogueSearch
 from zistboom.window.database import open_database
@@ -78,6 +79,7 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
     install_problem_handlers(app)
     app.mount(STATIC_URL, static_files(), name="static")
     app.include_router(catalogue_api.api)
+    app.include_router(catalogue_pages.pages)
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def home(request: Request) -> HTMLResponse:
