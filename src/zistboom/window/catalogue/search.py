@@ -3,7 +3,8 @@
 Text is folded the same way on both sides: :func:`fold` is ``core.persian.normalize_text``
 (Arabic ي/ى → ی, ك → ک, Persian and Arabic-Indic digits → ASCII, invisible controls dropped)
 and then lower case. Terms are split at spaces, ZWNJ and punctuation, and each text also
-indexes the join of every two adjacent terms, so «کارت ملی», «کارت‌ملی» and «کارتملی» meet.
+indexes the joins of every run of two or three adjacent terms, so «کارت ملی», «کارت‌ملی» and
+«کارتملی» meet.
 
 Ranking: a name match (100) above a keyword match (10) above a summary match (1), per query
 term, summed, so more matched terms rank higher; a prefix match counts half of a whole-term one.
@@ -17,9 +18,8 @@ Persian spelling variants, so it was not used.
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -33,6 +33,7 @@ NAME: Final = 100.0
 KEYWORD: Final = 10.0
 SUMMARY: Final = 1.0
 PREFIX: Final = 0.5
+MAX_JOINED: Final = 3
 _SPLIT: Final = re.compile(r"[\s\u200c\-_/.,،؛:;()«»\"'!?؟]+")
 
 
@@ -50,10 +51,17 @@ def terms(text: str) -> list[str]:
     return [term for term in _SPLIT.split(fold(text)) if term]
 
 
+def _runs(found: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """(start, end) of every run of 2..MAX_JOINED adjacent terms."""
+    for start in range(len(found)):
+        for end in range(start + 2, min(start + MAX_JOINED, len(found)) + 1):
+            yield start, end
+
+
 def indexed_terms(text: str) -> set[str]:
-    """The terms of ``text`` and the joins of adjacent ones."""
+    """The terms of ``text`` and the joins of runs of up to three adjacent ones."""
     found = terms(text)
-    return set(found) | {a + b for a, b in itertools.pairwise(found)}
+    return set(found) | {"".join(found[start:end]) for start, end in _runs(found)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,15 +150,15 @@ def _quality(term: str, indexed: frozenset[str]) -> float:
 
 
 def _score(wanted: Sequence[str], fields: tuple[tuple[float, frozenset[str]], ...]) -> float:
-    """The sum over query terms of their best match; two adjacent query terms that match one
-    indexed term whole («کارت ملی» for «کارتملی») both count as whole matches there."""
+    """The sum over query terms of their best match; adjacent query terms that together match
+    one indexed term whole («کارت ملی» for «کارتملی») all count as whole matches there."""
     best = [0.0] * len(wanted)
     for weight, indexed in fields:
         for position, term in enumerate(wanted):
             best[position] = max(best[position], weight * _quality(term, indexed))
-        for position in range(len(wanted) - 1):
-            if wanted[position] + wanted[position + 1] in indexed:
-                for p in (position, position + 1):
+        for start, end in _runs(wanted):
+            if "".join(wanted[start:end]) in indexed:
+                for p in range(start, end):
                     best[p] = max(best[p], weight)
     return sum(best)
 
