@@ -11,59 +11,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from window_site import Site
-
-
-def definition(code: str | None = None, **changes: Any) -> dict[str, Any]:
-    """A valid definition, its outcome a kind of its own (so it is parallel to nothing)."""
-    code = code or f"svc-{secrets.token_hex(4)}"
-    body: dict[str, Any] = {
-        "code": code,
-        "name_fa": "خدمت آزمایشی",
-        "name_en": f"Trial service {code}",
-        "summary_fa": "خدمتی برای آزمون",
-        "summary_en": "A service for the tests",
-        "keywords_fa": ["آزمون"],
-        "keywords_en": ["trial"],
-        "ecosystem": "tourism",
-        "audience": ["person"],
-        "outcome": {"kind": f"result-{code}", "name_fa": "نتیجه", "name_en": "Result"},
-        "base_data": [
-            {
-                "registry": "IR-DEMO/GOV/12147922321/population-registry/persons",
-                "items": ["national_code"],
-                "why_fa": "شناسایی",
-                "why_en": "Identification",
-            }
-        ],
-        "documents": [],
-        "form": {
-            "type": "object",
-            "properties": {"note": {"type": "string", "title": "یادداشت", "x-title-en": "Note"}},
-            "required": ["note"],
-        },
-        "fees": [{"amount_rials": 1000, "label_fa": "هزینه", "label_en": "Fee"}],
-        "expected_days": 3,
-        "steps": [
-            {
-                "key": "a",
-                "name_fa": "گام یک",
-                "name_en": "Step one",
-                "agencies": ["IR-DEMO/GOV/12147922321"],
-                "deadline_days": 1,
-            },
-            {
-                "key": "b",
-                "name_fa": "گام دو",
-                "name_en": "Step two",
-                "agencies": ["IR-DEMO/GOV/12147922321"],
-                "deadline_days": 2,
-                "after": ["a"],
-            },
-        ],
-    }
-    body.update(changes)
-    return body
+from window_site import Site, definition
 
 
 def fields_of(problem: dict[str, Any]) -> set[str]:
