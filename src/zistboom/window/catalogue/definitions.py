@@ -323,7 +323,12 @@ def check_definition(raw: object) -> tuple[ServiceDefinition | None, Problems]:
     try:
         definition = ServiceDefinition.model_validate(raw)
     except PydanticValidationError as error:
-        return None, _pydantic_problems(error)
+        problems = _pydantic_problems(error)
+        # The form is checked on its own too, so that one refusal names all that is wrong.
+        form = raw.get("form") if isinstance(raw, dict) else None
+        if isinstance(form, dict) and not any(p["field"].startswith("form") for p in problems):
+            problems += form_problems(form)
+        return None, problems
     problems = _rule_problems(definition)
     return (None, problems) if problems else (definition, [])
 
