@@ -93,7 +93,7 @@ def test_a_yaml_import_is_all_or_nothing(site: Site) -> None:
     headers = {"Content-Type": "application/yaml"}
     with site.client(key) as agency:
         refused = agency.post(
-            "/api/v1/services/import",
+            "/api/v1/services",
             content=yaml.safe_dump([good, bad], allow_unicode=True),
             headers=headers,
         )
@@ -101,16 +101,16 @@ def test_a_yaml_import_is_all_or_nothing(site: Site) -> None:
         assert {"1.expected_days"} <= fields_of(refused.json())
         assert agency.get("/api/v1/services").json() == []
         refused = agency.post(
-            "/api/v1/services/import",
+            "/api/v1/services",
             content=yaml.safe_dump([good, definition(good["code"])], allow_unicode=True),
             headers=headers,
         )
         assert "1.code" in fields_of(refused.json())
         assert agency.get("/api/v1/services").json() == []
-        wrong_type = agency.post("/api/v1/services/import", json=[good])
+        wrong_type = agency.post("/api/v1/services", json=[good])
         assert wrong_type.status_code == 415
         imported = agency.post(
-            "/api/v1/services/import",
+            "/api/v1/services",
             content=yaml.safe_dump([good, definition()], allow_unicode=True),
             headers=headers,
         )
@@ -124,7 +124,7 @@ def test_a_form_failing_its_own_rules_is_named_in_an_import(site: Site) -> None:
     bad["form"]["properties"]["note"]["format"] = "uri"
     with site.client(key) as agency:
         refused = agency.post(
-            "/api/v1/services/import",
+            "/api/v1/services",
             content=yaml.safe_dump([definition(), bad], allow_unicode=True),
             headers={"Content-Type": "application/yaml"},
         )
@@ -143,7 +143,7 @@ def test_a_key_of_agency_a_cannot_write_or_delete_agency_bs_definition(site: Sit
             a.delete(f"/api/v1/services/{body['code']}", params={"agency": member_b}),
             a.get("/api/v1/services", params={"agency": member_b}),
             a.post(
-                "/api/v1/services/import",
+                "/api/v1/services",
                 params={"agency": member_b},
                 content=yaml.safe_dump([body]),
                 headers={"Content-Type": "application/yaml"},

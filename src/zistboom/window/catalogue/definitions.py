@@ -11,9 +11,19 @@ from typing import Annotated, Any, Final, Literal
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
+from pydantic.config import JsonDict
 
+from zistboom.core import identifiers
 from zistboom.core.errors import ValidationError, ZistboomError
 from zistboom.core.identifiers import MemberId, ServiceId
 
@@ -36,11 +46,49 @@ ECOSYSTEMS: Final = (
 AUDIENCES: Final = ("person", "business", "foreign-national")
 SCHEMA_ID: Final = "https://zistboom.ir/schemas/service-definition/1.0"
 
+MemberIdText = Annotated[
+    str,
+    Field(
+        pattern=identifiers.MEMBER_ID_PATTERN,
+        max_length=300,
+        json_schema_extra={"format": identifiers.MEMBER_ID_FORMAT},
+        description="INSTANCE/CLASS/CODE; CODE is a legal-entity ID with a valid check digit",
+    ),
+]
+ServiceIdText = Annotated[
+    str,
+    Field(
+        pattern=identifiers.SERVICE_ID_PATTERN,
+        max_length=400,
+        json_schema_extra={"format": identifiers.SERVICE_ID_FORMAT},
+        description="INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICE",
+    ),
+]
+
+
+def _member_id(value: str) -> str:
+    try:
+        return str(MemberId.parse(value))
+    except ZistboomError as error:
+        raise ValueError(error.detail) from None
+
+
+def _service_id(value: str) -> str:
+    try:
+        return str(ServiceId.parse(value))
+    except ZistboomError as error:
+        raise ValueError(error.detail) from None
+
+
+CheckedMemberId = Annotated[MemberIdText, AfterValidator(_member_id)]
+CheckedServiceId = Annotated[ServiceIdText, AfterValidator(_service_id)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+# Texts hold at least one character that is not a space (a pattern the schema states too).
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"\S")]
+Keyword = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"\S")]
+UNIQUE: Final[JsonDict] = {"uniqueItems": True}
 Ecosystem = Literal[
     "finance",
     "tax",
@@ -76,6 +124,67 @@ _PROPERTY_KEYS: Final = {
 }
 _FORM_KEYS: Final = {"$schema", "type", "properties", "required", "additionalProperties"}
 
+_TEXT: Final = {"type": "string", "minLength": 1, "pattern": "\\S"}
+_LABELS: Final = {
+    "title": _TEXT,
+    "x-title-en": _TEXT,
+    "description": {"type": "string"},
+    "x-description-en": {"type": "string"},
+}
+_BOUNDS: Final = {"minimum": {"type": "number"}, "maximum": {"type": "number"}}
+
+
+def _field_schema(kind: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "title", "x-title-en"],
+        "properties": {"type": {"const": kind}, **_LABELS, **extra},
+    }
+
+
+FORM_SCHEMA: Final = {
+    "description": "A JSON Schema 2020-12 the window renders as an accessible form",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type"],
+    "properties": {
+        "$schema": {"type": "string"},
+        "type": {"const": "object"},
+        "properties": {
+            "type": "object",
+            "additionalProperties": {
+                "oneOf": [
+                    _field_schema(
+                        "string",
+                        {
+                            "format": {"enum": list(_FORM_FORMATS)},
+                            "enum": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "minItems": 1,
+                                "uniqueItems": True,
+                            },
+                            "minLength": {"type": "integer", "minimum": 0},
+                            "maxLength": {"type": "integer", "minimum": 0},
+                            "pattern": {"type": "string", "format": "regex"},
+                        },
+                    ),
+                    _field_schema("integer", _BOUNDS),
+                    _field_schema("number", _BOUNDS),
+                    _field_schema("boolean", {}),
+                ]
+            },
+        },
+        "required": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        "additionalProperties": {"type": "boolean"},
+    },
+}
+"""What a form may be (ZB-STD-010 §4): published as the schema of ``form``, and checked."""
+_FORM_CHECK: Final = Draft202012Validator(
+    FORM_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -84,6 +193,29 @@ class _Strict(BaseModel):
 class Outcome(_Strict):
     """What the person gets: a document of a type (``kind: document``), or another kind of
     result (``permit-decision``, ``registration``…) with its names."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "document"}}},
+            "then": {
+                "required": ["document_type"],
+                "properties": {
+                    "document_type": {"type": "string"},
+                    "name_fa": {"type": "null"},
+                    "name_en": {"type": "null"},
+                },
+            },
+            "else": {
+                "required": ["name_fa", "name_en"],
+                "properties": {
+                    "document_type": {"type": "null"},
+                    "name_fa": {"type": "string"},
+                    "name_en": {"type": "string"},
+                },
+            },
+        },
+    )
 
     kind: Slug = Field(description="`document`, or the kind of result")
     document_type: Slug | None = Field(default=None, description="with kind `document` only")
@@ -94,20 +226,10 @@ class Outcome(_Strict):
 class BaseDataItem(_Strict):
     """Data the window reads from a base registry (with the person's consent), and why."""
 
-    registry: str = Field(
-        description="the registry's service, INSTANCE/CLASS/CODE/SUBSYSTEM/SERVICE"
-    )
+    registry: CheckedServiceId = Field(description="the base registry's service")
     items: list[FieldName] = Field(min_length=1, max_length=100)
     why_fa: LongText
     why_en: LongText
-
-    @field_validator("registry")
-    @classmethod
-    def _service_id(cls, value: str) -> str:
-        try:
-            return str(ServiceId.parse(value))
-        except ZistboomError as error:
-            raise ValueError(error.detail) from None
 
 
 class DocumentNeed(_Strict):
@@ -131,17 +253,9 @@ class Step(_Strict):
     key: Slug
     name_fa: ShortText
     name_en: ShortText
-    agencies: list[str] = Field(min_length=1, description="member ids, INSTANCE/CLASS/CODE")
+    agencies: list[CheckedMemberId] = Field(min_length=1, max_length=20)
     deadline_days: int = Field(gt=0, le=3650)
     after: list[Slug] = Field(default_factory=list)
-
-    @field_validator("agencies")
-    @classmethod
-    def _member_ids(cls, values: list[str]) -> list[str]:
-        try:
-            return [str(MemberId.parse(value)) for value in values]
-        except ZistboomError as error:
-            raise ValueError(error.detail) from None
 
 
 class ServiceDefinition(_Strict):
@@ -157,14 +271,18 @@ class ServiceDefinition(_Strict):
     name_en: ShortText
     summary_fa: LongText
     summary_en: LongText
-    keywords_fa: list[Keyword] = Field(default_factory=list, max_length=50)
-    keywords_en: list[Keyword] = Field(default_factory=list, max_length=50)
+    keywords_fa: list[Keyword] = Field(
+        default_factory=list, max_length=50, json_schema_extra=UNIQUE
+    )
+    keywords_en: list[Keyword] = Field(
+        default_factory=list, max_length=50, json_schema_extra=UNIQUE
+    )
     ecosystem: Ecosystem
-    audience: list[Audience] = Field(min_length=1, max_length=3)
+    audience: list[Audience] = Field(min_length=1, max_length=3, json_schema_extra=UNIQUE)
     outcome: Outcome
     base_data: list[BaseDataItem] = Field(default_factory=list, max_length=50)
     documents: list[DocumentNeed] = Field(default_factory=list, max_length=50)
-    form: dict[str, Any] = Field(
+    form: Annotated[dict[str, Any], WithJsonSchema(FORM_SCHEMA)] = Field(
         description="JSON Schema 2020-12 of what remains to fill: an object of properties of "
         "type string (format date or email, enum, maxLength, pattern), integer, number or "
         "boolean, each with `title` (Persian) and `x-title-en`"
@@ -172,26 +290,16 @@ class ServiceDefinition(_Strict):
     fees: list[Fee] = Field(default_factory=list, max_length=20)
     expected_days: int = Field(gt=0, le=3650)
     steps: list[Step] = Field(min_length=1, max_length=50)
-    provider_service: str | None = Field(
+    provider_service: CheckedServiceId | None = Field(
         default=None, description="the service in central's catalogue that provides it"
     )
 
-    @field_validator("audience")
+    @field_validator("audience", "keywords_fa", "keywords_en")
     @classmethod
-    def _audience_set(cls, values: list[str]) -> list[str]:
+    def _unique(cls, values: list[str]) -> list[str]:
         if len(set(values)) != len(values):
-            raise ValueError("each audience is named once")
+            raise ValueError("each item is listed once")
         return values
-
-    @field_validator("provider_service")
-    @classmethod
-    def _provider(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(ServiceId.parse(value))
-        except ZistboomError as error:
-            raise ValueError(error.detail) from None
 
 
 Problems = list[dict[str, str]]
@@ -229,10 +337,6 @@ def _rule_problems(definition: ServiceDefinition) -> Problems:
         cycle = _cycle(definition.steps)
         if cycle:
             add("steps", "the steps' 'after' form a cycle: " + " -> ".join(cycle))
-    for field in ("keywords_fa", "keywords_en"):
-        words = getattr(definition, field)
-        if len(set(words)) != len(words):
-            add(field, "a keyword is listed twice")
     problems.extend(form_problems(definition.form))
     return problems
 
@@ -305,9 +409,16 @@ def form_problems(form: dict[str, Any]) -> Problems:
                 add(f"{where}.{key}", f"every field has a non-empty '{key}' (its label)")
         if "x-description-en" in spec and not isinstance(spec["x-description-en"], str):
             add(f"{where}.x-description-en", "a description is text")
-    for position, name in enumerate(form.get("required", [])):
+    required = form.get("required", [])
+    for position, name in enumerate(required if isinstance(required, list) else []):
         if name not in properties:
             add(f"form.required.{position}", f"'{name}' is not one of the form's properties")
+    if not problems:
+        # What the published schema of a form states, exactly (the checks above name the
+        # field more precisely; this one leaves nothing the schema refuses accepted).
+        for fault in _FORM_CHECK.iter_errors(form):
+            where = ".".join(str(part) for part in fault.absolute_path)
+            add("form" + (f".{where}" if where else ""), fault.message)
     return problems
 
 

@@ -11,6 +11,7 @@ import yaml
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from zistboom.core import identifiers
 from zistboom.core.database import transaction
 from zistboom.core.errors import UnsupportedMediaError, ValidationError
 from zistboom.core.problems import problem_responses
@@ -29,7 +30,7 @@ from zistboom.window.catalogue.schemas import (
     KeyOut,
     ServiceOut,
 )
-from zistboom.window.state import WindowState, state_of
+from zistboom.window.state import state_of
 
 MAX_IMPORT_BYTES: Final = 2 * 1024 * 1024
 YAML_TYPES: Final = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -37,23 +38,38 @@ _bearer = HTTPBearer(
     auto_error=False, description="the window operator's token, or an agency's key (zbw_…)"
 )
 Authorization = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-MemberPath = Annotated[str, Path(description="the agency's member id, INSTANCE/CLASS/CODE")]
+MemberPath = Annotated[
+    str,
+    Path(
+        pattern=identifiers.MEMBER_ID_PATTERN,
+        description="the agency's member id, INSTANCE/CLASS/CODE",
+        json_schema_extra={"format": identifiers.MEMBER_ID_FORMAT},
+    ),
+]
 CodePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 AgencyQuery = Annotated[
     str | None,
-    Query(max_length=200, description="the agency (default: the key's own); INSTANCE/CLASS/CODE"),
+    Query(
+        pattern=identifiers.MEMBER_ID_PATTERN,
+        description="the agency (default: the key's own); INSTANCE/CLASS/CODE",
+        json_schema_extra={"format": identifiers.MEMBER_ID_FORMAT},
+    ),
 ]
 
 api = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
 
-async def _caller(
-    state: WindowState, authorization: HTTPAuthorizationCredentials | None
-) -> service.Caller:
+async def _caller(request: Request, authorization: Authorization = None) -> service.Caller:
+    """The caller of a protected route, known before its other inputs are read (a call
+    without a key is 401 whatever else it sends)."""
+    state = state_of(request)
     async with transaction(state.sessions) as session:
         return await service.authenticate(
             session, authorization.credentials.strip() if authorization else None, state.admin_token
         )
+
+
+Caller = Annotated[service.Caller, Depends(_caller)]
 
 
 @api.get("/service-definitions/schema", summary="The JSON Schema of a service definition")
@@ -68,13 +84,10 @@ async def definition_schema() -> dict[str, Any]:
     status_code=201,
     summary="Register an agency (the window operator)",
     response_model=AgencyOut,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
 )
-async def register_agency(
-    body: AgencyCreate, request: Request, authorization: Authorization = None
-) -> AgencyOut:
+async def register_agency(body: AgencyCreate, request: Request, caller: Caller) -> AgencyOut:
     state = state_of(request)
-    caller = await _caller(state, authorization)
     service.require_operator(caller)
     async with transaction(state.sessions) as session:
         agency = await service.register_agency(
@@ -89,9 +102,9 @@ async def register_agency(
     response_model=list[AgencyOut],
     responses=problem_responses(401, 403),
 )
-async def list_agencies(request: Request, authorization: Authorization = None) -> list[AgencyOut]:
+async def list_agencies(request: Request, caller: Caller) -> list[AgencyOut]:
     state = state_of(request)
-    service.require_operator(await _caller(state, authorization))
+    service.require_operator(caller)
     async with transaction(state.sessions) as session:
         return [AgencyOut.of(a) for a in await service.agencies(session)]
 
@@ -103,11 +116,8 @@ async def list_agencies(request: Request, authorization: Authorization = None) -
     response_model=KeyOut,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def issue_key(
-    member_id: MemberPath, request: Request, authorization: Authorization = None
-) -> KeyOut:
+async def issue_key(member_id: MemberPath, request: Request, caller: Caller) -> KeyOut:
     state = state_of(request)
-    caller = await _caller(state, authorization)
     service.require_operator(caller)
     async with transaction(state.sessions) as session:
         issued = await service.issue_key(
@@ -123,10 +133,9 @@ async def issue_key(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def revoke_key(
-    member_id: MemberPath, key_id: int, request: Request, authorization: Authorization = None
+    member_id: MemberPath, key_id: int, request: Request, caller: Caller
 ) -> Response:
     state = state_of(request)
-    caller = await _caller(state, authorization)
     service.require_operator(caller)
     async with transaction(state.sessions) as session:
         await service.revoke_key(
@@ -141,7 +150,7 @@ async def revoke_key(
     response_model=ServiceOut,
     responses={
         201: {"description": "Created", "model": ServiceOut},
-        **problem_responses(401, 403, 404, 422),
+        **problem_responses(400, 401, 403, 404, 422),
     },
 )
 async def put_service(
@@ -149,12 +158,11 @@ async def put_service(
     definition: Annotated[ServiceDefinition, Body()],
     request: Request,
     response: Response,
+    caller: Caller,
     agency: AgencyQuery = None,
-    authorization: Authorization = None,
 ) -> ServiceOut:
     """Validated against ZB-STD-010; a refusal lists each offending field."""
     state = state_of(request)
-    caller = await _caller(state, authorization)
     if definition.code != code:
         raise ValidationError(
             f"the body's code '{definition.code}' is not the path's '{code}'", field="code"
@@ -175,17 +183,16 @@ async def put_service(
     responses=problem_responses(401, 403, 422),
 )
 async def list_services(
-    request: Request, agency: AgencyQuery = None, authorization: Authorization = None
+    request: Request, caller: Caller, agency: AgencyQuery = None
 ) -> list[ServiceOut]:
     state = state_of(request)
-    caller = await _caller(state, authorization)
     async with transaction(state.sessions) as session:
         stored = await service.definitions_for(session, caller, agency=agency)
     return [ServiceOut.of(s) for s in stored]
 
 
 @api.post(
-    "/services/import",
+    "/services",
     summary="Import service definitions from YAML: all of them, or none",
     response_model=list[ServiceOut],
     responses=problem_responses(401, 403, 404, 415, 422),
@@ -196,6 +203,7 @@ async def list_services(
                 "application/yaml": {
                     "schema": {
                         "type": "array",
+                        "minItems": 1,
                         "items": {"$ref": "#/components/schemas/ServiceDefinition"},
                     }
                 }
@@ -204,12 +212,12 @@ async def list_services(
     },
 )
 async def import_services(
-    request: Request, agency: AgencyQuery = None, authorization: Authorization = None
+    request: Request, caller: Caller, agency: AgencyQuery = None
 ) -> list[ServiceOut]:
-    """A YAML list of definitions; one bad definition and nothing is written, the problem's
+    """A YAML list of definitions (``POST`` on the collection: ``/services/import`` would be
+    a service's address); one bad definition and nothing is written, the problem's
     ``errors`` naming each by its index and field (``2.form.type``)."""
     state = state_of(request)
-    caller = await _caller(state, authorization)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in YAML_TYPES:
         raise UnsupportedMediaError(
@@ -239,11 +247,10 @@ async def import_services(
 async def get_service(
     code: CodePath,
     request: Request,
+    caller: Caller,
     agency: AgencyQuery = None,
-    authorization: Authorization = None,
 ) -> ServiceOut:
     state = state_of(request)
-    caller = await _caller(state, authorization)
     async with transaction(state.sessions) as session:
         return ServiceOut.of(await service.definition_for(session, caller, code, agency=agency))
 
@@ -257,11 +264,10 @@ async def get_service(
 async def delete_service(
     code: CodePath,
     request: Request,
+    caller: Caller,
     agency: AgencyQuery = None,
-    authorization: Authorization = None,
 ) -> Response:
     state = state_of(request)
-    caller = await _caller(state, authorization)
     async with transaction(state.sessions) as session:
         await service.delete_definition(session, caller, code, agency=agency, now=state.clock())
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from zistboom.window.catalogue.definitions import ServiceDefinition, ShortText
+from zistboom.window.catalogue.definitions import MemberIdText, ServiceDefinition, ShortText
 from zistboom.window.catalogue.parallel import Finding
 from zistboom.window.catalogue.service import IssuedKey, StoredDefinition
 from zistboom.window.identity_models import Agency
@@ -16,7 +16,7 @@ from zistboom.window.identity_models import Agency
 class AgencyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    member_id: str = Field(description="the agency's member id, INSTANCE/CLASS/CODE")
+    member_id: MemberIdText
     name_fa: ShortText
     name_en: ShortText
 
