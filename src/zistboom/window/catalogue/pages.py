@@ -6,6 +6,7 @@ accreditation from central) and the parallel-systems report. Persian by default,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from zistboom.window.catalogue import service
 from zistboom.window.catalogue.central_catalogue import Snapshot
 from zistboom.window.catalogue.definitions import AUDIENCES, ECOSYSTEMS, ServiceDefinition
 from zistboom.window.catalogue.parallel import parallel_systems
+from zistboom.window.identity_models import Agency
 from zistboom.window.state import state_of
 
 PAGE_SIZE: Final = 10
@@ -51,10 +53,10 @@ class Names:
         return names[0] if locale.code == "fa" else names[1]
 
 
-def _names(rows: Any, snapshot: Snapshot) -> Names:
-    agencies = {
-        e.member_id: (e.member_name_fa, e.member_name_en) for e in snapshot.entries.values()
-    }
+def _names(rows: Sequence[Agency], snapshot: Snapshot | None = None) -> Names:
+    """The window's agencies' names over those central's catalogue gives its members."""
+    entries = snapshot.entries.values() if snapshot else ()
+    agencies = {e.member_id: (e.member_name_fa, e.member_name_en) for e in entries}
     agencies |= {row.member_id: (row.name_fa, row.name_en) for row in rows}
     return Names(agencies)
 
@@ -117,7 +119,7 @@ async def search_page(
     def page_url(number: int) -> str:
         return "/services?" + urlencode([*kept, ("page", str(number))])
 
-    names = _names(agencies, Snapshot(reachable=False))
+    names = _names(agencies)
     return state.pages.page(
         request,
         "catalogue_search.html",
@@ -179,7 +181,7 @@ async def parallel_page(request: Request) -> HTMLResponse:
         request,
         "catalogue_parallel.html",
         findings=parallel_systems(definitions),
-        names=_names(agencies, Snapshot(reachable=False)),
+        names=_names(agencies),
         service_path=service_path,
         percent=lambda share: round(share * 100),
     )
