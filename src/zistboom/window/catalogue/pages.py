@@ -18,6 +18,7 @@ from zistboom.core.database import transaction
 from zistboom.core.errors import NotFoundError, ZistboomError
 from zistboom.core.identifiers import MemberId, ServiceId
 from zistboom.core.persian import to_persian_digits
+from zistboom.core.problems import problem_responses
 from zistboom.web.i18n import Locale, request_locale
 from zistboom.window.catalogue import service
 from zistboom.window.catalogue.central_catalogue import Snapshot
@@ -29,7 +30,7 @@ from zistboom.window.state import state_of
 PAGE_SIZE: Final = 10
 ARABIC_THOUSANDS_SEPARATOR: Final = "\u066c"
 
-pages = APIRouter(tags=["pages"], include_in_schema=False)
+pages = APIRouter(tags=["pages"])
 
 
 def rials(amount: int, locale: Locale) -> str:
@@ -91,7 +92,7 @@ def service_path(agency: str, code: str) -> str:
     return f"/services/{MemberId.parse(agency).to_path()}/{code}"
 
 
-@pages.get("/services", response_class=HTMLResponse)
+@pages.get("/services", response_class=HTMLResponse, responses=problem_responses(422))
 async def search_page(
     request: Request,
     q: Annotated[str, Query(max_length=200)] = "",
@@ -140,7 +141,11 @@ async def search_page(
     )
 
 
-@pages.get("/services/{instance}/{member_class}/{member_code}/{code}", response_class=HTMLResponse)
+@pages.get(
+    "/services/{instance}/{member_class}/{member_code}/{code}",
+    response_class=HTMLResponse,
+    responses=problem_responses(404),
+)
 async def service_page(
     request: Request, instance: str, member_class: str, member_code: str, code: str
 ) -> HTMLResponse:
