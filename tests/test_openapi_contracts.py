@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import subprocess
 import sys
 import time
@@ -70,6 +72,8 @@ class Unstateable:
     message: str = ""
     media_type: str | None = None
     pointers: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    """Regular expressions an offending input may fully match (dotted paths with indexes)."""
 
     def explains(self, label: str, status: int, content_type: str, body: bytes) -> bool:
         if status != self.status or (self.operations is not None and label not in self.operations):
@@ -84,13 +88,16 @@ class Unstateable:
         )
 
     def _names(self, field: str) -> bool:
-        return field in self.fields or any(
-            field == pointer or field.startswith(pointer + "/") for pointer in self.pointers
+        return (
+            field in self.fields
+            or any(field == pointer or field.startswith(pointer + "/") for pointer in self.pointers)
+            or any(re.fullmatch(pattern, field) for pattern in self.patterns)
         )
 
 
 IDENTIFIER_FIELDS = frozenset(
     {
+        "agency",
         "code",
         "member_code",
         "member_id",
@@ -118,6 +125,7 @@ DATA_API_BODIES = frozenset(
         ("POST", "update-or-create"),
     )
 )
+WINDOW_DEFINITION_WRITES = frozenset({"PUT /api/v1/services/{code}", "POST /api/v1/services"})
 UNSTATEABLE = [
     Unstateable(
         "A legal-entity ID's and a national code's last digit is a weighted sum mod 11 of the "
@@ -467,6 +475,43 @@ UNSTATEABLE = [
         operations=frozenset({"POST /api/v1/admin/document-types"}),
         fields=frozenset({"schema", "template_fa", "template_en", "body"}),
     ),
+    Unstateable(
+        "A service definition names registries' services and steps' agencies by identifiers "
+        "whose member code has a check digit (ZB-STD-001); a pattern states the digits, not "
+        "the arithmetic.",
+        status=422,
+        operations=WINDOW_DEFINITION_WRITES,
+        fields=frozenset({"provider_service"}),
+        patterns=(
+            r"(?:[0-9]+\.)?(?:base_data\.[0-9]+\.registry|steps\.[0-9]+\.agencies\.[0-9]+)",
+            r"[0-9]+\.provider_service",
+        ),
+        message="check digit",
+    ),
+    Unstateable(
+        "A service definition's rules between its members (ZB-STD-010 §4): every step named "
+        "in 'after' exists, the steps form no cycle, a step key is used once, and every name a "
+        "form requires is one of its properties; a JSON Schema cannot refer from one member's "
+        "value to another's.",
+        status=422,
+        operations=WINDOW_DEFINITION_WRITES,
+        fields=frozenset({"steps"}),
+        patterns=(
+            r"(?:[0-9]+\.)?steps(?:\.[0-9]+\.(?:key|after\.[0-9]+))?",
+            r"(?:[0-9]+\.)?form\.required\.[0-9]+",
+            r"(?:[0-9]+\.)?form\.properties\.[^.]+\.pattern",
+        ),
+    ),
+    Unstateable(
+        "The definition's code is the path's: a schema cannot compare the body with the path; "
+        "and the codes of one import are distinct, which uniqueItems cannot say of one member "
+        "of objects.",
+        status=422,
+        operations=WINDOW_DEFINITION_WRITES,
+        fields=frozenset({"code"}),
+        patterns=(r"[0-9]+\.code",),
+        message="code",
+    ),
 ]
 
 
@@ -620,6 +665,9 @@ class ContractFederation:
     idp_url: str
     idp_client_basic: str
     """``Basic`` credentials of a client registered at the identity provider."""
+    window_url: str
+    window_agency_key: str
+    """The key of an agency registered at the window: it writes that agency's definitions."""
 
 
 Headers = Callable[[ContractFederation], list[str]]
@@ -707,6 +755,13 @@ APIS = [
         lambda f: f"{f.idp_url}/openapi.json",
         lambda f: [f"Authorization: Basic {f.idp_client_basic}"],
     ),
+    # The window's catalogue API, with an agency's key (it writes that agency's definitions;
+    # the operator's routes answer it 403, as they must).
+    ApiUnderTest(
+        "window",
+        lambda f: f"{f.window_url}/openapi.json",
+        _bearer(lambda f: f.window_agency_key),
+    ),
 ]
 
 
@@ -764,6 +819,8 @@ def contract_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Co
         document.write_text(published.text)
         services = start_documents(federation, member, gateway, root, window=client)
         documents += [services.hub, services.issuer]
+        window, window_url, window_key = start_window(federation, root)
+        documents.append(window)
         yield ContractFederation(
             central_url=federation.central.url,
             central_admin_key=federation.central.admin_key,
@@ -781,6 +838,8 @@ def contract_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Co
             issuer_gateway_secret=services.secret(services.issuer_dir),
             idp_url=idp.url,
             idp_client_basic=basic,
+            window_url=window_url,
+            window_agency_key=window_key,
         )
     finally:
         if idp is not None:
@@ -862,6 +921,40 @@ def start_documents(
         hub, f"http://127.0.0.1:{hub_port}", hub_dir, issuer, f"http://127.0.0.1:{issuer_port}",
         issuer_dir,
     )  # fmt: skip
+
+
+def start_window(federation: Federation, root: Path) -> tuple[ServiceProcess, str, str]:
+    """The single window (its catalogue API), on central's catalogue, with one registered
+    agency and that agency's key."""
+    import httpx
+
+    from central_process import ZISTBOOM
+    from federation import ServiceProcess
+    from support import free_port
+    from zistboom.window.settings import WindowSettings
+
+    port, data_dir = free_port(), root / "window"
+    WindowSettings.load(data_dir, port=port, central_url=federation.central.url).write()
+    window = ServiceProcess(
+        "window",
+        [ZISTBOOM, "window", "serve", "--data-dir", str(data_dir)],
+        f"http://127.0.0.1:{port}/health",
+        federation.env(),
+    )
+    window.start()
+    url = f"http://127.0.0.1:{port}"
+    admin = {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
+    agency = f"IR-TEST/GOV/{generate_legal_entity_id(random.Random(7))}"
+    registered = httpx.post(
+        f"{url}/api/v1/agencies",
+        json={"member_id": agency, "name_fa": "دستگاه", "name_en": "Agency"},
+        headers=admin,
+        timeout=30,
+    )
+    assert registered.status_code == 201, registered.text
+    issued = httpx.post(f"{url}/api/v1/agencies/{agency}/keys", headers=admin, timeout=30)
+    assert issued.status_code == 201, issued.text
+    return window, url, str(issued.json()["key"])
 
 
 def _doc_token(federation: Federation, member: str) -> str:

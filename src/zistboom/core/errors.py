@@ -58,6 +58,15 @@ class MalformedRequestError(ValidationError):
     title = "Malformed request"
 
 
+class UnsupportedMediaError(ZistboomError):
+    """A request body of a media type the resource does not take (the detail names the one it
+    does)."""
+
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class NotFoundError(ZistboomError):
     status = 404
     code = "not-found"

@@ -22,6 +22,10 @@ from zistboom.web.csrf import CsrfProtection, load_or_create_secret
 from zistboom.web.i18n import request_locale
 from zistboom.web.rendering import STATIC_URL, origin_of, static_files
 from zistboom.window import identity_api, identity_pages, sessions
+from zistboom.window.catalogue import management_api as catalogue_api
+from zistboom.window.catalogue import pages as catalogue_pages
+from zistboom.window.catalogue.central_catalogue import CentralCatalogue
+from zistboom.window.catalogue.search import CatalogueSearch
 from zistboom.window.database import open_database
 from zistboom.window.error_pages import install_error_pages
 from zistboom.window.pages import WindowPages
@@ -63,13 +67,17 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
             timeout=settings.exchange_timeout_seconds,
             trust_env=False,
         )
-        oidc = OpenIdClient.from_secret_file(
-            settings.oidc_client_secret_file,
-            issuer=settings.oidc_issuer,
-            client_id=settings.oidc_client_id,
-            redirect_uri=settings.base_url + "/signin/callback",
-            scopes=settings.oidc_scopes,
-            timeout=settings.exchange_timeout_seconds,
+        oidc = (
+            OpenIdClient.from_secret_file(
+                settings.oidc_client_secret_file,
+                issuer=settings.oidc_issuer,
+                client_id=settings.oidc_client_id,
+                redirect_uri=settings.base_url + "/signin/callback",
+                scopes=settings.oidc_scopes,
+                timeout=settings.exchange_timeout_seconds,
+            )
+            if settings.oidc_issuer
+            else None
         )
         try:
             app.state.window = WindowState(
@@ -80,14 +88,17 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
                 clock=clock,
                 central=central,
                 exchange=exchange,
-                oidc=oidc,
+                oidc_client=oidc,
+                central_catalogue=CentralCatalogue(central, clock),
+                catalogue_search=CatalogueSearch(),
             )
             log.info("window ready at %s", settings.base_url)
             yield
         finally:
             await central.aclose()
             await exchange.aclose()
-            await oidc.close()
+            if oidc is not None:
+                await oidc.close()
             await opened.engine.dispose()
 
     app = FastAPI(
@@ -125,6 +136,9 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
         if request.state.viewer is None:
             response.delete_cookie(sessions.SESSION_COOKIE, path="/")
         return response
+
+    app.include_router(catalogue_api.api)
+    app.include_router(catalogue_pages.pages)
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def home(request: Request) -> HTMLResponse:

@@ -16,10 +16,13 @@ from zistboom.core.identifiers import ServiceId, SubsystemId
 from zistboom.core.logs import configure_logging
 from zistboom.core.tokens import ensure_token_file
 from zistboom.window.app import create_app
+from zistboom.window.catalogue import cli as catalogue_cli
 from zistboom.window.database import open_database
 from zistboom.window.settings import ADMIN_TOKEN_FILE, WindowSettings
 
 app = typer.Typer(help="The single service window: sign-in, people, officials, the catalogue.")
+app.add_typer(catalogue_cli.agency, name="agency")
+app.add_typer(catalogue_cli.services, name="services")
 console = Console()
 err_console = Console(stderr=True)
 DataDir = Annotated[Path, typer.Option("--data-dir", help="the window's data directory")]

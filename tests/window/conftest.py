@@ -1,0 +1,28 @@
+"""The window served for real on each backend, the catalogue's seed loaded, and central at a
+closed port (its catalogue unreachable)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import free_port
+from window_site import Site, seed_database, serve
+from zistboom.window.settings import ADMIN_TOKEN_FILE, WindowSettings
+
+
+@pytest.fixture(scope="module")
+def site(backend_database: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The window with the seed on each backend; central is a closed port."""
+    data_dir: Path = tmp_path_factory.mktemp("window")
+    settings = WindowSettings(
+        data_dir=data_dir,
+        database_url=backend_database,
+        port=free_port(),
+        central_url=f"http://127.0.0.1:{free_port()}",
+    )
+    seed_database(settings)
+    for url in serve(settings):
+        yield Site(url, (data_dir / ADMIN_TOKEN_FILE).read_text().strip(), settings)
