@@ -29,7 +29,7 @@ from zistboom.demo.federation import (
     subsystem_id,
 )
 from zistboom.demo.supervisor import Component
-from zistboom.registries.seed import REGISTRY_SUBSYSTEM, national_registries
+from zistboom.registries.seed import national_registries
 
 IDP_NAME: Final = "identity provider"
 WINDOW_NAME: Final = "window"
@@ -234,9 +234,8 @@ async def init_window(zistboom: str, data_dir: Path, places: Places, central_url
         "--gateway-url", places.gateway_url, "--central-url", central_url,
         "--oidc-issuer", places.idp_url, "--oidc-client-id", CLIENT_ID,
         "--oidc-client-secret-file", str(_secret_file(data_dir)),
-        "--persons-registry", f"{member_id(civil)}/{REGISTRY_SUBSYSTEM}/persons",
-        "--foreign-nationals-registry",
-        f"{member_id(foreign)}/{REGISTRY_SUBSYSTEM}/foreign-nationals",
+        "--persons-registry", f"{subsystem_id(civil)}/persons",
+        "--foreign-nationals-registry", f"{subsystem_id(foreign)}/foreign-nationals",
         "--port", str(places.window_port), "--public-url", places.window_url,
     )  # fmt: skip
     # The catalogue's seed: the agencies' service definitions (ZB-STD-010).
