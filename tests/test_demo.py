@@ -73,7 +73,7 @@ def printed_pids(lines: list[str]) -> dict[str, int]:
     names = {"central", *(f"gateway {org.key}" for org in ORGANISATIONS)}
     names |= {f"registry {key}" for key in federation.registry_owners()}
     names |= {"documents hub", *(f"issuer {key}" for key in documents.ISSUERS)}
-    names.add(einvoice.SYSTEM_NAME)
+    names |= {einvoice.SYSTEM_NAME, "identity provider", "window"}
     pids: dict[str, int] = {}
     for line in lines:
         cells = [cell.strip() for cell in line.replace("|", "│").split("│")]
@@ -192,6 +192,56 @@ def operator_reading(central: str, admin_key: str, ecosystem: str) -> dict[str, 
         time.sleep(0.5)
 
 
+def check_window(demo: Any, data_dir: Path) -> None:
+    """The printed window serves; its printed parent signs in with the code from the printed
+    log and has their names read from the civil registry; the printed official is the first
+    admin of two agencies; the catalogue flags one pair of parallel services."""
+    from window.walk import Browser, sign_in
+
+    [line] = [x for x in demo.lines if x.startswith("Single service window")]
+    window_url = line.split(": ", 1)[1].split()[0]
+    parent = next(x for x in demo.lines if "parent of two" in x)
+    official = next(x for x in demo.lines if "official:" in x)
+    [log_line] = [x for x in demo.lines if "one-time codes are sent by SMS" in x]
+    log = Path(log_line.split(" in ", 1)[1].split(" (")[0])
+
+    def row(text: str) -> tuple[str, str]:
+        cells = [c.strip() for c in text.split("│")]
+        return cells[2], cells[4]
+
+    def code(phone: str, mark: int) -> str:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            for entry in log.read_text().splitlines()[mark:]:
+                if entry.startswith(f"SMS to {phone}: "):
+                    return next(w for w in entry.split() if w.isdigit() and len(w) == 6)
+            time.sleep(0.1)
+        raise AssertionError(f"no SMS to {phone} in {log}")
+
+    parent_code, parent_phone = row(parent)
+    assert parent_code == PERSON
+    browser = Browser()
+    try:
+        mark = len(log.read_text().splitlines())
+        page = sign_in(browser, window_url, parent_code, lambda: code(parent_phone, mark))
+        assert page.url.path == "/me/names", page.url
+        profile = browser.submit(page, "/me/names", choice="read")
+        assert profile.url.path == "/me" and "population-registry/persons" in profile.text
+    finally:
+        browser.close()
+    official_code, official_phone = row(official)
+    browser = Browser()
+    try:
+        mark = len(log.read_text().splitlines())
+        page = sign_in(browser, window_url, official_code, lambda: code(official_phone, mark))
+        desk = browser.get(window_url + "/officials")
+        assert desk.text.count('href="/officials/GOV/') == 2, desk.text
+    finally:
+        browser.close()
+    parallel = httpx.get(window_url + "/api/v1/parallel-systems").json()
+    assert len(parallel) == 1, parallel
+
+
 def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Path) -> None:
     # Below the range tests.support.free_port hands out (20000-31999) and the ephemeral range.
     base = random.randrange(12000, 19900, 100)
@@ -257,7 +307,11 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
                 for key in documents.ISSUERS
             },
             einvoice.SYSTEM_NAME: list(einvoice.system_component(ZISTBOOM, ports).argv[1:]),
-        }
+            "identity provider": [
+                "idp", "serve", "--data-dir", str(data_dir / "identity-provider"),
+            ],
+            "window": ["window", "serve", "--data-dir", str(data_dir / "window")],
+        }  # fmt: skip
 
         # The demo's documents: issued through the exchange, one verified by the printed call
         # at the hub with every check passed, and the verification page serving.
@@ -320,6 +374,7 @@ def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Pa
             lambda: json.loads(curl(second).stdout)["status"] == "processed",
             30,
         )
+        check_window(demo, data_dir)
         [admin_key] = [
             line.rsplit(" ", 1)[-1].strip()
             for line in demo.lines
