@@ -23,7 +23,7 @@ from zistboom.idp import authorization, codes, tokens
 from zistboom.idp.errors import AuthorizationError, SignInError, UnknownClientError
 from zistboom.idp.state import state_of
 from zistboom.web.csrf import CsrfProtection
-from zistboom.web.i18n import EN, FA, Catalogue, request_locale
+from zistboom.web.i18n import Catalogue, request_locale
 from zistboom.web.rendering import CONTENT_SECURITY_POLICY, Pages, content_security_policy
 
 SESSION_COOKIE = "zb_idp_session"
@@ -35,17 +35,7 @@ _ORIGIN = re.compile(r"https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5}
 
 def catalogue() -> Catalogue:
     """The web layer's messages and the provider's own (``idp/messages``), together."""
-    web = Catalogue.load()
-    idp = Catalogue.load("zistboom.idp", "messages")
-    return Catalogue(
-        {
-            locale.code: {
-                **{key: web.text(locale, key) for key in sorted(web.keys())},
-                **{key: idp.text(locale, key) for key in sorted(idp.keys())},
-            }
-            for locale in (FA, EN)
-        }
-    )
+    return Catalogue.merged([("zistboom.web", "messages"), ("zistboom.idp", "messages")])
 
 
 def form_action_to(uri: str) -> str:

@@ -9,7 +9,7 @@ the language and is remembered in a cookie; Persian is the default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final, Literal
@@ -108,6 +108,20 @@ class Catalogue:
                 ) from error
             loaded[code] = _flatten(document, str(source))
         return cls(loaded)
+
+    @classmethod
+    def merged(cls, sources: Sequence[tuple[str, str]]) -> Catalogue:
+        """The catalogues of ``(package, folder)`` ``sources`` together; a later one's message
+        overrides an earlier one's of the same key (a component's own tagline over the web
+        layer's)."""
+        merged: dict[LocaleCode, dict[str, str]] = {"fa": {}, "en": {}}
+        for package, folder in sources:
+            part = cls.load(package, folder)
+            for locale in (FA, EN):
+                merged[locale.code].update(
+                    {key: part.text(locale, key) for key in sorted(part.keys())}
+                )
+        return cls(merged)
 
     def keys(self) -> frozenset[str]:
         return frozenset(self._messages["fa"])

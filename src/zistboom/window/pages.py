@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from zistboom.web.csrf import CsrfProtection
-from zistboom.web.i18n import EN, FA, Catalogue
+from zistboom.web.i18n import Catalogue
 from zistboom.web.rendering import Pages, content_security_policy
 
 # Where the window's messages and templates are, in order; a later message overrides an
@@ -30,12 +30,7 @@ TEMPLATE_SOURCES: Final = (
 
 def merged_catalogue(sources: Sequence[tuple[str, str]] = MESSAGE_SOURCES) -> Catalogue:
     """The messages of ``sources`` together."""
-    merged: dict[str, dict[str, str]] = {"fa": {}, "en": {}}
-    for package, folder in sources:
-        part = Catalogue.load(package, folder)
-        for locale in (FA, EN):
-            merged[locale.code].update({key: part.text(locale, key) for key in sorted(part.keys())})
-    return Catalogue({"fa": merged["fa"], "en": merged["en"]})
+    return Catalogue.merged(sources)
 
 
 class WindowPages:

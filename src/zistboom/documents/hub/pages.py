@@ -16,7 +16,7 @@ from zistboom.core.problems import problem_responses
 from zistboom.documents.hub import verifying
 from zistboom.documents.hub.state import state_of
 from zistboom.web.csrf import CsrfProtection
-from zistboom.web.i18n import EN, FA, Catalogue, request_locale
+from zistboom.web.i18n import Catalogue, request_locale
 from zistboom.web.rendering import Pages
 
 TEMPLATE = "verify.html"
@@ -25,16 +25,7 @@ HTML = "text/html"
 
 def catalogue() -> Catalogue:
     """The web layer's messages and the hub's own (``hub/messages``), together."""
-    web = Catalogue.load()
-    hub = Catalogue.load("zistboom.documents.hub", "messages")
-    merged = {
-        locale.code: {
-            **{key: web.text(locale, key) for key in sorted(web.keys())},
-            **{key: hub.text(locale, key) for key in sorted(hub.keys())},
-        }
-        for locale in (FA, EN)
-    }
-    return Catalogue(merged)
+    return Catalogue.merged([("zistboom.web", "messages"), ("zistboom.documents.hub", "messages")])
 
 
 class VerificationPage:
