@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,21 @@ class ComponentSettings(BaseSettings):
         values["data_dir"] = data_dir
         return values
 
+    def write_file(
+        self, file_name: str, names: Sequence[str], *, heading: str | None = None
+    ) -> None:
+        """``DATA_DIR/file_name`` (mode 0600, in a 0700 folder, replaced atomically) holding the
+        settings ``names`` as TOML: what a component's ``init`` sets, read back by
+        :meth:`layered`."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lines = [f"# {heading}"] if heading else []
+        lines += [f"{name} = {toml_value(getattr(self, name))}" for name in names]
+        temporary = self.data_dir / (file_name + ".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write("\n".join(lines) + "\n")
+        os.replace(temporary, self.data_dir / file_name)
+
     def resolved_database_url(self, component: str) -> str:
         """The configured URL, or the component's SQLite file in the data directory."""
         if self.database_url:
@@ -62,3 +78,12 @@ class ComponentSettings(BaseSettings):
 
     def model_post_init(self, __context: Any) -> None:
         self.data_dir = self.data_dir.expanduser()
+
+
+def toml_value(value: object) -> str:
+    """A setting as a TOML value: a boolean, a number, or a basic string (escaped)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

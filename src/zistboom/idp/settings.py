@@ -3,7 +3,6 @@ then ``ZB_*`` environment variables. The files it keeps beside them are named he
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,13 +66,7 @@ class IdpSettings(ComponentSettings):
 
     def write(self) -> None:
         """``DATA_DIR/idp.toml`` (mode 0600) with what ``zistboom idp init`` sets."""
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lines = [f"{name} = {_toml_value(getattr(self, name))}" for name in _WRITTEN]
-        descriptor = os.open(
-            self.data_dir / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
-        )
-        with os.fdopen(descriptor, "w") as file:
-            file.write("\n".join(lines) + "\n")
+        self.write_file(SETTINGS_FILE, _WRITTEN)
 
     @property
     def issuer_url(self) -> str:
@@ -87,11 +80,3 @@ class IdpSettings(ComponentSettings):
         if not self.smtp_password_file:
             return None
         return Path(self.smtp_password_file).read_text().strip()
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -3,7 +3,6 @@ variables."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +43,10 @@ class RegistrySettings(ComponentSettings):
 
     def write(self) -> None:
         """``DATA_DIR/registry.toml`` (mode 0600) with what ``zistboom registry init`` sets."""
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lines = [
-            f'member_id = "{self.member_id}"',
-            f'subsystem = "{self.subsystem}"',
-            f"port = {int(self.port)}",
-            f'gateway_admin_url = "{self.gateway_admin_url}"',
-            f'gateway_admin_token_file = "{self.gateway_admin_token_file}"',
-        ]
-        descriptor = os.open(
-            self.data_dir / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+        self.write_file(
+            SETTINGS_FILE,
+            ("member_id", "subsystem", "port", "gateway_admin_url", "gateway_admin_token_file"),
         )
-        with os.fdopen(descriptor, "w") as file:
-            file.write("\n".join(lines) + "\n")
 
     @property
     def base_url(self) -> str:

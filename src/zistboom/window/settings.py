@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +76,7 @@ class WindowSettings(ComponentSettings):
 
     def write(self) -> None:
         """``DATA_DIR/window.toml`` (mode 0600) with what ``zistboom window init`` sets."""
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lines = [f"{name} = {_toml_value(getattr(self, name))}" for name in _WRITTEN]
-        descriptor = os.open(
-            self.data_dir / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
-        )
-        with os.fdopen(descriptor, "w") as file:
-            file.write("\n".join(lines) + "\n")
+        self.write_file(SETTINGS_FILE, _WRITTEN)
 
     @property
     def base_url(self) -> str:
@@ -94,11 +87,3 @@ class WindowSettings(ComponentSettings):
         if self.secure_cookies is not None:
             return self.secure_cookies
         return self.base_url.startswith("https:")
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -3,7 +3,6 @@ init``), then ``ZB_*`` environment variables. The files it keeps beside them are
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +72,7 @@ class HubSettings(ComponentSettings):
 
     def write(self) -> None:
         """``DATA_DIR/hub.toml`` (mode 0600) with what ``zistboom documents hub init`` sets."""
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lines = [f"{name} = {_toml_value(getattr(self, name))}" for name in _WRITTEN]
-        descriptor = os.open(
-            self.data_dir / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
-        )
-        with os.fdopen(descriptor, "w") as file:
-            file.write("\n".join(lines) + "\n")
+        self.write_file(SETTINGS_FILE, _WRITTEN)
 
     @property
     def base_url(self) -> str:
@@ -88,11 +81,3 @@ class HubSettings(ComponentSettings):
     @property
     def subsystem_id(self) -> str:
         return f"{self.member_id}/{self.subsystem}"
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -3,7 +3,6 @@ issuer init``), then ``ZB_*`` environment variables, then what a command passes.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +76,11 @@ class IssuerSettings(ComponentSettings):
 
     def write(self) -> None:
         """``DATA_DIR/issuer.toml`` (mode 0600, replaced atomically) with what ``init`` sets."""
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lines = ["# Written by `zistboom documents issuer init`; ZB_* variables override it."]
-        lines += [f"{name} = {_toml_value(getattr(self, name))}" for name in WRITTEN]
-        temporary = self.data_dir / (SETTINGS_FILE + ".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write("\n".join(lines) + "\n")
-        os.replace(temporary, self.data_dir / SETTINGS_FILE)
+        self.write_file(
+            SETTINGS_FILE,
+            WRITTEN,
+            heading="Written by `zistboom documents issuer init`; ZB_* variables override it.",
+        )
 
     @property
     def client_id(self) -> str:
@@ -106,11 +102,3 @@ class IssuerSettings(ComponentSettings):
     @property
     def anchor_path(self) -> Path:
         return self.data_dir / ANCHOR_FILE
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
