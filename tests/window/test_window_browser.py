@@ -25,7 +25,6 @@ import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, sync_playwright
-from window_site import definition
 
 from central.test_catalogue_accreditation import E_INVOICE, provider, publish
 from trust_list_central import (
@@ -37,6 +36,7 @@ from trust_list_central import (
     scheme,
 )
 from window.world import World, window_world
+from window_site import definition
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -11,9 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from idp.provider import Person, Provider, start_provider
-
 from central_process import CentralProcess
+from idp.provider import Person, Provider, start_provider
 from window.exchange_world import Exchange, exchange
 from window.window_process import WindowProcess, init_window, window_address
 
