@@ -27,6 +27,11 @@ _WRITTEN = (
     "oidc_client_secret_file",
     "persons_registry_service",
     "foreign_nationals_registry_service",
+    "hub_lockers_service",
+    "smtp_host",
+    "smtp_port",
+    "mail_from",
+    "sms_adapter",
 )
 
 
@@ -59,6 +64,32 @@ class WindowSettings(ComponentSettings):
     """The foreign nationals registry's service, for people signed in with a foreign-national
     ID."""
     registry_version: str = "1.0"
+    hub_lockers_service: str = ""
+    """The documents hub's lockers service, ``INSTANCE/CLASS/CODE/SUBSYSTEM/lockers``: the
+    person's locker (documents, shares, access events), read through the exchange acting for
+    the signed-in person."""
+    task_service_code: str = "window-tasks"
+    """The service code at which an agency's inbox subsystem receives the window's tasks as
+    asynchronous messages (ZB-STD-009)."""
+    smtp_host: str = ""
+    """The SMTP server of the window's notices; none: no e-mail is sent (notices are kept)."""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password_file: str = ""
+    """A file (0600) holding the SMTP password, when the server asks for one."""
+    mail_from: str = "no-reply@window.zistboom.ir"
+    sms_adapter: str = "console"
+    """How SMS notices are sent: ``console`` writes ``SMS to <number>: <text>`` to the log (the
+    development adapter); ``none`` sends none."""
+    notice_retry_seconds: float = Field(default=30.0, gt=0)
+    """How long a notice that could not be sent waits before it is tried again."""
+    tracking_lookups_per_code: int = Field(default=10, ge=1)
+    """Lookups of one tracking code without sign-in allowed per hour."""
+    tracking_lookups_per_address: int = Field(default=30, ge=1)
+    """Lookups without sign-in allowed per hour from one client address."""
+    handover_poll_seconds: float = Field(default=1.0, gt=0)
+    """How often the window submits waiting hand-overs and follows the ones sent."""
     session_idle_seconds: int = Field(default=15 * 60, ge=1)
     """A session unused this long is over."""
     session_absolute_seconds: int = Field(default=8 * 3600, ge=1)
