@@ -6,6 +6,7 @@ The published schema is :func:`published_schema`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal
 
@@ -44,7 +45,7 @@ ECOSYSTEMS: Final = (
     "insurance",
 )
 AUDIENCES: Final = ("person", "business", "foreign-national")
-SCHEMA_ID: Final = "https://zistboom.ir/schemas/service-definition/1.0"
+SCHEMA_ID: Final = "https://zistboom.ir/schemas/service-definition/1.1"
 
 MemberIdText = Annotated[
     str,
@@ -84,6 +85,9 @@ CheckedMemberId = Annotated[MemberIdText, AfterValidator(_member_id)]
 CheckedServiceId = Annotated[ServiceIdText, AfterValidator(_service_id)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+SubjectPath = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?$")
+]
 # Texts hold at least one character that is not a space (a pattern the schema states too).
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"\S")]
@@ -223,13 +227,59 @@ class Outcome(_Strict):
     name_en: ShortText | None = None
 
 
+class AskedKey(_Strict):
+    """The record's key, given by the person when the registry cannot find their record by
+    their own identifier (a parcel's plaque, a postal code)."""
+
+    field: FieldName = Field(description="the registry's key or a searchable field")
+    title_fa: ShortText
+    title_en: ShortText
+    pattern: str | None = Field(
+        default=None, max_length=200, description="a regular expression the value must match"
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from error
+        return pattern
+
+
 class BaseDataItem(_Strict):
-    """Data the window reads from a base registry (with the person's consent), and why."""
+    """Data the window reads from a base registry (with the person's consent), and why; how
+    the person's record is found there, and how it is known to be theirs (ZB-STD-010 §3.1)."""
 
     registry: CheckedServiceId = Field(description="the base registry's service")
     items: list[FieldName] = Field(min_length=1, max_length=100)
     why_fa: LongText
     why_en: LongText
+    find_by: FieldName | None = Field(
+        default=None,
+        description="the registry's field holding the applicant's identifier (national code, "
+        "foreign-national ID or legal-entity ID): the record is read by it",
+    )
+    asked: AskedKey | None = Field(
+        default=None, description="or: the record is read by a key the person gives"
+    )
+    about: SubjectPath | None = Field(
+        default=None,
+        description="the field that must name the applicant in the record read (a dotted path "
+        "into an array of objects, `owners.national_code`); `find_by` when absent",
+    )
+
+    @property
+    def fetchable(self) -> bool:
+        """Whether the window can read it; otherwise the person types it."""
+        return self.find_by is not None or self.asked is not None
+
+    @property
+    def subject_path(self) -> str | None:
+        """The field naming whom the record is about, or None when it is about nobody."""
+        return self.about or self.find_by
 
 
 class DocumentNeed(_Strict):
@@ -324,6 +374,13 @@ def _rule_problems(definition: ServiceDefinition) -> Problems:
         for name in ("name_fa", "name_en"):
             if getattr(outcome, name) is None:
                 add(f"outcome.{name}", f"an outcome of kind '{outcome.kind}' needs {name}")
+    for index, item in enumerate(definition.base_data):
+        if item.find_by is not None and item.asked is not None:
+            add(f"base_data.{index}.asked", "a record is read by find_by or by asked, not both")
+        if item.about is not None and not item.fetchable:
+            add(f"base_data.{index}.about", "about needs find_by or asked: how to read the record")
+        if item.find_by is not None and item.find_by not in item.items:
+            add(f"base_data.{index}.find_by", f"'{item.find_by}' is one of the items read")
     keys = [step.key for step in definition.steps]
     for index, step in enumerate(definition.steps):
         if keys.index(step.key) != index:
