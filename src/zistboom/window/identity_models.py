@@ -27,6 +27,9 @@ class Agency(Base):
     member_id: Mapped[str] = mapped_column(String(MEMBER), primary_key=True)
     name_fa: Mapped[str] = mapped_column(Text)
     name_en: Mapped[str] = mapped_column(Text)
+    inbox_subsystem: Mapped[str | None] = mapped_column(String(64))
+    """The agency's subsystem that receives the window's tasks as asynchronous messages (at the
+    service ``task_service_code``); None: its tasks wait in the window."""
     created_at: Mapped[datetime]
 
 
@@ -122,6 +125,10 @@ class Consent(Base):
     sources: Mapped[list[Any]]
     choice: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+    application_id: Mapped[str | None] = mapped_column(String(32))
+    """The application the read was for; None for the profile's names."""
+    service: Mapped[str | None] = mapped_column(Text)
+    """The service applied for (``AGENCY/CODE``), with ``application_id``."""
 
 
 class AuditRecord(Base):
