@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -40,7 +39,9 @@ def _item(world: Exchange, **how: object) -> BaseDataItem:
     })  # fmt: skip
 
 
-async def _read(world: Exchange, items: list[BaseDataItem], asked: dict[str, str]) -> list[pulls.Pulled]:
+async def _read(
+    world: Exchange, items: list[BaseDataItem], asked: dict[str, str]
+) -> list[pulls.Pulled]:
     planned = pulls.pulls_for(items, "IR" + APPLICANT, asked)
     async with httpx.AsyncClient(base_url=world.gateway.url, timeout=30) as http:
         return await pulls.read_all(
@@ -68,7 +69,9 @@ async def test_an_answer_about_someone_else_is_refused_and_nothing_kept(world: E
     assert own.outcome == "read"
 
 
-async def test_a_missing_record_is_not_found_and_an_unread_item_is_not_asked(world: Exchange) -> None:
+async def test_a_missing_record_is_not_found_and_an_unread_item_is_not_asked(
+    world: Exchange,
+) -> None:
     asked = AskedKey(field="national_code", title_fa="کد ملی", title_en="National code")
     item = _item(world, asked=asked.model_dump(), about="national_code")
     [missing] = await _read(world, [item], {"0": "0000000000"})

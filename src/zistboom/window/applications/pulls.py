@@ -109,7 +109,9 @@ async def read_one(
     try:
         answer = await http.post(path, json=body, headers=headers)
     except httpx.HTTPError as error:
-        return Pulled(pull, "failed", {}, None, now, f"the gateway did not answer ({type(error).__name__})")
+        return Pulled(
+            pull, "failed", {}, None, now, f"the gateway did not answer ({type(error).__name__})"
+        )
     message_id = answer.headers.get(xr.X_ROAD_ID) or None
     if answer.status_code == 404 and not answer.headers.get(xr.X_ROAD_ERROR):
         return Pulled(pull, "not-found", {}, message_id, now, "the registry has no such record")
@@ -123,7 +125,9 @@ async def read_one(
     if not isinstance(record, dict):
         return Pulled(pull, "failed", {}, message_id, now, "the answer is not a record")
     if record.get(pull.key_field) != pull.key:
-        return Pulled(pull, "refused", {}, message_id, now, "the answer is not the record asked for")
+        return Pulled(
+            pull, "refused", {}, message_id, now, "the answer is not the record asked for"
+        )
     if pull.subject_path is not None and not names_applicant(
         record, pull.subject_path, applicant[2:]
     ):
@@ -147,9 +151,14 @@ async def read_all(
         await asyncio.gather(
             *(
                 read_one(
-                    http, pull, client=client, applicant=applicant, purpose=purpose,
-                    registry_version=registry_version, now=now,
-                )  # fmt: skip
+                    http,
+                    pull,
+                    client=client,
+                    applicant=applicant,
+                    purpose=purpose,
+                    registry_version=registry_version,
+                    now=now,
+                )
                 for pull in pulls
             )
         )

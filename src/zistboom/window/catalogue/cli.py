@@ -80,6 +80,27 @@ def add_agency(
     console.print(f"agency [bold]{_run(data_dir, work)}[/bold] registered")
 
 
+@agency.command("inbox")
+def set_inbox(
+    data_dir: DataDir,
+    member: Member,
+    subsystem: Annotated[
+        str,
+        typer.Option("--subsystem", help="the agency's subsystem that receives the window's tasks"),
+    ],
+) -> None:
+    """Name the agency's subsystem that receives its tasks as asynchronous messages (audited);
+    its gateway must let the window's subsystem send to the task service there."""
+
+    async def work(session: AsyncSession) -> str:
+        row = await service.set_inbox(
+            session, member_id=member, subsystem=subsystem, actor=OPERATOR, now=utc_now()
+        )
+        return f"{row.member_id}/{row.inbox_subsystem}"
+
+    console.print(f"tasks go to [bold]{_run(data_dir, work)}[/bold]")
+
+
 @agency.command("key")
 def issue_key(
     data_dir: DataDir,

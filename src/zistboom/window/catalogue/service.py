@@ -21,7 +21,7 @@ from zistboom.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from zistboom.core.identifiers import MemberId
+from zistboom.core.identifiers import MemberId, SubsystemId
 from zistboom.window.catalogue import repository
 from zistboom.window.catalogue.definitions import ServiceDefinition
 from zistboom.window.catalogue.models import AgencyKey, ServiceRecord
@@ -112,6 +112,21 @@ async def register_agency(
         agency=member,
         detail={"name_fa": name_fa, "name_en": name_en},
     )
+    await session.flush()
+    return agency
+
+
+async def set_inbox(
+    session: AsyncSession, *, member_id: str, subsystem: str, actor: str, now: datetime
+) -> Agency:
+    """Name the agency's subsystem that receives the window's tasks."""
+    agency = await _known_agency(session, member_id)
+    checked = SubsystemId.parse(f"{agency.member_id}/{subsystem}", field="subsystem")
+    agency.inbox_subsystem = checked.subsystem_code
+    repository.audit(
+        session, at=now, actor=actor, action="agency-inbox-set", agency=agency.member_id,
+        detail={"subsystem": checked.subsystem_code},
+    )  # fmt: skip
     await session.flush()
     return agency
 
