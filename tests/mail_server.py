@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -16,19 +16,22 @@ from support import free_port
 
 
 class Mailbox:
-    """An aiosmtpd handler keeping every message it receives."""
+    """An aiosmtpd handler keeping every message it receives, parsed with the modern policy
+    (headers decoded, parts found by type)."""
 
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
         self.arrived = threading.Condition()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.arrived:
-            self.messages.append(message_from_bytes(envelope.content))
+            parsed = message_from_bytes(envelope.content, policy=policy.default)
+            assert isinstance(parsed, EmailMessage)
+            self.messages.append(parsed)
             self.arrived.notify_all()
         return "250 OK"
 
-    def wait_for(self, to: str, *, after: int, seconds: float = 15) -> Message:
+    def wait_for(self, to: str, *, after: int, seconds: float = 15) -> EmailMessage:
         """The first message to ``to`` among those after the first ``after``."""
         deadline = time.monotonic() + seconds
         with self.arrived:
