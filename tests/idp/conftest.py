@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from idp.provider import Provider, SmtpServer, start_provider, start_smtp
+from idp.provider import Provider, start_provider
+from mail_server import SmtpServer, start_smtp
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """A real identity provider for the tests: ``zistboom idp init``, ``client add`` (two clients),
 ``user import`` (synthetic people), then ``zistboom idp serve`` on a free port, its output
-collected so that a test reads the console SMS line; a real SMTP server (aiosmtpd) for the
-e-mailed codes; and a browser-like walk through the sign-in pages with httpx."""
+collected so that a test reads the console SMS line; and a browser-like walk through the
+sign-in pages with httpx. The SMTP server for its e-mailed codes is ``mail_server``'s."""
 
 from __future__ import annotations
 
@@ -10,17 +10,13 @@ import random
 import re
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiosmtpd.controller import Controller
 
 from central_process import ZISTBOOM, central_env
 from federation import drain, wait_http
@@ -56,48 +52,6 @@ def new_person(rng: random.Random, *, locale: str = "fa", foreign: bool = False)
     phone = "+989" + "".join(rng.choice("0123456789") for _ in range(9))
     prefix = "FN" if foreign else "IR"
     return Person(f"{prefix}{number}", number, phone, f"p{number}@example.org", locale)
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.arrived:
-            self.messages.append(message_from_bytes(envelope.content))
-            self.arrived.notify_all()
-        return "250 OK"
-
-    def wait_for(self, to: str, *, after: int, seconds: float = 15) -> Message:
-        """The first message to ``to`` among those after the first ``after``."""
-        deadline = time.monotonic() + seconds
-        with self.arrived:
-            while True:
-                for message in self.messages[after:]:
-                    if message["To"] == to:
-                        return message
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no e-mail to {to} within {seconds} s")
-                self.arrived.wait(left)
-
-
-@dataclass
-class SmtpServer:
-    controller: Controller
-    mailbox: Mailbox
-    port: int
-
-
-def start_smtp() -> SmtpServer:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    return SmtpServer(controller, mailbox, port)
 
 
 @dataclass

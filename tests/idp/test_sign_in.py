@@ -32,11 +32,11 @@ from idp.provider import (
     Person,
     Provider,
     SignIn,
-    SmtpServer,
     browser,
     page_of,
     start_provider,
 )
+from mail_server import SmtpServer
 from support import create_pg_database, drop_pg_database
 from zistboom.core.persian import to_persian_digits
 

@@ -126,6 +126,20 @@ class ConfigurationError(ZistboomError):
     title = "Configuration error"
 
 
+class DeliveryError(ZistboomError):
+    """A message to a person (an e-mail, an SMS) that could not be handed to its server; the
+    detail names the channel and the server, ``permanent`` whether trying again can help (the
+    server refused it for good, 5xx) or not (down, busy, 4xx)."""
+
+    status = 502
+    code = "delivery-failed"
+    title = "Message not sent"
+
+    def __init__(self, detail: str, *, permanent: bool = False) -> None:
+        super().__init__(detail)
+        self.permanent = permanent
+
+
 class GlobalConfError(ZistboomError):
     """A global configuration document that must not be used (tampered, older, expired, ...)."""
 

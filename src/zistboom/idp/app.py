@@ -21,11 +21,12 @@ from zistboom.core.database import (
     session_factory,
     utc_now,
 )
+from zistboom.core.notify import SmsAdapter
 from zistboom.core.problems import install_problem_handlers
 from zistboom.idp import api
 from zistboom.idp.errors import OAuthError
 from zistboom.idp.keys import SigningKey
-from zistboom.idp.notify import Notifier, SmsAdapter, sms_adapter
+from zistboom.idp.notify import Notifier, sms_adapter
 from zistboom.idp.pages import SignInPages, catalogue
 from zistboom.idp.service import Clock
 from zistboom.idp.settings import CSRF_SECRET_FILE, IdpSettings

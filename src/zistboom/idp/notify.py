@@ -1,6 +1,6 @@
-"""Sending one-time codes: by SMS through an adapter (:class:`SmsAdapter`, so that a real
-gateway can be added beside the console one), or by e-mail over SMTP (aiosmtplib), each in the
-person's language.
+"""Sending one-time codes: by SMS through an adapter, or by e-mail over SMTP, each in the
+person's language. The adapters and the SMTP sending are ``core/notify.py``'s, shared with the
+window.
 
 The console adapter is the demo's phone: it prints one line per SMS on standard output and
 nothing else anywhere, in this stable form (tests and people read it)::
@@ -13,12 +13,10 @@ of the provider carries a code."""
 from __future__ import annotations
 
 import logging
-import sys
 from email.message import EmailMessage
-from typing import Protocol
 
-import aiosmtplib
-
+from zistboom.core.errors import DeliveryError
+from zistboom.core.notify import ConsoleSms, MailServer, SmsAdapter, send_email
 from zistboom.idp.codes import Delivery
 from zistboom.idp.settings import IdpSettings
 from zistboom.web.i18n import EN, FA, Catalogue
@@ -26,25 +24,20 @@ from zistboom.web.i18n import EN, FA, Catalogue
 log = logging.getLogger("zistboom.idp.notify")
 
 
-class SmsAdapter(Protocol):
-    """Sends one text message to a mobile number (E.164)."""
-
-    async def send(self, phone_number: str, text: str) -> None: ...
-
-
-class ConsoleSms:
-    """Prints each SMS as one line on standard output (see the module's docstring)."""
-
-    async def send(self, phone_number: str, text: str) -> None:
-        line = " ".join(text.split())
-        sys.stdout.write(f"SMS to {phone_number}: {line}\n")
-        sys.stdout.flush()
-
-
 def sms_adapter(settings: IdpSettings) -> SmsAdapter:
     if settings.sms_adapter == "console":
         return ConsoleSms()
     raise AssertionError(f"no SMS adapter {settings.sms_adapter!r}")  # the settings' Literal
+
+
+def mail_server(settings: IdpSettings) -> MailServer:
+    return MailServer(
+        settings.smtp_host,
+        settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password_file=settings.smtp_password_file,
+    )
 
 
 class Notifier:
@@ -74,14 +67,7 @@ class Notifier:
             text + "\n\n" + self.catalogue.text(locale, "message.ignore") + "\n", charset="utf-8"
         )
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self.settings.smtp_host,
-                port=self.settings.smtp_port,
-                start_tls=self.settings.smtp_starttls,
-                username=self.settings.smtp_username or None,
-                password=self.settings.smtp_password(),
-                timeout=30,
-            )
-        except (aiosmtplib.SMTPException, OSError) as error:
-            log.error("the e-mailed code could not be sent: %s", type(error).__name__)
+            await send_email(mail_server(self.settings), message)
+        except DeliveryError as error:
+            # The person asks for another code; the detail names the server, never the code.
+            log.error("the e-mailed code could not be sent: %s", error.detail)

@@ -75,8 +75,3 @@ class IdpSettings(ComponentSettings):
     @property
     def signing_key_path(self) -> Path:
         return self.data_dir / KEYS_DIR / SIGNING_KEY_FILE
-
-    def smtp_password(self) -> str | None:
-        if not self.smtp_password_file:
-            return None
-        return Path(self.smtp_password_file).read_text().strip()
