@@ -13,6 +13,8 @@ import pytest
 
 from zistboom.core.errors import ValidationError
 from zistboom.core.identifiers import SubsystemId
+from zistboom.web.i18n import EN, FA
+from zistboom.window.pages import merged_catalogue
 from zistboom.window.sessions import Viewer
 from zistboom.window.settings import WindowSettings
 from zistboom.window.tracker.entries import EntryKind, Log, TrackerEntry
@@ -237,3 +239,16 @@ def test_a_failing_or_silent_source_is_named_while_the_others_show() -> None:
     ]
     # Every source is asked about the viewer, for the filter's period.
     assert asked == [TrackerQuery("IR0499370899", since=T0 - timedelta(days=1))]
+
+
+def test_every_kind_log_and_reason_has_its_words_in_both_languages() -> None:
+    catalogue = merged_catalogue()
+    for locale in (FA, EN):
+        for kind in EntryKind:
+            assert catalogue.text(locale, f"tracker.kind.{kind.value}")
+        for log in Log:
+            assert catalogue.text(locale, f"tracker.log.{log.value}")
+        for reason in UnreadableReason:
+            assert catalogue.text(locale, f"tracker.unreadable.reason.{reason.value}")
+        for key in ("kind", "day", "order"):
+            assert catalogue.text(locale, f"tracker.error.{key}")
