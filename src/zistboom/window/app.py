@@ -32,6 +32,7 @@ from zistboom.window.pages import WindowPages
 from zistboom.window.settings import ADMIN_TOKEN_FILE, CSRF_SECRET_FILE, WindowSettings
 from zistboom.window.signin import OpenIdClient
 from zistboom.window.state import Clock, WindowState, state_of
+from zistboom.window.tracker import pages as tracker_pages
 
 log = logging.getLogger("zistboom.window")
 CSRF_COOKIE = "zb_window_csrf"
@@ -139,6 +140,7 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
 
     app.include_router(catalogue_api.api)
     app.include_router(catalogue_pages.pages)
+    app.include_router(tracker_pages.pages)
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def home(request: Request) -> HTMLResponse:

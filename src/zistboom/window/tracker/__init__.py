@@ -1,0 +1,1 @@
+"""The signed-in person's data tracker: every access to their personal data across the exchange."""
