@@ -21,10 +21,12 @@ MESSAGE_SOURCES: Final = (
     ("zistboom.web", "messages"),
     ("zistboom.window", "messages"),
     ("zistboom.window.catalogue", "messages"),
+    ("zistboom.window.locker", "messages"),
 )
 TEMPLATE_SOURCES: Final = (
     ("zistboom.window", "templates"),
     ("zistboom.window.catalogue", "templates"),
+    ("zistboom.window.locker", "templates"),
 )
 
 
