@@ -28,6 +28,7 @@ from zistboom.window.catalogue.central_catalogue import CentralCatalogue
 from zistboom.window.catalogue.search import CatalogueSearch
 from zistboom.window.database import open_database
 from zistboom.window.error_pages import install_error_pages
+from zistboom.window.locker import pages as locker_pages
 from zistboom.window.pages import WindowPages
 from zistboom.window.settings import ADMIN_TOKEN_FILE, CSRF_SECRET_FILE, WindowSettings
 from zistboom.window.signin import OpenIdClient
@@ -141,6 +142,7 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
     app.include_router(catalogue_api.api)
     app.include_router(catalogue_pages.pages)
     app.include_router(tracker_pages.pages)
+    app.include_router(locker_pages.router(csrf))
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def home(request: Request) -> HTMLResponse:

@@ -22,11 +22,13 @@ MESSAGE_SOURCES: Final = (
     ("zistboom.window", "messages"),
     ("zistboom.window.catalogue", "messages"),
     ("zistboom.window.tracker", "messages"),
+    ("zistboom.window.locker", "messages"),
 )
 TEMPLATE_SOURCES: Final = (
     ("zistboom.window", "templates"),
     ("zistboom.window.catalogue", "templates"),
     ("zistboom.window.tracker", "templates"),
+    ("zistboom.window.locker", "templates"),
 )
 
 
