@@ -46,7 +46,8 @@ import jdatetime
 
 from central_process import ZISTBOOM, stop_central
 from federation import Federation, GatewayProcess, RegistryProcess, ServiceProcess, add_registry
-from idp.provider import Person, Provider, SmtpServer, start_provider
+from idp.provider import Person, Provider, start_provider
+from mail_server import SmtpServer
 from support import create_pg_database, drop_pg_database, free_port
 from trust_list_central import (
     published,

@@ -1,10 +1,11 @@
 """The window's ASGI application, made by a factory from its settings. On start it opens (and
 migrates) its database, reads its operator token and secrets (0600 files, created on first use)
 and opens its HTTP clients: central's public API, the gateway's client interface, the identity
-provider."""
+provider; then it runs its workers (hand-overs to agencies, notices to people) until it stops."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +23,9 @@ from zistboom.web.csrf import CsrfProtection, load_or_create_secret
 from zistboom.web.i18n import request_locale
 from zistboom.web.rendering import STATIC_URL, origin_of, static_files
 from zistboom.window import identity_api, identity_pages, sessions
+from zistboom.window.applications import pages as application_pages
+from zistboom.window.applications.handover import HandoverWorker
+from zistboom.window.applications.notifying import NoticeWorker
 from zistboom.window.catalogue import management_api as catalogue_api
 from zistboom.window.catalogue import pages as catalogue_pages
 from zistboom.window.catalogue.central_catalogue import CentralCatalogue
@@ -94,8 +98,22 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
                 central_catalogue=CentralCatalogue(central, clock),
                 catalogue_search=CatalogueSearch(),
             )
+            workers = [
+                asyncio.create_task(
+                    HandoverWorker(settings, opened.sessions, exchange, clock).run(),
+                    name="window-handover",
+                ),
+                asyncio.create_task(
+                    NoticeWorker(settings, opened.sessions, clock).run(), name="window-notices"
+                ),
+            ]
             log.info("window ready at %s", settings.base_url)
-            yield
+            try:
+                yield
+            finally:
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
         finally:
             await central.aclose()
             await exchange.aclose()
@@ -143,6 +161,7 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
     app.include_router(catalogue_pages.pages)
     app.include_router(tracker_pages.pages)
     app.include_router(locker_pages.router(csrf))
+    app.include_router(application_pages.router(csrf))
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def home(request: Request) -> HTMLResponse:

@@ -60,17 +60,17 @@ def viewer_of(request: Request) -> Viewer | None:
     return viewer
 
 
-def _signed_in(request: Request) -> Viewer:
+def signed_in(request: Request) -> Viewer:
     viewer = viewer_of(request)
     if viewer is None:
         raise AuthenticationError("sign in first", field="session")
     return viewer
 
 
-def _to_sign_in(request: Request) -> RedirectResponse:
-    return RedirectResponse(
-        "/signin?return_to=" + quote(_safe_return(request.url.path), safe="/"), status_code=303
-    )
+def to_sign_in(request: Request, return_to: str | None = None) -> RedirectResponse:
+    """To sign in, then back to ``return_to`` (this page by default)."""
+    back = _safe_return(return_to or request.url.path)
+    return RedirectResponse("/signin?return_to=" + quote(back, safe="/"), status_code=303)
 
 
 def _agency_id(state: WindowState, member_class: str, member_code: str) -> str:
@@ -186,7 +186,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         """The person's profile: names and where they came from, contacts, consents."""
         viewer = viewer_of(request)
         if viewer is None:
-            return _to_sign_in(request)
+            return to_sign_in(request)
         return await _profile(request, viewer)
 
     async def _profile(
@@ -210,7 +210,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         email: Annotated[str, Form(max_length=300)] = "",
         phone_number: Annotated[str, Form(max_length=40)] = "",
     ) -> Response:
-        viewer = _signed_in(request)
+        viewer = signed_in(request)
         state = state_of(request)
         try:
             async with transaction(state.sessions) as session:
@@ -230,7 +230,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         """What will be read, from which registry, and why; the person chooses."""
         viewer = viewer_of(request)
         if viewer is None:
-            return _to_sign_in(request)
+            return to_sign_in(request)
         state = state_of(request)
         source = names_reading.source_for(state.settings, viewer.subject)
         return state.pages.page(
@@ -244,7 +244,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         choice: Annotated[str, Form(pattern="^(read|decline)$")],
         return_to: Annotated[str, Form(max_length=MAX_RETURN)] = "/me",
     ) -> Response:
-        viewer = _signed_in(request)
+        viewer = signed_in(request)
         state = state_of(request)
         source = names_reading.source_for(state.settings, viewer.subject)
         if source is None:
@@ -272,7 +272,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         """The agencies where the viewer holds roles."""
         viewer = viewer_of(request)
         if viewer is None:
-            return _to_sign_in(request)
+            return to_sign_in(request)
         state = state_of(request)
         async with transaction(state.sessions) as session:
             agencies = await repository.agencies_named(session, list(viewer.roles))
@@ -283,7 +283,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         """An agency's desk: only for its own officials."""
         viewer = viewer_of(request)
         if viewer is None:
-            return _to_sign_in(request)
+            return to_sign_in(request)
         state = state_of(request)
         agency_id = _agency_id(state, member_class, member_code)
         async with transaction(state.sessions) as session:
@@ -299,7 +299,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         agency's admins only."""
         viewer = viewer_of(request)
         if viewer is None:
-            return _to_sign_in(request)
+            return to_sign_in(request)
         return await _roles_page(request, viewer, member_class, member_code)
 
     async def _roles_page(
@@ -329,7 +329,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         subject: Annotated[str, Form(max_length=40)],
         role: Annotated[str, Form(max_length=32)],
     ) -> Response:
-        viewer = _signed_in(request)
+        viewer = signed_in(request)
         state = state_of(request)
         agency_id = _agency_id(state, member_class, member_code)
         try:
@@ -355,7 +355,7 @@ def router(protection: CsrfProtection) -> APIRouter:
     async def revoke(
         request: Request, member_class: str, member_code: str, grant_id: int
     ) -> Response:
-        viewer = _signed_in(request)
+        viewer = signed_in(request)
         state = state_of(request)
         agency_id = _agency_id(state, member_class, member_code)
         try:

@@ -23,12 +23,14 @@ MESSAGE_SOURCES: Final = (
     ("zistboom.window.catalogue", "messages"),
     ("zistboom.window.tracker", "messages"),
     ("zistboom.window.locker", "messages"),
+    ("zistboom.window.applications", "messages"),
 )
 TEMPLATE_SOURCES: Final = (
     ("zistboom.window", "templates"),
     ("zistboom.window.catalogue", "templates"),
     ("zistboom.window.tracker", "templates"),
     ("zistboom.window.locker", "templates"),
+    ("zistboom.window.applications", "templates"),
 )
 
 

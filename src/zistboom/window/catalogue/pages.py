@@ -54,7 +54,7 @@ class Names:
         return names[0] if locale.code == "fa" else names[1]
 
 
-def _names(rows: Sequence[Agency], snapshot: Snapshot | None = None) -> Names:
+def agency_names(rows: Sequence[Agency], snapshot: Snapshot | None = None) -> Names:
     """The window's agencies' names over those central's catalogue gives its members."""
     entries = snapshot.entries.values() if snapshot else ()
     agencies = {e.member_id: (e.member_name_fa, e.member_name_en) for e in entries}
@@ -62,7 +62,7 @@ def _names(rows: Sequence[Agency], snapshot: Snapshot | None = None) -> Names:
     return Names(agencies)
 
 
-def _owner(registry: str) -> str:
+def owner_of(registry: str) -> str:
     try:
         return str(ServiceId.parse(registry).member)
     except ZistboomError:
@@ -120,7 +120,7 @@ async def search_page(
     def page_url(number: int) -> str:
         return "/services?" + urlencode([*kept, ("page", str(number))])
 
-    names = _names(agencies)
+    names = agency_names(agencies)
     return state.pages.page(
         request,
         "catalogue_search.html",
@@ -160,18 +160,20 @@ async def service_page(
         agencies = await service.agencies(session)
     snapshot = await state.central_catalogue.snapshot()
     locale = request_locale(request)
-    names = _names(agencies, snapshot)
+    names = agency_names(agencies, snapshot)
     return state.pages.page(
         request,
         "catalogue_service.html",
         stored=stored,
         d=stored.definition,
         names=names,
-        owner=_owner,
+        owner=owner_of,
         central=snapshot,
         provider=snapshot.entry(stored.definition.provider_service),
         rials=lambda amount: rials(amount, locale),
         steps=_steps(stored.definition, names, locale),
+        service_url=request.url.path,
+        apply_url=request.url.path + "/apply",
     )
 
 
@@ -186,7 +188,7 @@ async def parallel_page(request: Request) -> HTMLResponse:
         request,
         "catalogue_parallel.html",
         findings=parallel_systems(definitions),
-        names=_names(agencies),
+        names=agency_names(agencies),
         service_path=service_path,
         percent=lambda share: round(share * 100),
     )

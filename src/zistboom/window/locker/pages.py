@@ -15,7 +15,7 @@ from starlette.responses import Response
 from zistboom.core.database import transaction
 from zistboom.core.errors import ConflictError, ValidationError
 from zistboom.web.csrf import CsrfProtection
-from zistboom.window.identity_pages import _signed_in, _to_sign_in, viewer_of
+from zistboom.window.identity_pages import signed_in, to_sign_in, viewer_of
 from zistboom.window.locker import service
 from zistboom.window.locker.client import LockerClient
 from zistboom.window.sessions import Viewer
@@ -38,7 +38,7 @@ def router(protection: CsrfProtection) -> APIRouter:
     async def documents(request: Request) -> Response:
         viewer = viewer_of(request)
         if viewer is None:
-            return _to_sign_in(request)
+            return to_sign_in(request)
         state = state_of(request)
         held = await _client(request).documents(viewer.subject)
         return state.pages.page(request, "locker_documents.html", documents=held,
@@ -48,7 +48,7 @@ def router(protection: CsrfProtection) -> APIRouter:
     async def document(request: Request, document_id: str) -> Response:
         viewer = viewer_of(request)
         if viewer is None:
-            return _to_sign_in(request)
+            return to_sign_in(request)
         return await _document_page(request, viewer, document_id)
 
     async def _document_page(
@@ -74,7 +74,7 @@ def router(protection: CsrfProtection) -> APIRouter:
     async def document_pdf(request: Request, document_id: str) -> Response:
         viewer = viewer_of(request)
         if viewer is None:
-            return _to_sign_in(request)
+            return to_sign_in(request)
         found = await _client(request).document(viewer.subject, document_id)
         content = found.pdf_bytes
         if content is None:
@@ -98,7 +98,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         purpose: Annotated[str, Form(max_length=1000)] = "",
         until: Annotated[str, Form(max_length=20)] = "",
     ) -> Response:
-        viewer = _signed_in(request)
+        viewer = signed_in(request)
         state = state_of(request)
         try:
             async with transaction(state.sessions) as session:
@@ -119,7 +119,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         response_class=HTMLResponse,
     )
     async def revoke(request: Request, document_id: str, share_id: str) -> Response:
-        viewer = _signed_in(request)
+        viewer = signed_in(request)
         try:
             await _client(request).revoke(viewer.subject, share_id)
         except ConflictError as refused:
