@@ -22,10 +22,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from mail_server import SmtpServer, start_smtp
 from window.apply_world import ApplyWorld, Resident, apply_world
 from window.applying import NAME_FA, list_service
 from window.inboxes import acknowledge, inbox, open_inboxes, wait_for_task
 from window.walk import Browser, sign_in
+from zistboom.core.persian import normalize_digits
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -34,6 +36,7 @@ pytestmark = pytest.mark.timeout(900)
 class Journey:
     world: ApplyWorld
     service_path: str
+    smtp: SmtpServer
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +44,13 @@ def journey(
     backend_database: str | None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Journey]:
     root = tmp_path_factory.mktemp("applying")
-    with apply_world(root, backend_database) as world:
-        open_inboxes(world)
-        yield Journey(world, list_service(world, root / "services"))
+    smtp = start_smtp()
+    try:
+        with apply_world(root, backend_database, smtp=smtp) as world:
+            open_inboxes(world)
+            yield Journey(world, list_service(world, root / "services"), smtp)
+    finally:
+        smtp.controller.stop()
 
 
 def signed_in(world: ApplyWorld, resident: Resident) -> Browser:
@@ -107,6 +114,20 @@ def apply_until_submitted(journey: Journey, browser: Browser) -> tuple[str, str]
     return application_url, code
 
 
+def _digits(text: str) -> str:
+    return re.sub(r"[^0-9]", "", normalize_digits(text))
+
+
+def _wait_in_output(world: ApplyWorld, code: str, seconds: float = 30) -> bool:
+    """Whether the window logged the console SMS line with ``code`` (within ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any("SMS to " in line and code in line for line in list(world.window.output)):
+            return True
+        time.sleep(0.3)
+    return False
+
+
 def wait_for_text(browser: Browser, url: str, text: str, seconds: float = 60) -> str:
     deadline = time.monotonic() + seconds
     while True:
@@ -121,7 +142,11 @@ def test_apply_once_and_the_task_reaches_the_agency(journey: Journey) -> None:
     world = journey.world
     browser = signed_in(world, world.person)
     try:
+        mails = len(journey.smtp.mailbox.messages)
         application_url, code = apply_until_submitted(journey, browser)
+        mail = journey.smtp.mailbox.wait_for(world.person.person.email, after=mails, seconds=60)
+        assert code in _digits(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        assert _wait_in_output(world, code), "no SMS line carried the tracking code"
         message = wait_for_task(world, world.tax, code)
         task = message["task"]
         assert task["task"]["step"] == "review"
