@@ -85,7 +85,7 @@ async def data_tracker(
     if not form.errors:
         async with transaction(state.sessions) as session:
             registries = await service.registry_services(session)
-        sources = service.sources_for(state.exchange, state.settings, registries)
+        sources = service.sources_for(state.exchange, state.settings, registries, state.sessions)
         tracker = await service.tracker_of(
             viewer, sources, form.chosen, seconds_each=state.settings.exchange_timeout_seconds
         )

@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zistboom.core.errors import ZistboomError
 from zistboom.window.catalogue import service as catalogue
 from zistboom.window.sessions import Viewer
 from zistboom.window.settings import WindowSettings
-from zistboom.window.tracker import registry_usage
+from zistboom.window.tracker import registry_usage, window_sources
 from zistboom.window.tracker.entries import TrackerEntry
 from zistboom.window.tracker.merge import TrackerFilter, merge, narrowed
 from zistboom.window.tracker.sources import (
@@ -46,12 +46,16 @@ async def registry_services(session: AsyncSession) -> list[str]:
 
 
 def sources_for(
-    http: httpx.AsyncClient, settings: WindowSettings, registry_services: Sequence[str]
+    http: httpx.AsyncClient,
+    settings: WindowSettings,
+    registry_services: Sequence[str],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> list[TrackerSource]:
-    """Every source of the tracker: the registries' usage logs. The documents hub's access
-    events and the window's own pulls are added here by their owners."""
+    """Every source of the tracker: the registries' usage logs, the window's own reads (from
+    ``sessions``) and, when configured, the documents hub's access events."""
     registries = registry_usage.usage_subsystems(settings, registry_services)
-    return registry_usage.registry_sources(http, settings, registries)
+    found = registry_usage.registry_sources(http, settings, registries)
+    return found + window_sources.window_sources(http, settings, sessions)
 
 
 async def _read(
