@@ -25,6 +25,9 @@ from federation import Federation, GatewayProcess, start_federation
 from support import free_port
 from zistboom.core.crypto import httpsig, keys, x509
 
+# Five gateways set up and started one after another: over two minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(600)
+
 PERSON = "0499370899"
 
 
