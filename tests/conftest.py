@@ -51,6 +51,20 @@ def backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
         asyncio.run(drop_pg_database(name))
 
 
+@pytest.fixture(scope="session", params=BACKENDS)
+def session_backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Session-wide, for the worlds of many processes that several modules share (pytest runs
+    the tests of one backend's world together): None for SQLite, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        yield None
+        return
+    name, url = asyncio.run(create_pg_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_pg_database(name))
+
+
 @pytest.fixture(params=BACKENDS)
 def fresh_backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """For one test: None for SQLite (the component's default file in the test's own data

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from zistboom.demo import documents, einvoice, federation
 from zistboom.demo.federation import ORGANISATIONS, PERSON, Ports
@@ -242,6 +243,7 @@ def check_window(demo: Any, data_dir: Path) -> None:
     assert len(parallel) == 1, parallel
 
 
+@pytest.mark.timeout(480)  # the demo has 240 s to start on a loaded machine, then its checks
 def test_the_demo_runs_each_component_as_its_own_supervised_process(tmp_path: Path) -> None:
     # Below the range tests.support.free_port hands out (20000-31999) and the ephemeral range.
     base = random.randrange(12000, 19900, 100)

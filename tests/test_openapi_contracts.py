@@ -503,6 +503,15 @@ UNSTATEABLE = [
         ),
     ),
     Unstateable(
+        "A base-data item's members between themselves (ZB-STD-010 1.1 rule 5): a record is "
+        "read by find_by or by asked, not both; about needs one of them; and find_by is one of "
+        "the items read; and an asked key's pattern is a regular expression Python compiles. A JSON "
+        "Schema cannot compare one member's value with another's, nor say which dialect.",
+        status=422,
+        operations=WINDOW_DEFINITION_WRITES,
+        patterns=(r"(?:[0-9]+\.)?base_data\.[0-9]+\.(?:asked|asked\.pattern|about|find_by)",),
+    ),
+    Unstateable(
         "The definition's code is the path's: a schema cannot compare the body with the path; "
         "and the codes of one import are distinct, which uniqueItems cannot say of one member "
         "of objects.",

@@ -7,12 +7,17 @@ administration's, the second the civil registry's."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from window.apply_world import ApplyWorld
+from mail_server import SmtpServer, start_smtp
+from window.apply_world import ApplyWorld, apply_world
+from window.inboxes import open_inboxes
 
 SERVICE_CODE = "clearance-for-loan"
 NAME_FA = "گواهی مفاصاحساب برای وام"
@@ -61,3 +66,24 @@ def list_service(world: ApplyWorld, folder: Path) -> str:
     done = world.window.cli("services", "import", "--agency", world.tax, "--file", str(file))
     assert done.returncode == 0, done.stdout + done.stderr
     return f"/services/{world.tax}/{SERVICE_CODE}"
+
+
+@dataclass
+class Journey:
+    """The apply world with the agencies' inboxes open, an SMTP server the window sends its
+    notices to, and the service listed (its page's path)."""
+
+    world: ApplyWorld
+    service_path: str
+    smtp: SmtpServer
+
+
+@contextmanager
+def journey_world(root: Path, database_url: str | None) -> Iterator[Journey]:
+    smtp = start_smtp()
+    try:
+        with apply_world(root, database_url, smtp=smtp) as world:
+            open_inboxes(world)
+            yield Journey(world, list_service(world, root / "services"), smtp)
+    finally:
+        smtp.controller.stop()

@@ -3,24 +3,17 @@ civil registry and lists their locker at the hub, both through the operator's ga
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 import pytest
 
-from window.apply_world import ApplyWorld, apply_world
+from window.apply_world import ApplyWorld
+from window.applying import Journey
 
 pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
-def world(
-    backend_database: str | None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ApplyWorld]:
-    began = time.monotonic()
-    with apply_world(tmp_path_factory.mktemp("apply-world"), backend_database) as built:
-        print(f"the apply world started in {time.monotonic() - began:.1f} s")
-        yield built
+def world(journey: Journey) -> ApplyWorld:
+    return journey.world
 
 
 def test_the_window_reads_the_person_and_lists_their_locker(world: ApplyWorld) -> None:

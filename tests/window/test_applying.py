@@ -17,40 +17,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
+import httpx
 import pytest
 
-from mail_server import SmtpServer, start_smtp
-from window.apply_world import ApplyWorld, Resident, apply_world
-from window.applying import NAME_FA, list_service
-from window.inboxes import acknowledge, inbox, open_inboxes, wait_for_task
+from window.apply_world import ApplyWorld, Resident
+from window.applying import NAME_FA, Journey
+from window.inboxes import acknowledge, inbox, wait_for_task
 from window.walk import Browser, sign_in
 from zistboom.core.persian import normalize_digits
 
 pytestmark = pytest.mark.timeout(900)
-
-
-@dataclass
-class Journey:
-    world: ApplyWorld
-    service_path: str
-    smtp: SmtpServer
-
-
-@pytest.fixture(scope="module")
-def journey(
-    backend_database: str | None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Journey]:
-    root = tmp_path_factory.mktemp("applying")
-    smtp = start_smtp()
-    try:
-        with apply_world(root, backend_database, smtp=smtp) as world:
-            open_inboxes(world)
-            yield Journey(world, list_service(world, root / "services"), smtp)
-    finally:
-        smtp.controller.stop()
 
 
 def signed_in(world: ApplyWorld, resident: Resident) -> Browser:
@@ -172,8 +149,44 @@ def test_apply_once_and_the_task_reaches_the_agency(journey: Journey) -> None:
         }
         acknowledge(world, world.tax, message["id"])
         wait_for_text(browser, application_url, "درخواست به سامانهٔ")
+        reads = {data[f]["source"]["message_id"] for f in ("family_name_fa", "status")}
+        check_the_tracker(browser, journey, task["application"]["purpose"], reads, share)
     finally:
         browser.close()
+
+
+ENTRY = re.compile(r'<tr class="tracker-entry" data-message-id="([^"]*)">(.*?)</tr>', re.S)
+
+
+def check_the_tracker(
+    browser: Browser, journey: Journey, purpose: str, reads: set[str], share: dict[str, str]
+) -> None:
+    """The data tracker lists, for the application's purpose, both registry reads (the
+    window's log and each registry's usage log, read through the exchange, agreeing on the
+    message id), the share to the tax administration and its fetch through the tax
+    administration's gateway."""
+    world = journey.world
+    page = browser.get(f"{world.window.url}/me/data-tracker",
+                       params={"purpose": purpose, "lang": "en"})  # fmt: skip
+    assert page.status_code == 200, page.text
+    assert "Not everything could be read" not in page.text, page.text
+    entries = ENTRY.findall(page.text)
+    by_id = {message_id: row for message_id, row in entries if message_id}
+    for message_id in reads:
+        row = by_id[message_id]
+        assert "the registry&#39;s log" in row and "the window&#39;s log" in row, row
+        assert purpose in row
+    registries = [row for _, row in entries if "the registry&#39;s log" in row]
+    assert {world.persons_service in r or world.taxpayers_service in r for r in registries} == {
+        True
+    }
+    assert len(registries) == 2, entries
+    shared = [row for _, row in entries if "Document shared:" in row]
+    fetched = [row for _, row in entries if "Document fetched:" in row]
+    assert len(shared) == 1 and len(fetched) == 1, entries
+    assert "Iranian National Tax Administration" in fetched[0], fetched[0]
+    assert purpose in shared[0] and purpose in fetched[0]
+    assert share["purpose"] == purpose
 
 
 def test_nobody_reaches_anothers_application(journey: Journey) -> None:
@@ -193,6 +206,23 @@ def test_nobody_reaches_anothers_application(journey: Journey) -> None:
             )
             assert answer.status_code == 404, (action, answer.status_code)
         assert owner.get(world.window.url + path).status_code == 200
+        # The same through the person's JSON API, with each one's session.
+        application_id = path.removeprefix("/applications/")
+        api = f"{world.window.url}/api/v1/me/applications"
+        own = owner.http.get(f"{api}/{application_id}")
+        assert own.status_code == 200, own.text
+        assert own.json()["id"] == application_id and own.json()["state"] == "draft"
+        assert application_id in {a["id"] for a in owner.http.get(api).json()}
+        refused = other.http.get(f"{api}/{application_id}")
+        assert refused.status_code == 404, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert application_id not in refused.text
+        assert application_id not in {a["id"] for a in other.http.get(api).json()}
+        consents = other.http.get(f"{world.window.url}/api/v1/me/consents")
+        assert consents.status_code == 200
+        assert world.person.subject not in consents.text
+        anonymous = httpx.get(f"{api}/{application_id}")
+        assert anonymous.status_code == 401, anonymous.text
     finally:
         owner.close()
         other.close()

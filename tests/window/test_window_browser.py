@@ -23,8 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from central.test_catalogue_accreditation import E_INVOICE, provider, publish
 from trust_list_central import (
@@ -35,14 +34,12 @@ from trust_list_central import (
     running_list_central,
     scheme,
 )
+from window.audited import CHROMIUM, WIDTH, checked
 from window.world import World, window_world
 from window_site import definition
 
 pytestmark = pytest.mark.timeout(900)
 
-CHROMIUM = Path("/usr/bin/chromium")
-WIDTH = 375
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SERVICE_CODE = "e-invoice-registration"
 SERVICE_NAME_FA = "ثبت صورتحساب الکترونیکی فروش (فرم ۳)"
 SERVICE_NAME_EN = "Registering an electronic sales invoice (form 3)"
@@ -125,24 +122,6 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
                 put = client.put(f"/api/v1/services/{SERVICE_CODE}", json=body)
                 assert put.status_code == 201, put.text
             yield Journey(world, service_id, tax.code, company.id, root / "screenshots")
-
-
-def checked(page: Page, shots: Path, name: str, seen: list[str]) -> None:
-    """The page passes axe (no serious or critical violation), fits 375 px, is saved."""
-    page.wait_for_load_state("load")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= WIDTH, f"{page.url} is {width} px wide on a {WIDTH} px screen"
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA}})
-    grave = [
-        (v["id"], v["impact"], [n["html"][:120] for n in v["nodes"]])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert grave == [], (page.url, grave)
-    shots.mkdir(parents=True, exist_ok=True)
-    path = shots / f"{len(seen):02d}-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    seen.append(str(path))
 
 
 def test_sign_in_search_a_service_read_its_page_in_both_languages_and_sign_out(

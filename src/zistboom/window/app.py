@@ -23,6 +23,7 @@ from zistboom.web.csrf import CsrfProtection, load_or_create_secret
 from zistboom.web.i18n import request_locale
 from zistboom.web.rendering import STATIC_URL, origin_of, static_files
 from zistboom.window import identity_api, identity_pages, sessions
+from zistboom.window.applications import api as application_api
 from zistboom.window.applications import pages as application_pages
 from zistboom.window.applications.handover import HandoverWorker
 from zistboom.window.applications.notifying import NoticeWorker
@@ -162,6 +163,7 @@ def create_app(settings: WindowSettings | None = None, *, clock: Clock = utc_now
     app.include_router(tracker_pages.pages)
     app.include_router(locker_pages.router(csrf))
     app.include_router(application_pages.router(csrf))
+    app.include_router(application_api.api)
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def home(request: Request) -> HTMLResponse:
