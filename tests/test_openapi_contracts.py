@@ -504,8 +504,8 @@ UNSTATEABLE = [
     ),
     Unstateable(
         "A base-data item's members between themselves (ZB-STD-010 1.1 rule 5): a record is "
-        "read by find_by or by asked, not both; about needs one of them; and find_by is one of "
-        "the items read; and an asked key's pattern is a regular expression Python compiles. A JSON "
+        "read by find_by or by asked, not both; about needs one of them; find_by is one of the "
+        "items read; and an asked key's pattern is a regular expression Python compiles. A JSON "
         "Schema cannot compare one member's value with another's, nor say which dialect.",
         status=422,
         operations=WINDOW_DEFINITION_WRITES,

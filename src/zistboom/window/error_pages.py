@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from zistboom.core.errors import ZistboomError
+from zistboom.window.identity_pages import SignInFirst
 from zistboom.window.pages import WindowPages
 
 # The error page's heading by problem code; anything else is shown by its HTTP status.
@@ -48,6 +49,10 @@ def install_error_pages(app: FastAPI, pages: WindowPages) -> None:
         if wants_page(request):
             return error_page(pages, request, error)
         return await problem_error(request, error)
+
+    @app.exception_handler(SignInFirst)
+    async def _sign_in_first(request: Request, error: SignInFirst) -> Response:
+        return error.response
 
     problem_http = cast(Handler, app.exception_handlers[StarletteHTTPException])
 

@@ -67,6 +67,27 @@ def signed_in(request: Request) -> Viewer:
     return viewer
 
 
+class SignInFirst(Exception):
+    """Raised by ``person`` for a page that needs a signed-in person: the error pages send the
+    browser to sign in, then back to the page."""
+
+    def __init__(self, response: RedirectResponse) -> None:
+        super().__init__("sign in first")
+        self.response = response
+
+
+def person(request: Request) -> Viewer:
+    """A page's dependency: the signed-in person, or (``SignInFirst``) to the sign-in."""
+    viewer = viewer_of(request)
+    if viewer is None:
+        raise SignInFirst(to_sign_in(request))
+    return viewer
+
+
+PersonPage = Annotated[Viewer, Depends(person)]
+"""A page's parameter: the signed-in person (else the browser is sent to sign in)."""
+
+
 def to_sign_in(request: Request, return_to: str | None = None) -> RedirectResponse:
     """To sign in, then back to ``return_to`` (this page by default)."""
     back = _safe_return(return_to or request.url.path)

@@ -20,12 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import httpx
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zistboom.core.database import transaction
 from zistboom.core.identifiers import ServiceId
-from zistboom.window.applications import repository, service
+from zistboom.window.applications import repository, rounds, service
 from zistboom.window.applications.models import Application, Task
 from zistboom.window.settings import WindowSettings
 
@@ -103,30 +102,17 @@ class HandoverWorker:
         self.clock = clock
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.tick():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a failing round must not stop hand-overs for good
-                log.exception("hand-over round failed")
-            await asyncio.sleep(self.settings.handover_poll_seconds)
+        await rounds.run_rounds(self.tick, self.settings.handover_poll_seconds, "hand-over")
 
     async def tick(self) -> bool:
         """One round; True when it had a full batch (more may be waiting)."""
         now = self.clock()
         async with transaction(self.sessions) as session:
             due = await repository.due_handovers(session, now, BATCH)
-            claimed = []
-            for task in due:
-                moved = await session.execute(
-                    update(Task)
-                    .where(Task.id == task.id, Task.next_attempt_at == task.next_attempt_at)
-                    .values(next_attempt_at=now + LEASE)
-                )
-                if moved.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append((task.id, task.handover_state))
+            claimed = [
+                (task.id, task.handover_state)
+                for task in await rounds.claim(session, Task, due, now, LEASE)
+            ]
         await asyncio.gather(*(self._one(task_id, state) for task_id, state in claimed))
         return len(due) == BATCH
 

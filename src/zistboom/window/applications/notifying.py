@@ -13,12 +13,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from zistboom.core.database import transaction
 from zistboom.core.errors import ZistboomError
-from zistboom.window.applications import repository, service
+from zistboom.window.applications import repository, rounds, service
 from zistboom.window.applications.models import Application, Notice, TimelineEvent
 from zistboom.window.notices.render import NoticeFacts, NoticeKind, NoticeRenderer
 from zistboom.window.notices.sender import NoticeNotSent, NoticeSender
@@ -75,29 +74,13 @@ class NoticeWorker:
         self.renderer = NoticeRenderer()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.tick():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a failing round must not stop the notices for good
-                log.exception("notice round failed")
-            await asyncio.sleep(self.settings.handover_poll_seconds)
+        await rounds.run_rounds(self.tick, self.settings.handover_poll_seconds, "notice")
 
     async def tick(self) -> bool:
         now = self.clock()
         async with transaction(self.sessions) as session:
             due = await repository.due_notices(session, now, BATCH)
-            claimed = []
-            for notice in due:
-                moved = await session.execute(
-                    update(Notice)
-                    .where(Notice.id == notice.id, Notice.next_attempt_at == notice.next_attempt_at)
-                    .values(next_attempt_at=now + LEASE)
-                )
-                if moved.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(notice.id)
+            claimed = [n.id for n in await rounds.claim(session, Notice, due, now, LEASE)]
         await asyncio.gather(*(self._send(notice_id) for notice_id in claimed))
         return len(due) == BATCH
 

@@ -24,20 +24,11 @@ from zistboom.window.applications import pulls, repository, service, timeline
 from zistboom.window.applications.models import Application
 from zistboom.window.catalogue import service as catalogue
 from zistboom.window.catalogue.pages import Names, agency_names, owner_of
-from zistboom.window.identity_pages import to_sign_in, viewer_of
+from zistboom.window.identity_pages import PersonPage, to_sign_in, viewer_of
 from zistboom.window.locker.service import locker_client
 from zistboom.window.sessions import Viewer
 from zistboom.window.state import WindowState, state_of
 from zistboom.window.tracking import format_tracking_code, is_valid_tracking_code
-
-
-class _SignInFirst(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-def _viewer(request: Request) -> Viewer | None:
-    return viewer_of(request)
 
 
 def field_label(state: WindowState, locale: Locale, name: str) -> str:
@@ -78,7 +69,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         request: Request, instance: str, member_class: str, member_code: str, code: str
     ) -> Response:
         """Start an application for the service (a draft)."""
-        viewer = _viewer(request)
+        viewer = viewer_of(request)
         if viewer is None:
             return to_sign_in(request, f"/services/{instance}/{member_class}/{member_code}/{code}")
         state = state_of(request)
@@ -94,10 +85,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         return RedirectResponse(f"/applications/{application.id}", status_code=303)
 
     @routes.get("/applications", response_class=HTMLResponse)
-    async def my_applications(request: Request) -> Response:
-        viewer = _viewer(request)
-        if viewer is None:
-            return to_sign_in(request)
+    async def my_applications(request: Request, viewer: PersonPage) -> Response:
         state = state_of(request)
         async with transaction(state.sessions) as session:
             found = await repository.applications_of(session, viewer.subject)
@@ -108,18 +96,14 @@ def router(protection: CsrfProtection) -> APIRouter:
         )  # fmt: skip
 
     @routes.get("/applications/{application_id}", response_class=HTMLResponse)
-    async def application_page(request: Request, application_id: str) -> Response:
-        viewer = _viewer(request)
-        if viewer is None:
-            return to_sign_in(request)
+    async def application_page(
+        request: Request, viewer: PersonPage, application_id: str
+    ) -> Response:
         return await _render(request, viewer, application_id)
 
     @routes.post("/applications/{application_id}/request", dependencies=csrf)
-    async def request_data(request: Request, application_id: str) -> Response:
+    async def request_data(request: Request, viewer: PersonPage, application_id: str) -> Response:
         """The explicit request: read my data (with the keys I give), or I type it."""
-        viewer = _viewer(request)
-        if viewer is None:
-            return to_sign_in(request)
         state = state_of(request)
         form = await request.form()
         choice = str(form.get("choice", ""))
@@ -155,11 +139,8 @@ def router(protection: CsrfProtection) -> APIRouter:
         return _back(application_id)
 
     @routes.post("/applications/{application_id}/choices", dependencies=csrf)
-    async def choices(request: Request, application_id: str) -> Response:
+    async def choices(request: Request, viewer: PersonPage, application_id: str) -> Response:
         """Use, or not, each item read."""
-        viewer = _viewer(request)
-        if viewer is None:
-            return to_sign_in(request)
         state = state_of(request)
         form = await request.form()
         chosen: dict[int, str] = {}
@@ -178,14 +159,12 @@ def router(protection: CsrfProtection) -> APIRouter:
     @routes.post("/applications/{application_id}/documents", dependencies=csrf)
     async def share_document(
         request: Request,
+        viewer: PersonPage,
         application_id: str,
         document_type: Annotated[str, Form(max_length=64)],
         document_id: Annotated[str, Form(max_length=64)] = "",
     ) -> Response:
         """Share a document of my locker with the responsible agency, for the application."""
-        viewer = _viewer(request)
-        if viewer is None:
-            return to_sign_in(request)
         state = state_of(request)
         if not document_id:
             return await _render(request, viewer, application_id, status_code=422,
@@ -211,11 +190,8 @@ def router(protection: CsrfProtection) -> APIRouter:
         return _back(application_id)
 
     @routes.post("/applications/{application_id}/submit", dependencies=csrf)
-    async def submit(request: Request, application_id: str) -> Response:
+    async def submit(request: Request, viewer: PersonPage, application_id: str) -> Response:
         """The form, checked; then submitted: the tracking code at once."""
-        viewer = _viewer(request)
-        if viewer is None:
-            return to_sign_in(request)
         state = state_of(request)
         form = await request.form()
         raw = {str(k): str(v) for k, v in form.multi_items() if str(k).startswith("f-")}
@@ -236,10 +212,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         return RedirectResponse(f"/applications/{application_id}?submitted=1", status_code=303)
 
     @routes.post("/applications/{application_id}/abandon", dependencies=csrf)
-    async def abandon(request: Request, application_id: str) -> Response:
-        viewer = _viewer(request)
-        if viewer is None:
-            return to_sign_in(request)
+    async def abandon(request: Request, viewer: PersonPage, application_id: str) -> Response:
         state = state_of(request)
         async with transaction(state.sessions) as session:
             application = await service.owned(session, viewer.subject, application_id)
@@ -247,10 +220,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         return RedirectResponse("/applications", status_code=303)
 
     @routes.get("/me/consents", response_class=HTMLResponse)
-    async def my_consents(request: Request) -> Response:
-        viewer = _viewer(request)
-        if viewer is None:
-            return to_sign_in(request)
+    async def my_consents(request: Request, viewer: PersonPage) -> Response:
         state = state_of(request)
         async with transaction(state.sessions) as session:
             found = await repository.consents_of(session, viewer.subject)

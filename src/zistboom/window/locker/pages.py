@@ -15,7 +15,7 @@ from starlette.responses import Response
 from zistboom.core.database import transaction
 from zistboom.core.errors import ConflictError, ValidationError
 from zistboom.web.csrf import CsrfProtection
-from zistboom.window.identity_pages import signed_in, to_sign_in, viewer_of
+from zistboom.window.identity_pages import PersonPage, signed_in
 from zistboom.window.locker import service
 from zistboom.window.locker.client import LockerClient
 from zistboom.window.sessions import Viewer
@@ -35,20 +35,14 @@ def router(protection: CsrfProtection) -> APIRouter:
     routes = APIRouter(include_in_schema=False)
 
     @routes.get("/me/documents", response_class=HTMLResponse)
-    async def documents(request: Request) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(request)
+    async def documents(request: Request, viewer: PersonPage) -> Response:
         state = state_of(request)
         held = await _client(request).documents(viewer.subject)
         return state.pages.page(request, "locker_documents.html", documents=held,
                                 now=state.clock())  # fmt: skip
 
     @routes.get("/me/documents/{document_id}", response_class=HTMLResponse)
-    async def document(request: Request, document_id: str) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(request)
+    async def document(request: Request, viewer: PersonPage, document_id: str) -> Response:
         return await _document_page(request, viewer, document_id)
 
     async def _document_page(
@@ -71,10 +65,7 @@ def router(protection: CsrfProtection) -> APIRouter:
         )  # fmt: skip
 
     @routes.get("/me/documents/{document_id}/pdf")
-    async def document_pdf(request: Request, document_id: str) -> Response:
-        viewer = viewer_of(request)
-        if viewer is None:
-            return to_sign_in(request)
+    async def document_pdf(request: Request, viewer: PersonPage, document_id: str) -> Response:
         found = await _client(request).document(viewer.subject, document_id)
         content = found.pdf_bytes
         if content is None:
