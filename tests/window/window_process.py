@@ -4,23 +4,23 @@ provider and exchange, then ``zistboom window serve`` on a free port."""
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from central_process import ZISTBOOM
-from federation import drain, wait_http
+from federation import ServiceProcess
 from support import free_port
 
 
-@dataclass
-class WindowProcess:
-    url: str
-    data_dir: Path
-    env: dict[str, str]
-    process: subprocess.Popen[str] | None = None
-    output: list[str] = field(default_factory=list)
+class WindowProcess(ServiceProcess):
+    """``zistboom window serve`` on its data folder, with the window's own commands."""
+
+    def __init__(self, url: str, data_dir: Path, env: dict[str, str]) -> None:
+        command = [ZISTBOOM, "window", "serve", "--data-dir", str(data_dir)]
+        super().__init__("window", command, f"{url}/health", env)
+        self.url = url
+        self.data_dir = data_dir
 
     @property
     def admin_token(self) -> str:
@@ -36,24 +36,6 @@ class WindowProcess:
             [ZISTBOOM, "window", *args, "--data-dir", str(self.data_dir)],
             env=self.env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
-
-    def start(self) -> None:
-        self.output = []
-        self.process = subprocess.Popen(
-            [ZISTBOOM, "window", "serve", "--data-dir", str(self.data_dir)],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        drain(self.process, self.output)
-        wait_http(f"{self.url}/health", self.process, self.output)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=20)
 
 
 def window_address() -> tuple[int, str]:

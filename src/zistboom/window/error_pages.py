@@ -12,7 +12,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from zistboom.core.errors import ZistboomError
-from zistboom.window.identity_pages import SignInFirst
 from zistboom.window.pages import WindowPages
 
 # The error page's heading by problem code; anything else is shown by its HTTP status.
@@ -36,6 +35,15 @@ def error_page(pages: WindowPages, request: Request, error: ZistboomError) -> Re
     return pages.page(
         request, "error.html", status_code=error.status, kind=kind, detail=error.detail
     )
+
+
+class SignInFirst(Exception):
+    """Raised by ``identity_pages.person`` for a page that needs a signed-in person: the
+    handler below sends the browser to sign in, then back to the page."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("sign in first")
+        self.response = response
 
 
 def install_error_pages(app: FastAPI, pages: WindowPages) -> None:

@@ -31,7 +31,7 @@ from zistboom.web.csrf import CsrfProtection
 from zistboom.web.i18n import request_locale
 from zistboom.window import identity_repository as repository
 from zistboom.window import names_reading, officials, people, sessions
-from zistboom.window.error_pages import error_page
+from zistboom.window.error_pages import SignInFirst, error_page
 from zistboom.window.identity_models import PendingSignIn
 from zistboom.window.sessions import PENDING_COOKIE, SESSION_COOKIE, Viewer
 from zistboom.window.signin import SignInRefusedError, digest
@@ -65,15 +65,6 @@ def signed_in(request: Request) -> Viewer:
     if viewer is None:
         raise AuthenticationError("sign in first", field="session")
     return viewer
-
-
-class SignInFirst(Exception):
-    """Raised by ``person`` for a page that needs a signed-in person: the error pages send the
-    browser to sign in, then back to the page."""
-
-    def __init__(self, response: RedirectResponse) -> None:
-        super().__init__("sign in first")
-        self.response = response
 
 
 def person(request: Request) -> Viewer:
