@@ -95,7 +95,9 @@ class GatewayProcess:
     def wait_serving(self) -> None:
         assert self.process is not None, "launch() first"
         # The admin port opens last, once the client and peer ports listen.
-        wait_http(f"http://127.0.0.1:{self.admin_port}/openapi.json", self.process, self.output)
+        wait_http(
+            f"http://127.0.0.1:{self.admin_port}/openapi.json", self.process, self.output, seconds=180
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

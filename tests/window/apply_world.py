@@ -320,7 +320,7 @@ def _registry(
         "create", code, "--schema", str(schema_file), "--name-fa", names[0],
         "--name-en", names[1], "--ecosystem", ecosystem,
     )  # fmt: skip
-    assert serving.wait(timeout=120), "the gateways did not start"
+    assert serving.wait(timeout=300), "the gateways did not start"
     registry.cli("publish", code, "--no-catalogue")
     registry.start()
     return registry
