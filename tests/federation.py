@@ -96,7 +96,10 @@ class GatewayProcess:
         assert self.process is not None, "launch() first"
         # The admin port opens last, once the client and peer ports listen.
         wait_http(
-            f"http://127.0.0.1:{self.admin_port}/openapi.json", self.process, self.output, seconds=180
+            f"http://127.0.0.1:{self.admin_port}/openapi.json",
+            self.process,
+            self.output,
+            seconds=180,
         )
 
     def stop(self) -> None:
