@@ -170,7 +170,12 @@ def check_the_tracker(
     page = browser.get(f"{world.window.url}/me/data-tracker?"
                        + urlencode({"purpose": purpose, "lang": "en"}))  # fmt: skip
     assert page.status_code == 200, page.text
-    assert "Not everything could be read" not in page.text, page.text
+    # The catalogue's seed names the demo's registries too, which this world does not run: the
+    # tracker says so of them, and of none of the world's own.
+    unreadable = re.findall(r'Could not be read: .*? <span dir="ltr" class="ltr">([^<]+)</span>',
+                            page.text)  # fmt: skip
+    assert f"{world.civil}/registry" not in unreadable, unreadable
+    assert f"{world.tax}/registry" not in unreadable, unreadable
     entries = ENTRY.findall(page.text)
     by_id = {message_id: row for message_id, row in entries if message_id}
     for message_id in reads:
