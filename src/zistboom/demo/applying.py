@@ -9,7 +9,8 @@ system: no backend), open to the window's subsystem, and the window is told
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -41,30 +42,22 @@ class DemoApplication:
 
     role: str
     """The demo person (``demo.window.people()``): director, parent, foreign-national, official."""
-    agency: str
-    """The service's agency (an organisation key)."""
-    service: str
-    """The service's code in the catalogue's seed."""
-    asked: dict[str, str]
+    agency: Organisation
+    """The service's agency."""
+    definition: ServiceDefinition
+    """The service, as the catalogue's seed defines it."""
+    asked: dict[str, str] = field(default_factory=dict)
     """The keys the person types for the records read by one (base data index → key)."""
-
-    @property
-    def agency_id(self) -> str:
-        return member_id(organisation(self.agency))
 
     @property
     def path(self) -> str:
         """The service's page at the window."""
-        return f"/services/{self.agency_id}/{self.service}"
-
-    def definition(self) -> ServiceDefinition:
-        return next(d for d in load_seed().services[self.agency_id] if d.code == self.service)
+        return f"/services/{member_id(self.agency)}/{self.definition.code}"
 
     def first_agencies(self) -> list[Organisation]:
         """The agencies of the first steps: the tasks handed over at submission go to them."""
-        steps = [step for step in self.definition().steps if not step.after]
-        members = [member for step in steps for member in step.agencies]
-        return [_by_member(member) for member in dict.fromkeys(members)]
+        steps = [step for step in self.definition.steps if not step.after]
+        return _organisations(member for step in steps for member in step.agencies)
 
 
 APPLIED_FOR: Final = (
@@ -81,10 +74,21 @@ official a single-sheet deed for a parcel they own (read by its plaque; the deed
 and the tax administration each get a task)."""
 
 
-def applications(official: str) -> list[DemoApplication]:
-    """:data:`APPLIED_FOR` with the keys each person types, from the seed: a postal code of
-    the addresses registry, and the plaque of a parcel the official (national code
-    ``official``) owns."""
+def applications() -> list[DemoApplication]:
+    """:data:`APPLIED_FOR`, each with its service's definition (the seed read once)."""
+    seed = load_seed()
+    found = []
+    for role, key, code in APPLIED_FOR:
+        agency = organisation(key)
+        definition = next(d for d in seed.services[member_id(agency)] if d.code == code)
+        found.append(DemoApplication(role, agency, definition))
+    return found
+
+
+def with_keys(applications: Sequence[DemoApplication], official: str) -> list[DemoApplication]:
+    """The applications with the keys each person types, from the seed: a postal code of the
+    addresses registry, and the plaque of a parcel the official (national code ``official``)
+    owns."""
     registries = {r.code: r for r in national_registries(size="small")}
     parcel = next(
         p
@@ -96,25 +100,25 @@ def applications(official: str) -> list[DemoApplication]:
         "business-licence": {"1": str(address["postal_code"])},
         "single-sheet-deed": {"0": str(parcel["parcel_id"])},
     }
+    return [replace(a, asked=asked.get(a.definition.code, {})) for a in applications]
+
+
+def _organisations(members: Iterable[str]) -> list[Organisation]:
+    """The organisations of ``members``, each once, in order."""
     return [
-        DemoApplication(role, agency, code, asked.get(code, {}))
-        for role, agency, code in APPLIED_FOR
+        next(org for org in ORGANISATIONS if member_id(org) == member)
+        for member in dict.fromkeys(members)
     ]
 
 
-def _by_member(member: str) -> Organisation:
-    return next(org for org in ORGANISATIONS if member_id(org) == member)
-
-
-def inbox_agencies() -> list[Organisation]:
-    """Every agency with a step in the services the demo applies for (its tasks' inbox)."""
-    members = [
+def inbox_agencies(applications: Sequence[DemoApplication]) -> list[Organisation]:
+    """Every agency with a step in the services applied for (its tasks' inbox)."""
+    return _organisations(
         member
-        for role, agency, code in APPLIED_FOR
-        for step in DemoApplication(role, agency, code, {}).definition().steps
+        for application in applications
+        for step in application.definition.steps
         for member in step.agencies
-    ]
-    return [_by_member(member) for member in dict.fromkeys(members)]
+    )
 
 
 def inbox_subsystem(org: Organisation) -> str:
@@ -125,12 +129,12 @@ def _told_file(window_dir: Path) -> Path:
     return window_dir / "demo-inboxes.json"
 
 
-async def tell_window(zistboom: str, window_dir: Path) -> None:
-    """``zistboom window agency inbox`` for each agency not told yet (kept in a file beside
-    the window's settings, so a re-run does not audit it again)."""
+async def tell_window(zistboom: str, window_dir: Path, inboxes: Sequence[Organisation]) -> None:
+    """``zistboom window agency inbox`` for each agency of ``inboxes`` not told yet (kept in a
+    file beside the window's settings, so a re-run does not audit it again)."""
     path = _told_file(window_dir)
     told: list[str] = json.loads(path.read_text()) if path.exists() else []
-    for org in inbox_agencies():
+    for org in inboxes:
         if member_id(org) in told:
             continue
         await run_command(

@@ -231,7 +231,8 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
          idp, window]
     )  # fmt: skip
     central_settings = setup.central_settings(data_dir, ports)
-    inboxes = applying.inbox_agencies()
+    demo_applications = applying.applications()
+    inboxes = applying.inbox_agencies(demo_applications)
     seed = await setup.seed_central(
         central_settings, ports, data_dir, {org.key: (applying.INBOX_SUBSYSTEM,) for org in inboxes}
     )
@@ -350,7 +351,7 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
         _, started.window_people = single_window.people()
         official = next(p for p in started.window_people if p.role == "official")
         await single_window.seed_window(window_places, data_dir, official)
-        started.applications = applying.applications(official.identifier)
+        started.applications = applying.with_keys(demo_applications, official.identifier)
 
         async def inbox(org: Organisation) -> None:
             await gateways_up[ORGANISATIONS.index(org)]
@@ -358,7 +359,9 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
             await applying.open_inbox(places, setup.gateway_dir(data_dir, org), org)
 
         async with asyncio.TaskGroup() as opening:
-            opening.create_task(applying.tell_window(zistboom, single_window.window_dir(data_dir)))
+            opening.create_task(
+                applying.tell_window(zistboom, single_window.window_dir(data_dir), inboxes)
+            )
             for org in inboxes:
                 opening.create_task(inbox(org))
 
@@ -609,7 +612,7 @@ def print_applying(
     )
     by_role = {person.role: person for person in people}
     for application in applications:
-        definition = application.definition()
+        definition = application.definition
         typed = ""
         for index, key in application.asked.items():
             asked = definition.base_data[int(index)].asked
@@ -631,7 +634,7 @@ def print_applying(
         highlight=False,
         soft_wrap=True,
     )
-    for org in applying.inbox_agencies():
+    for org in applying.inbox_agencies(applications):
         console.print(
             applying.inbox_call(document_places, org),
             soft_wrap=True,
