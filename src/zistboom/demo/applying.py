@@ -24,6 +24,7 @@ from zistboom.demo.federation import (
     subsystem_id,
 )
 from zistboom.demo.setup import wait_until_offered
+from zistboom.demo.window import WINDOW_ORGANISATION
 from zistboom.registries.seed import national_registries
 from zistboom.window.catalogue.definitions import ServiceDefinition
 from zistboom.window.catalogue.seed import load_seed
@@ -33,7 +34,6 @@ INBOX_SUBSYSTEM: Final = "inbox"
 TASK_SERVICE: Final = WindowSettings.model_fields["task_service_code"].default
 UNUSED_BACKEND: Final = "http://127.0.0.1:9/unused"
 """The task service's backend: its messages are pulled by the agency's system, never pushed."""
-WINDOW_ORGANISATION: Final = "single-window"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +161,8 @@ async def open_inbox(places: Places, gateway_dir: Path, org: Organisation) -> No
             {"backend_url": UNUSED_BACKEND, "description": "The single window's tasks"},
         )
         await gateway.grant(TASK_SERVICE, window)
-    window_org = organisation(WINDOW_ORGANISATION)
-    await wait_until_offered(
-        places.client_url(window_org), window, inbox_subsystem(org), [TASK_SERVICE]
-    )
+    window_gateway = places.client_url(organisation(WINDOW_ORGANISATION))
+    await wait_until_offered(window_gateway, window, inbox_subsystem(org), [TASK_SERVICE])
 
 
 def inbox_call(places: Places, org: Organisation) -> str:
