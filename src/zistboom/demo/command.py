@@ -36,7 +36,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from zistboom.core.errors import ConfigurationError, ZistboomError
-from zistboom.demo import documents, einvoice, federation, setup
+from zistboom.demo import applying, documents, einvoice, federation, setup
 from zistboom.demo import window as single_window
 from zistboom.demo.federation import INSTANCE, ORGANISATIONS, Organisation, Ports
 from zistboom.demo.supervisor import (
@@ -198,6 +198,8 @@ class Started:
     """The status of the demo's first e-invoice (sent once, answered by the tax system)."""
     window_people: list[single_window.DemoPerson] = field(default_factory=list)
     """The demo's persons and official at the single window."""
+    applications: list[applying.DemoApplication] = field(default_factory=list)
+    """What each of them applies for at the window."""
 
 
 async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Started:
@@ -229,7 +231,11 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
          idp, window]
     )  # fmt: skip
     central_settings = setup.central_settings(data_dir, ports)
-    seed = await setup.seed_central(central_settings, ports, data_dir)
+    demo_applications = applying.applications()
+    inboxes = applying.inbox_agencies(demo_applications)
+    seed = await setup.seed_central(
+        central_settings, ports, data_dir, {org.key: (applying.INBOX_SUBSYSTEM,) for org in inboxes}
+    )
     started = Started(seed)
     central = await supervisor.start(central_process)
     migrations = asyncio.Lock()
@@ -313,7 +319,9 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
                 starting.create_task(issuer(key))
         for done in registries_up:
             await done
-        await documents.grant_documents(places, gateway_dirs)
+        await documents.grant_documents(
+            places, gateway_dirs, [applying.inbox_subsystem(org) for org in inboxes]
+        )
         await documents.wait_until_issuers_offered(places)
         started.documents = await documents.issue_demo_documents(places, data_dir)
 
@@ -328,12 +336,14 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
 
     async def window_up(anchor: asyncio.Task[str]) -> None:
         """The identity provider (its people from the seed), then the window behind the
-        single-window operator's gateway, its agencies and first admins."""
+        single-window operator's gateway, its agencies and first admins, and the inboxes of
+        the agencies the demo's persons apply to."""
         await single_window.init_idp(zistboom, data_dir, window_places)
         provider = await supervisor.start(idp)
         await single_window.init_window(
-            zistboom, data_dir, window_places, central_settings.base_url
-        )
+            zistboom, data_dir, window_places, central_settings.base_url,
+            f"{documents.hub_subsystem()}/lockers",
+        )  # fmt: skip
         await anchor
         await supervisor.wait_ready(provider, READY_TIMEOUT_SECONDS)
         running = await supervisor.start(window)
@@ -341,6 +351,19 @@ async def bring_up(supervisor: Supervisor, data_dir: Path, ports: Ports) -> Star
         _, started.window_people = single_window.people()
         official = next(p for p in started.window_people if p.role == "official")
         await single_window.seed_window(window_places, data_dir, official)
+        started.applications = applying.with_keys(demo_applications, official.identifier)
+
+        async def inbox(org: Organisation) -> None:
+            await gateways_up[ORGANISATIONS.index(org)]
+            await gateways_up[window_places.index]
+            await applying.open_inbox(places, setup.gateway_dir(data_dir, org), org)
+
+        async with asyncio.TaskGroup() as opening:
+            opening.create_task(
+                applying.tell_window(zistboom, single_window.window_dir(data_dir), inboxes)
+            )
+            for org in inboxes:
+                opening.create_task(inbox(org))
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -390,6 +413,10 @@ async def run(data_dir: Path, ports: Ports) -> int:
         print_documents(documents.Places(ports), done.documents)
         print_invoice(ports, done.invoice)
         print_window(single_window.Places(ports), data_dir, done.window_people)
+        print_applying(
+            single_window.Places(ports), documents.Places(ports), done.window_people,
+            done.applications,
+        )  # fmt: skip
         if done.seeded:
             console.print(
                 f"Seeded the base registries ({sum(done.seeded.values()):,} synthetic records "
@@ -564,6 +591,56 @@ def print_window(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def print_applying(
+    places: single_window.Places,
+    document_places: documents.Places,
+    people: list[single_window.DemoPerson],
+    applications: list[applying.DemoApplication],
+) -> None:
+    """Which person applies for which service (its page, what to type), and how each agency's
+    system sees the tasks arrive in its inbox."""
+    if not applications:
+        return
+    console.print(
+        "Apply at the window, each of them signed in with their one-time code (from the "
+        "provider's log, as above), up to the tracking code, shown at once, and the hand-over "
+        "of the first tasks to the agencies' inboxes:",
+        highlight=False,
+        soft_wrap=True,
+    )
+    by_role = {person.role: person for person in people}
+    for application in applications:
+        definition = application.definition
+        typed = ""
+        for index, key in application.asked.items():
+            asked = definition.base_data[int(index)].asked
+            if asked is not None:
+                typed += f"; type {asked.title_en.lower()} {key} when asked"
+        agencies = ", ".join(org.member.name_en for org in application.first_agencies())
+        console.print(
+            f"  {application.role} {by_role[application.role].identifier}: "
+            f"{definition.name_en} at {places.window_url}{application.path}{typed}; "
+            f"first tasks to {agencies}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+    console.print(
+        "See a task arrive: each agency's system lists its inbox on its own gateway (asynchronous "
+        "messages; a message's body_base64 is the task, the application with its data and their "
+        "sources):",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for org in applying.inbox_agencies(applications):
+        console.print(
+            applying.inbox_call(document_places, org),
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command("tax-e-invoice-system", hidden=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from zistboom.demo.federation import (
     PERSON,
     Organisation,
     Ports,
+    director,
     member_id,
     organisation,
     subsystem_id,
@@ -207,10 +209,13 @@ async def init_issuer(
     )  # fmt: skip
 
 
-async def grant_documents(places: Places, gateway_dirs: dict[str, Path]) -> None:
+async def grant_documents(
+    places: Places, gateway_dirs: dict[str, Path], inboxes: Sequence[str] = ()
+) -> None:
     """The demo's access rights: issuers deposit at the hub, the window acts for persons, the
-    recipients fetch what is shared with them; each agency's own systems and the window call
-    its issuer; each issuer reads the agency's own registry it pulls subjects from."""
+    recipients and the agencies' ``inboxes`` (subsystems receiving the window's tasks) fetch
+    what is shared with them; each agency's own systems and the window call its issuer; each
+    issuer reads the agency's own registry it pulls subjects from."""
     hub_org = organisation(HUB_ORGANISATION)
     hub = backend.Gateway(
         admin_url=places.admin_url(hub_org),
@@ -225,6 +230,8 @@ async def grant_documents(places: Places, gateway_dirs: dict[str, Path]) -> None
         for key in RECIPIENTS:
             await hub.grant("shared-documents", subsystem_id(organisation(key)))
             await hub.grant("lockers", subsystem_id(organisation(key)))
+        for inbox in inboxes:
+            await hub.grant("shared-documents", inbox)
     types = seed_types()
     for key, type_code in ISSUERS.items():
         org = organisation(key)
@@ -257,13 +264,17 @@ class DemoDocument:
 
 def demo_documents() -> list[DemoDocument]:
     """What the demo issues: the demo person's birth certificate extract and health insurance
-    card, and the finance company's tax clearance, each pulled from the issuer's registry."""
+    card, the finance company's tax clearance, and its director's birth certificate extract
+    (which their company registration at the window needs), each pulled from the issuer's
+    registry."""
     company = organisation("finance-ecosystem").member.code
+    holder = f"IR{director()}"
     return [
         DemoDocument("civil-registration", "birth-certificate-extract", f"IR{PERSON}",
                      f"IR{PERSON}"),
         DemoDocument("health-insurance", "health-insurance-card", f"IR{PERSON}", f"IR{PERSON}"),
         DemoDocument("tax", "tax-clearance", company, company),
+        DemoDocument("civil-registration", "birth-certificate-extract", holder, holder),
     ]  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from typing import Final
 from zistboom.central import service
 from zistboom.core.accreditation import Requirement
 from zistboom.registries import seed_organisations
+from zistboom.registries.seed import national_registries
 from zistboom.registries.seed_schemas import DEFINITIONS
 
 INSTANCE = "IR-DEMO"
@@ -62,6 +63,15 @@ def registry_owners() -> dict[str, list[str]]:
     for definition in DEFINITIONS:
         owners.setdefault(definition.owner, []).append(definition.code)
     return owners
+
+
+def director() -> str:
+    """The national code of the demo's company director: the finance ecosystem company's first
+    director in the companies registry's seed."""
+    code = organisation("finance-ecosystem").member.code
+    companies = next(r for r in national_registries(size=SEED_SIZE) if r.code == "companies")
+    company = next(c for c in companies.records() if c["national_id"] == code)
+    return str(company["directors"][0]["national_code"])
 
 
 def member_id(org: Organisation) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,8 +78,14 @@ def is_enrolled(data_dir: Path, org: Organisation) -> bool:
     return (gateway_dir(data_dir, org) / SETTINGS_FILE).exists()
 
 
-async def seed_central(settings: CentralSettings, ports: Ports, data_dir: Path) -> CentralSeed:
-    """Members, subsystems, gateways, and enrolment tokens for gateways not yet set up."""
+async def seed_central(
+    settings: CentralSettings,
+    ports: Ports,
+    data_dir: Path,
+    subsystems: Mapping[str, Sequence[str]] | None = None,
+) -> CentralSeed:
+    """Members, subsystems (``subsystems``: more of them per organisation key, beside its own),
+    gateways, and enrolment tokens for gateways not yet set up."""
     prepared = await prepare(settings)
     tokens: dict[str, str] = {}
     try:
@@ -90,10 +97,9 @@ async def seed_central(settings: CentralSettings, ports: Ports, data_dir: Path) 
                     member = await service.register_member(
                         session, INSTANCE, data, actor=operators.SYSTEM
                     )
-                if not any(s.code == org.subsystem for s in member.subsystems):
-                    await service.add_subsystem(
-                        session, member, org.subsystem, actor=operators.SYSTEM
-                    )
+                for code in (org.subsystem, *(subsystems or {}).get(org.key, ())):
+                    if not any(s.code == code for s in member.subsystems):
+                        await service.add_subsystem(session, member, code, actor=operators.SYSTEM)
                 address = f"127.0.0.1:{ports.peer(index)}"
                 if not any(g.code == GATEWAY_CODE for g in member.gateways):
                     await service.register_gateway(

@@ -24,6 +24,7 @@ from zistboom.demo.federation import (
     PERSON,
     Organisation,
     Ports,
+    director,
     member_id,
     organisation,
     subsystem_id,
@@ -161,8 +162,8 @@ def people() -> tuple[list[dict[str, Any]], list[DemoPerson]]:
     users.append(_user("FN" + foreigner["foreign_national_id"], foreigner))
     company_code = organisation("finance-ecosystem").member.code
     company = next(c for c in registries["companies"].records() if c["national_id"] == company_code)
-    director_code = company["directors"][0]["national_code"]
-    director = next(
+    director_code = director()
+    director_record = next(
         r for r in registries["persons"].records() if r["national_code"] == director_code
     )
     official = next(code for code in persons if code != PERSON)
@@ -174,7 +175,7 @@ def people() -> tuple[list[dict[str, Any]], list[DemoPerson]]:
         )  # fmt: skip
 
     demo = [
-        shown("director", "IR" + director_code, director,
+        shown("director", "IR" + director_code, director_record,
               f"director of {company['name_en']} ({company_code})"),
         shown("parent", "IR" + PERSON, persons[PERSON], "parent of two children in the seed"),
         shown("foreign-national", "FN" + foreigner["foreign_national_id"], foreigner,
@@ -220,9 +221,12 @@ async def init_idp(zistboom: str, data_dir: Path, places: Places) -> None:
     )
 
 
-async def init_window(zistboom: str, data_dir: Path, places: Places, central_url: str) -> None:
+async def init_window(
+    zistboom: str, data_dir: Path, places: Places, central_url: str, lockers_service: str
+) -> None:
     """``zistboom window init`` and the catalogue's seed (once); the window reads names through
-    the single-window operator's gateway from the civil and foreign nationals registries."""
+    the single-window operator's gateway from the civil and foreign nationals registries, and
+    the persons' lockers from the documents hub's ``lockers_service``."""
     folder = window_dir(data_dir)
     if (folder / "window.toml").exists():
         return
@@ -236,6 +240,7 @@ async def init_window(zistboom: str, data_dir: Path, places: Places, central_url
         "--oidc-client-secret-file", str(_secret_file(data_dir)),
         "--persons-registry", f"{subsystem_id(civil)}/persons",
         "--foreign-nationals-registry", f"{subsystem_id(foreign)}/foreign-nationals",
+        "--hub-lockers-service", lockers_service,
         "--port", str(places.window_port), "--public-url", places.window_url,
     )  # fmt: skip
     # The catalogue's seed: the agencies' service definitions (ZB-STD-010).

@@ -54,6 +54,9 @@ def init(
     foreign_nationals_registry: Annotated[
         str, typer.Option(help="the foreign nationals registry's service")
     ] = "",
+    hub_lockers_service: Annotated[
+        str, typer.Option(help="the documents hub's lockers service, INSTANCE/…/lockers")
+    ] = "",
     port: Annotated[int, typer.Option(help="port the window listens on")] = 8098,
     public_url: Annotated[str, typer.Option(help="the window's public address")] = "",
 ) -> None:
@@ -63,6 +66,7 @@ def init(
         for name, value in (
             ("persons_registry", persons_registry),
             ("foreign_nationals_registry", foreign_nationals_registry),
+            ("hub_lockers_service", hub_lockers_service),
         ):
             if value:
                 ServiceId.parse(value, field=name)
@@ -80,6 +84,8 @@ def init(
         foreign_nationals_registry_service=foreign_nationals_registry,
         port=port,
         public_url=public_url,
+        # Given or not, ZB_HUB_LOCKERS_SERVICE still counts (it may be set for the window).
+        **({"hub_lockers_service": hub_lockers_service} if hub_lockers_service else {}),
     )
     settings.write()
     ensure_token_file(data_dir / ADMIN_TOKEN_FILE, field="admin")
