@@ -56,7 +56,7 @@ def test_first_sign_in_asks_before_reading_names_then_reads_them_through_the_exc
         assert world.exchange.persons_service in profile.text
         # The choice is among the person's consents, and the names are kept: the next page
         # shows them in the header without another read.
-        assert "داده شد" in profile.text
+        assert "<td>پذیرفته</td>" in profile.text
         english = browser.get(world.window.url + "/me?lang=en")
         assert f"{record['given_name_en']} {record['family_name_en']}" in english.text
         assert 'lang="en" dir="ltr"' in english.text
@@ -73,7 +73,7 @@ def test_declining_keeps_the_choice_and_reads_nothing(world: World) -> None:
         assert urlsplit(str(profile.url)).path == "/me"
         assert REGISTRY_NAMES["family_name_fa"] not in profile.text
         assert world.people[3].record()["family_name_fa"] in profile.text  # the provider's
-        assert "داده نشد" in profile.text
+        assert "<td>نپذیرفته</td>" in profile.text
         # The next sign-in does not ask again.
         again = Browser()
         try:
