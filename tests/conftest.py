@@ -37,11 +37,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await drop_pg_database(name)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """Module-wide: None for SQLite (the component's default file), or a fresh PostgreSQL URL."""
-    _backend_counts[request.param] += 1
-    if request.param == "sqlite":
+def _backend(backend: str) -> Iterator[str | None]:
+    """None for SQLite (the component's default file), or a fresh PostgreSQL database's URL,
+    dropped afterwards; counted for the summary of tests by backend."""
+    _backend_counts[backend] += 1
+    if backend == "sqlite":
         yield None
         return
     name, url = asyncio.run(create_pg_database())
@@ -49,35 +49,26 @@ def backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
         yield url
     finally:
         asyncio.run(drop_pg_database(name))
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Module-wide: None for SQLite (the component's default file), or a fresh PostgreSQL URL."""
+    yield from _backend(request.param)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def session_backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """Session-wide, for the worlds of many processes that several modules share (pytest runs
     the tests of one backend's world together): None for SQLite, or a PostgreSQL URL."""
-    if request.param == "sqlite":
-        yield None
-        return
-    name, url = asyncio.run(create_pg_database())
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_pg_database(name))
+    yield from _backend(request.param)
 
 
 @pytest.fixture(params=BACKENDS)
 def fresh_backend_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """For one test: None for SQLite (the component's default file in the test's own data
     folder), or a PostgreSQL database of its own; for tests that change what they are given."""
-    _backend_counts[request.param] += 1
-    if request.param == "sqlite":
-        yield None
-        return
-    name, url = asyncio.run(create_pg_database())
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_pg_database(name))
+    yield from _backend(request.param)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -6,7 +6,7 @@ another (then types it), shares their birth-certificate extract from the locker,
 with one error corrected, submits and sees the tracking code; the e-mail from the real SMTP
 server carries it, and the application's timeline shows the task received by the tax
 administration. Their applications, consents, data tracker and the lookup by tracking code are
-visited too.
+visited too, and their profile, which lists the application's consents.
 
 On every page: axe-core (WCAG 2.1 A and AA) reports no serious or critical violation, and at
 375 px the page is no wider than the screen. Screenshots are saved under the test's folder and
@@ -133,6 +133,7 @@ def test_apply_once_in_a_browser_from_the_service_to_the_agency(
 
             # The person's own pages about it.
             for path, name, expected in (
+                ("/me", "profile", "برای درخواست"),  # the application's consent, on the profile
                 ("/applications", "applications", code),
                 ("/me/consents", "consents", "سازمان امور مالیاتی کشور"),
                 ("/me/data-tracker", "data-tracker", world.persons_service),
